@@ -1,0 +1,58 @@
+"""The `cryptoj` command: parse options, build `Settings`, call the library, print the outcome."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from cryptoj import __version__
+from cryptoj.errors import CryptojError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="cryptoj",
+    help="CryptoJ Trader: spot trading on Coinbase Advanced Trade, scheduled by Prefect.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cryptoj {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """CryptoJ Trader: spot trading on Coinbase Advanced Trade, scheduled by Prefect."""
+
+
+def _register_subcommands() -> None:
+    # Imported here, not at module top, so `cryptoj --version` stays fast and each group owns its module.
+    from cryptoj.sandbox.cli import sandbox_app
+    from cryptoj.store.cli import db_app
+
+    app.add_typer(sandbox_app, name="sandbox")
+    app.add_typer(db_app, name="db")
+
+
+def main() -> None:
+    """Entry point of the console script: the library's base error is printed once, as `Type: message`."""
+    _register_subcommands()
+    try:
+        app()  # standalone: click prints usage errors itself and exits 2
+    except CryptojError as exc:
+        err_console.print(f"[red]{type(exc).__name__}[/red]: {exc}", markup=True, highlight=False)
+        sys.exit(1)

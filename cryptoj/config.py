@@ -1,0 +1,165 @@
+"""One `Settings` object for the whole system.
+
+Values come, highest priority first, from keyword arguments (tests), `CRYPTOJ_*` environment variables,
+a `.env` file, a `cryptoj.toml` file in the working directory, then the defaults below. The defaults trade
+nothing real: the local sandbox exchange, paper execution, SQLite under the CryptoJ home folder.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from cryptoj.errors import ConfigurationError
+
+__all__ = [
+    "COINBASE_REST_URL",
+    "COINBASE_WS_MARKET_URL",
+    "COINBASE_WS_USER_URL",
+    "ExchangeName",
+    "ExecutionMode",
+    "Settings",
+    "load_settings",
+]
+
+COINBASE_REST_URL = "https://api.coinbase.com"
+COINBASE_WS_MARKET_URL = "wss://advanced-trade-ws.coinbase.com"
+COINBASE_WS_USER_URL = "wss://advanced-trade-ws-user.coinbase.com"
+
+
+class ExchangeName(StrEnum):
+    """Which exchange the system talks to."""
+
+    SANDBOX = "sandbox"  # the local exchange in cryptoj.sandbox: the default, risks no money
+    COINBASE = "coinbase"  # api.coinbase.com: real markets
+
+
+class ExecutionMode(StrEnum):
+    """Where orders are filled."""
+
+    PAPER = "paper"  # fills are simulated here against the live book; nothing is sent
+    LIVE = "live"  # orders are sent to the exchange
+
+
+class Settings(BaseSettings):
+    """Every setting CryptoJ reads, validated once at start-up.
+
+    Parameters are the field names below; each is also read from `CRYPTOJ_<NAME>`.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="CRYPTOJ_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        toml_file="cryptoj.toml",
+        extra="forbid",
+        frozen=True,
+    )
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".cryptoj")
+    exchange: ExchangeName = ExchangeName.SANDBOX
+    execution: ExecutionMode = ExecutionMode.PAPER
+    # Live trading on Coinbase needs keys AND this explicit opt-in; without both nothing real is sent.
+    live_trading_confirmed: bool = False
+
+    # CDP API key: the name `organizations/{org}/apiKeys/{id}` and its private key (EC PEM or base64 Ed25519),
+    # or the JSON key file Coinbase lets users download (`name`, `privateKey`).
+    api_key_name: SecretStr | None = None
+    api_private_key: SecretStr | None = None
+    api_key_file: Path | None = None
+
+    # Endpoints; unset means "the default of the chosen exchange".
+    rest_url: str | None = None
+    ws_market_url: str | None = None
+    ws_user_url: str | None = None
+
+    # The sandbox this process starts when exchange is `sandbox` and no rest_url is given.
+    sandbox_host: str = "127.0.0.1"
+    sandbox_port: int = Field(default=0, ge=0, le=65535)  # 0: any free port
+    sandbox_seed: int = 7
+
+    # Unset: SQLite (WAL) at <home>/cryptoj.db. PostgreSQL: postgresql+psycopg://user:pass@host/db.
+    database_url: SecretStr | None = None
+
+    products: list[str] = Field(default_factory=lambda: ["BTC-USD", "ETH-USD"], min_length=1)
+
+    # Client-side budgets kept under Coinbase's documented limits (public 10/s per IP, private 30/s per user).
+    public_requests_per_second: float = Field(default=10.0, gt=0)
+    private_requests_per_second: float = Field(default=30.0, gt=0)
+    request_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_retries: int = Field(default=4, ge=0, le=10)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            dotenv_settings,
+            TomlConfigSettingsSource(settings_cls),
+            file_secret_settings,
+        )
+
+    @model_validator(mode="after")
+    def _keys_come_in_pairs(self) -> Settings:
+        if (self.api_key_name is None) != (self.api_private_key is None):
+            raise ValueError("api_key_name and api_private_key must be given together")
+        if self.api_key_file is not None and self.api_key_name is not None:
+            raise ValueError("give either api_key_file or api_key_name/api_private_key, not both")
+        return self
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether a key is configured (inline or as a key file)."""
+        return self.api_key_name is not None or self.api_key_file is not None
+
+    @property
+    def sends_real_orders(self) -> bool:
+        """True only when every safety gate for real-money trading is open."""
+        return (
+            self.exchange is ExchangeName.COINBASE
+            and self.execution is ExecutionMode.LIVE
+            and self.live_trading_confirmed
+            and self.has_credentials
+        )
+
+    @property
+    def sqlite_path(self) -> Path:
+        """Where the default SQLite database lives."""
+        return self.home / "cryptoj.db"
+
+    def public_dict(self) -> dict[str, Any]:
+        """The settings as plain data with every secret masked, safe to print or log."""
+        data: dict[str, Any] = json.loads(self.model_dump_json())
+        for name in ("api_key_name", "api_private_key", "database_url"):
+            if data.get(name) is not None:
+                data[name] = "**********"
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build `Settings`, turning a validation failure into a `ConfigurationError` with no secret in it."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors(include_input=False)
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

@@ -1,0 +1,3 @@
+"""A local exchange that speaks Coinbase Advanced Trade's REST and WebSocket protocol."""
+
+__all__: list[str] = []

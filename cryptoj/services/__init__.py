@@ -1,0 +1,3 @@
+"""Services: the exchange and order execution, on top of the client and the store."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Persistence: SQLModel tables, the engine, repositories and Alembic migrations."""
+
+__all__: list[str] = []

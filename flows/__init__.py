@@ -1,0 +1,1 @@
+"""Prefect flows: thin steps that call the services."""
