@@ -12,15 +12,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
-from cryptoj.domain.book import BookSide
+from cryptoj.domain.book import BookSide, OrderBook
 from cryptoj.domain.side import Side
 
 __all__ = [
     "BookChanged",
     "CandleUpdated",
     "EventHub",
+    "FeedSource",
     "OrderUpdated",
     "SandboxEvent",
     "TickerUpdated",
@@ -129,3 +130,52 @@ class EventHub:
             yield queue
         finally:
             self._queues.discard(queue)
+
+
+class FeedSource(Protocol):
+    """What the WebSocket feed needs from the sandbox exchange (the exchange core implements it)."""
+
+    @property
+    def hub(self) -> EventHub:
+        """Where the exchange publishes its events."""
+        ...
+
+    def now(self) -> datetime:
+        """The exchange's (simulated) clock."""
+        ...
+
+    def product_ids(self) -> list[str]:
+        """Products the market serves."""
+        ...
+
+    def book(self, product_id: str) -> OrderBook:
+        """The current book of a product (the feed copies it into a snapshot); KeyError if unknown."""
+        ...
+
+    def status_products(self) -> list[dict[str, Any]]:
+        """Bodies of the `status` channel's products, in Coinbase's shape."""
+        ...
+
+    def ticker(self, product_id: str) -> TickerUpdated:
+        """The latest ticker of a product."""
+        ...
+
+    def recent_trades(self, product_id: str, limit: int = 100) -> list[TradePrinted]:
+        """The latest trades of a product, newest first."""
+        ...
+
+    def recent_candles(self, product_id: str, limit: int = 100) -> list[CandleUpdated]:
+        """The latest 5-minute candles of a product, oldest first, empty buckets absent."""
+        ...
+
+    def open_orders(self, owner: str) -> list[dict[str, Any]]:
+        """A key's open orders as user-channel bodies (the user channel's snapshot)."""
+        ...
+
+    def authenticate_ws(self, token: str) -> str:
+        """Verify a WebSocket JWT; return the key name it belongs to, raise ValueError when it fails."""
+        ...
+
+    def ws_fault(self, kind: str) -> bool:
+        """Whether the fault injector fires now for a WebSocket fault kind (`drop`, `sequence_gap`)."""
+        ...
