@@ -1,0 +1,377 @@
+"""Paper fills: what Coinbase would do with an order, as pure functions of the order and a book snapshot.
+
+- `execute` handles a new order: market orders walk the opposite side (a partial fill when depth runs out;
+  IOC cancels the rest, FOK fills all or nothing); limit orders take what crosses their price and rest the
+  remainder (GTC/GTD) or cancel it (IOC/FOK); a post-only order that would cross is rejected; a stop-limit
+  order waits for its trigger.
+- `on_book` and `on_trade` fill a resting order when a later book or trade crosses it.
+
+Nothing here mutates the book: every call sees one snapshot, and a fill never exceeds the size the
+snapshot shows. Trade ids are derived from the client_order_id and the fill's number, so a replay of
+the same inputs gives the same fills.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal, localcontext
+from enum import StrEnum
+
+from cryptoj.domain.book import BookSide, Level, OrderBook
+from cryptoj.domain.errors import DomainError
+from cryptoj.domain.money import ZERO, round_size_down
+from cryptoj.domain.orders import (
+    Fill,
+    Liquidity,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    StopDirection,
+    TimeInForce,
+)
+from cryptoj.domain.side import Side
+
+__all__ = [
+    "FeeRates",
+    "PaperError",
+    "PaperResult",
+    "RestingOrder",
+    "RestingState",
+    "execute",
+    "on_book",
+    "on_trade",
+    "paper_trade_id",
+]
+
+_TRADE_ID_NAMESPACE = uuid.UUID("b5a4d7c2-8f3e-4a61-9c0d-2e7f1a6b3c48")
+
+# Coinbase's failure reasons for the rejections the paper model can produce.
+POST_ONLY_WOULD_CROSS = "INVALID_LIMIT_PRICE_POST_ONLY"
+NO_LIQUIDITY = "INVALID_NO_LIQUIDITY"
+
+
+class PaperError(DomainError):
+    """The paper model cannot act on its input (a crossed book, a book for another product)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRates:
+    """Fee rates as fractions of notional (0.006 = 0.6%), charged in quote currency."""
+
+    maker: Decimal
+    taker: Decimal
+
+    def __post_init__(self) -> None:
+        for name in ("maker", "taker"):
+            rate = getattr(self, name)
+            if not rate.is_finite() or not ZERO <= rate < 1:
+                raise PaperError(f"{name} fee rate must be in [0, 1), got {rate}")
+
+    def rate(self, liquidity: Liquidity) -> Decimal:
+        """The rate for a maker or taker fill."""
+        return self.maker if liquidity is Liquidity.MAKER else self.taker
+
+
+class RestingState(StrEnum):
+    """Where a resting paper order stands."""
+
+    WAITING_TRIGGER = "WAITING_TRIGGER"  # a stop-limit whose stop price has not traded yet
+    TRIGGERED = "TRIGGERED"  # triggered: its first match against a book takes liquidity
+    RESTING = "RESTING"  # on the book: later crosses fill it as maker
+
+
+@dataclass(frozen=True, slots=True)
+class RestingOrder:
+    """A paper order still working: what is left of it and how many fills it has had."""
+
+    client_order_id: str
+    intent: OrderIntent
+    remaining: Decimal  # base units still to fill
+    state: RestingState = RestingState.RESTING
+    fill_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PaperResult:
+    """What one paper step did.
+
+    Parameters:
+        fills: the fills of this step, in order.
+        status: the order's status after the step (OPEN while it still works).
+        resting: the order left working, or None when it is done.
+        reason: why it was rejected, cancelled or expired (Coinbase's failure reason where one exists).
+    """
+
+    fills: tuple[Fill, ...]
+    status: OrderStatus
+    resting: RestingOrder | None = None
+    reason: str | None = None
+
+    @property
+    def filled_size(self) -> Decimal:
+        """Base units filled in this step."""
+        return sum((f.size for f in self.fills), ZERO)
+
+
+def paper_trade_id(client_order_id: str, number: int) -> str:
+    """The deterministic trade id of an order's `number`-th paper fill."""
+    return str(uuid.uuid5(_TRADE_ID_NAMESPACE, f"{client_order_id}|{number}"))
+
+
+def _check_book(book: OrderBook, intent: OrderIntent) -> None:
+    if book.product_id != intent.product_id:
+        raise PaperError(f"book is for {book.product_id}, order is for {intent.product_id}")
+    if book.is_crossed:
+        raise PaperError(f"the {book.product_id} book is crossed: no fill is simulated on it")
+
+
+def _crossing_levels(book: OrderBook, side: Side, limit: Decimal | None) -> Iterator[Level]:
+    """Opposite-side levels an order of `side` may take, best first, up to its limit price."""
+    for level in book.levels(BookSide.ASK if side is Side.BUY else BookSide.BID):
+        if limit is not None and (level.price > limit if side is Side.BUY else level.price < limit):
+            return
+        yield level
+
+
+@dataclass(slots=True)
+class _Filler:
+    """Builds an order's fills with consecutive trade numbers."""
+
+    client_order_id: str
+    intent: OrderIntent
+    fees: FeeRates
+    at: datetime
+    count: int
+    fills: list[Fill]
+
+    def add(self, price: Decimal, size: Decimal, liquidity: Liquidity) -> None:
+        self.count += 1
+        self.fills.append(
+            Fill(
+                trade_id=paper_trade_id(self.client_order_id, self.count),
+                client_order_id=self.client_order_id,
+                product_id=self.intent.product_id,
+                side=self.intent.side,
+                price=price,
+                size=size,
+                fee=price * size * self.fees.rate(liquidity),
+                liquidity=liquidity,
+                time=self.at,
+            )
+        )
+
+
+def _take(
+    filler: _Filler,
+    levels: Iterator[Level],
+    *,
+    size: Decimal,
+    liquidity: Liquidity = Liquidity.TAKER,
+    price_override: Decimal | None = None,
+) -> Decimal:
+    """Fill level by level until `size` base units are filled or the levels run out; returns base filled."""
+    filled = ZERO
+    for level in levels:
+        take = min(level.size, size - filled)
+        filler.add(level.price if price_override is None else price_override, take, liquidity)
+        filled += take
+        if filled == size:
+            break
+    return filled
+
+
+def _take_quote(
+    filler: _Filler, levels: Iterator[Level], *, budget: Decimal, size_increment: Decimal | None
+) -> Decimal:
+    """Fill level by level until `budget` of notional is used; returns the notional spent."""
+    spent = ZERO
+    for level in levels:
+        # Round the base size down so the notional never passes the budget.
+        with localcontext() as ctx:
+            ctx.rounding = ROUND_FLOOR
+            take = min(level.size, (budget - spent) / level.price)
+        if size_increment is not None:
+            take = round_size_down(take, size_increment)
+        if take <= 0:
+            break
+        filler.add(level.price, take, Liquidity.TAKER)
+        spent += take * level.price
+    return spent
+
+
+def execute(
+    intent: OrderIntent,
+    book: OrderBook,
+    *,
+    client_order_id: str,
+    fees: FeeRates,
+    at: datetime,
+    last_trade_price: Decimal | None = None,
+    size_increment: Decimal | None = None,
+) -> PaperResult:
+    """Run a new order against `book` as Coinbase would.
+
+    `last_trade_price` decides whether a stop-limit order triggers at once. `size_increment` (the
+    product's base_increment) rounds the base size of quote-sized market orders; a quote-sized market
+    buy spends at most `quote_size` including the taker fee, as Coinbase's does.
+    """
+    _check_book(book, intent)
+    if intent.order_type is OrderType.STOP_LIMIT:
+        resting = RestingOrder(client_order_id, intent, _base_size(intent), RestingState.WAITING_TRIGGER)
+        if last_trade_price is not None and _triggers(intent, last_trade_price):
+            return _activate(replace(resting, state=RestingState.TRIGGERED), book, fees=fees, at=at)
+        return PaperResult((), OrderStatus.OPEN, resting)
+    if intent.order_type is OrderType.MARKET:
+        return _market(intent, book, client_order_id=client_order_id, fees=fees, at=at, size_increment=size_increment)
+    return _activate(RestingOrder(client_order_id, intent, _base_size(intent)), book, fees=fees, at=at)
+
+
+def _base_size(intent: OrderIntent) -> Decimal:
+    # Limit and stop-limit intents are base-sized: OrderIntent refuses quote sizes for them.
+    return intent.base_size if intent.base_size is not None else ZERO
+
+
+def _market(
+    intent: OrderIntent,
+    book: OrderBook,
+    *,
+    client_order_id: str,
+    fees: FeeRates,
+    at: datetime,
+    size_increment: Decimal | None,
+) -> PaperResult:
+    levels = list(_crossing_levels(book, intent.side, None))
+    if not levels:
+        return PaperResult((), OrderStatus.REJECTED, reason=NO_LIQUIDITY)
+    filler = _Filler(client_order_id, intent, fees, at, 0, [])
+    fok = intent.time_in_force is TimeInForce.FILL_OR_KILL
+    if intent.base_size is not None:
+        available = sum((level.size for level in levels), ZERO)
+        if fok and available < intent.base_size:
+            return PaperResult((), OrderStatus.CANCELLED, reason="FILL_OR_KILL could not fill entirely")
+        filled = _take(filler, iter(levels), size=intent.base_size)
+        complete = filled == intent.base_size
+    else:
+        # OrderIntent guarantees a quote_size when there is no base_size.
+        quote_size = intent.quote_size or ZERO
+        # A buy's quote_size pays for the fee as well; a sell's quote_size is the proceeds wanted.
+        budget = quote_size / (1 + fees.taker) if intent.side is Side.BUY else quote_size
+        depth_value = sum((level.size * level.price for level in levels), ZERO)
+        if fok and depth_value < budget:
+            return PaperResult((), OrderStatus.CANCELLED, reason="FILL_OR_KILL could not fill entirely")
+        _take_quote(filler, iter(levels), budget=budget, size_increment=size_increment)
+        complete = depth_value >= budget
+    if not filler.fills:
+        return PaperResult((), OrderStatus.CANCELLED, reason="the order is smaller than one size increment")
+    if complete:
+        return PaperResult(tuple(filler.fills), OrderStatus.FILLED)
+    return PaperResult(tuple(filler.fills), OrderStatus.CANCELLED, reason="IMMEDIATE_OR_CANCEL remainder cancelled")
+
+
+def _triggers(intent: OrderIntent, price: Decimal) -> bool:
+    stop = intent.stop_price
+    if stop is None:  # only stop-limit intents reach here, and OrderIntent makes them carry a stop
+        return False
+    if intent.stop_direction is StopDirection.STOP_UP:
+        return price >= stop
+    return price <= stop
+
+
+def _expired(resting: RestingOrder, at: datetime) -> bool:
+    end = resting.intent.end_time
+    return end is not None and at >= end
+
+
+def _activate(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datetime) -> PaperResult:
+    """A limit order arriving at the book: take what crosses, then rest, cancel or reject the rest."""
+    intent = resting.intent
+    levels = list(_crossing_levels(book, intent.side, intent.limit_price))
+    if intent.post_only and levels:
+        return PaperResult((), OrderStatus.REJECTED, reason=POST_ONLY_WOULD_CROSS)
+    if _expired(resting, at):
+        return PaperResult((), OrderStatus.EXPIRED, reason="GOOD_UNTIL_DATE_TIME end time passed")
+    filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
+    if intent.time_in_force is TimeInForce.FILL_OR_KILL and sum((lv.size for lv in levels), ZERO) < resting.remaining:
+        return PaperResult((), OrderStatus.CANCELLED, reason="FILL_OR_KILL could not fill entirely")
+    filled = _take(filler, iter(levels), size=resting.remaining)
+    return _after(resting, filler, filled)
+
+
+def _after(resting: RestingOrder, filler: _Filler, filled: Decimal) -> PaperResult:
+    remaining = resting.remaining - filled
+    fills = tuple(filler.fills)
+    if not remaining:
+        return PaperResult(fills, OrderStatus.FILLED)
+    if not resting.intent.rests:
+        return PaperResult(fills, OrderStatus.CANCELLED, reason="IMMEDIATE_OR_CANCEL remainder cancelled")
+    left = replace(resting, remaining=remaining, state=RestingState.RESTING, fill_count=filler.count)
+    return PaperResult(fills, OrderStatus.OPEN, left)
+
+
+def on_book(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datetime) -> PaperResult:
+    """Fill a working order against a later book: a resting order as maker at its own price."""
+    _check_book(book, resting.intent)
+    if _expired(resting, at):
+        return PaperResult((), OrderStatus.EXPIRED, reason="GOOD_UNTIL_DATE_TIME end time passed")
+    if resting.state is RestingState.WAITING_TRIGGER:
+        return PaperResult((), OrderStatus.OPEN, resting)
+    if resting.state is RestingState.TRIGGERED:
+        return _activate(resting, book, fees=fees, at=at)
+    intent = resting.intent
+    filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
+    # Someone crossed our resting price: they traded with us at our price, up to the size they showed.
+    filled = _take(
+        filler,
+        _crossing_levels(book, intent.side, intent.limit_price),
+        size=resting.remaining,
+        liquidity=Liquidity.MAKER,
+        price_override=intent.limit_price,
+    )
+    return _after(resting, filler, filled)
+
+
+def on_trade(
+    resting: RestingOrder,
+    *,
+    price: Decimal,
+    size: Decimal,
+    fees: FeeRates,
+    at: datetime,
+    book: OrderBook | None = None,
+) -> PaperResult:
+    """React to a trade printed at `price` for `size` base units.
+
+    A resting limit fills as maker, at its own price, up to the trade's size, only when the trade went
+    strictly through its price (at its price, the queue ahead of it is unknown). A waiting stop-limit
+    triggers when the trade reaches its stop; it then takes from `book` if one is given, or from the
+    next book passed to `on_book`.
+    """
+    if price <= 0 or size <= 0:
+        raise PaperError(f"a trade needs a positive price and size, got {size} at {price}")
+    if _expired(resting, at):
+        return PaperResult((), OrderStatus.EXPIRED, reason="GOOD_UNTIL_DATE_TIME end time passed")
+    intent = resting.intent
+    if resting.state is RestingState.WAITING_TRIGGER:
+        if not _triggers(intent, price):
+            return PaperResult((), OrderStatus.OPEN, resting)
+        triggered = replace(resting, state=RestingState.TRIGGERED)
+        if book is None:
+            return PaperResult((), OrderStatus.OPEN, triggered)
+        _check_book(book, intent)
+        return _activate(triggered, book, fees=fees, at=at)
+    if resting.state is RestingState.TRIGGERED:
+        if book is None:
+            return PaperResult((), OrderStatus.OPEN, resting)
+        _check_book(book, intent)
+        return _activate(resting, book, fees=fees, at=at)
+    limit = intent.limit_price
+    through = limit is not None and (price < limit if intent.side is Side.BUY else price > limit)
+    if limit is None or not through:
+        return PaperResult((), OrderStatus.OPEN, resting)
+    filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
+    take = min(size, resting.remaining)
+    filler.add(limit, take, Liquidity.MAKER)
+    return _after(resting, filler, take)
