@@ -1,0 +1,185 @@
+"""Risk limits, the pre-trade check, the portfolio check and the kill switch."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from cryptoj.domain.errors import DomainError
+from cryptoj.domain.positions import Portfolio
+from cryptoj.domain.risk import (
+    EquityWatermark,
+    KillSwitch,
+    Reason,
+    RiskContext,
+    RiskLimits,
+    RiskRule,
+    portfolio_check,
+    pre_trade_check,
+)
+from cryptoj.domain.side import Side
+from tests.utils.fixtures.domain import T0, d, fill, limit, market
+
+MIDS = {"BTC-USD": d(100)}
+
+
+def _portfolio(btc: str = "0") -> Portfolio:
+    portfolio = Portfolio(cash={"USD": d(10_000)})
+    if Decimal(btc):
+        portfolio.apply(fill(Side.BUY, btc, "100"))
+    return portfolio
+
+
+def _context(**overrides: object) -> RiskContext:
+    fields: dict[str, object] = {"portfolio": _portfolio(), "mids": MIDS, "now": T0}
+    fields.update(overrides)
+    return RiskContext(**fields)  # type: ignore[arg-type]
+
+
+def test_an_order_within_every_limit_is_allowed() -> None:
+    limits = RiskLimits(max_order_notional=d(1000), max_position_notional=d(5000), max_gross_exposure=d(8000),
+                        max_open_orders=5, max_daily_loss=d(500), max_drawdown=d("0.2"), price_band=d("0.05"),
+                        max_orders_per_minute=10)  # fmt: skip
+    decision = pre_trade_check(limit(Side.BUY, "1", "101"), _context(day_start_equity=d(10_000),
+                               equity_peak=d(10_000)), limits)  # fmt: skip
+    assert decision.allowed
+    assert decision.reasons == ()
+
+
+def test_a_denial_gives_every_reason_at_once() -> None:
+    switch = KillSwitch()
+    switch.engage("manual stop", at=T0)
+    limits = RiskLimits(max_order_notional=d(100), max_position_notional=d(150), max_gross_exposure=d(150),
+                        max_open_orders=2, max_daily_loss=d(50), max_drawdown=d("0.01"), price_band=d("0.05"),
+                        max_orders_per_minute=2)  # fmt: skip
+    context = _context(
+        portfolio=_portfolio("1"),
+        open_orders=2,
+        recent_orders=[T0 - timedelta(seconds=10), T0 - timedelta(seconds=30), T0 - timedelta(minutes=2)],
+        day_start_equity=d(10_100),
+        equity_peak=d(10_200),
+        kill_switch=switch,
+    )
+    decision = pre_trade_check(limit(Side.BUY, "2", "110"), context, limits)
+    assert not decision.allowed
+    assert decision.rules == set(RiskRule) - {RiskRule.NO_PRICE}
+    assert any("manual stop" in r.message for r in decision.reasons)
+
+
+def test_order_rate_counts_only_the_last_minute() -> None:
+    limits = RiskLimits(max_orders_per_minute=2)
+    old = [T0 - timedelta(minutes=1), T0 - timedelta(minutes=5)]
+    assert pre_trade_check(market(Side.BUY, base="1"), _context(recent_orders=old), limits).allowed
+    recent = [T0 - timedelta(seconds=59), T0 - timedelta(seconds=1)]
+    assert pre_trade_check(market(Side.BUY, base="1"), _context(recent_orders=recent), limits).rules == {
+        RiskRule.ORDER_RATE
+    }
+
+
+def test_without_a_mid_price_the_order_cannot_be_valued_and_is_denied() -> None:
+    decision = pre_trade_check(market(Side.BUY, base="1"), _context(mids={}), RiskLimits())
+    assert decision.rules == {RiskRule.NO_PRICE}
+
+
+def test_sells_reduce_exposure_and_pass_position_and_gross_limits() -> None:
+    limits = RiskLimits(max_position_notional=d(50), max_gross_exposure=d(50))
+    context = _context(portfolio=_portfolio("1"))
+    assert pre_trade_check(market(Side.SELL, base="0.5"), context, limits).allowed
+    assert pre_trade_check(market(Side.BUY, base="0.1"), context, limits).rules == {
+        RiskRule.POSITION_NOTIONAL,
+        RiskRule.GROSS_EXPOSURE,
+    }
+
+
+def test_per_product_position_limit_overrides_the_default() -> None:
+    limits = RiskLimits(max_position_notional=d(50), position_limits={"BTC-USD": d(500)})
+    assert limits.position_limit("BTC-USD") == d(500)
+    assert limits.position_limit("ETH-USD") == d(50)
+    assert pre_trade_check(market(Side.BUY, base="4"), _context(), limits).allowed
+
+
+def test_price_band_is_measured_from_mid_on_both_sides() -> None:
+    limits = RiskLimits(price_band=d("0.05"))
+    assert pre_trade_check(limit(Side.BUY, "1", "105"), _context(), limits).allowed
+    assert not pre_trade_check(limit(Side.SELL, "1", "94.9"), _context(), limits).allowed
+
+
+def test_portfolio_check_reports_breaches() -> None:
+    limits = RiskLimits(max_position_notional=d(50), max_gross_exposure=d(50), max_daily_loss=d(10),
+                        max_drawdown=d("0.1"))  # fmt: skip
+    context = _context(portfolio=_portfolio("1"), mids={"BTC-USD": d(40)}, day_start_equity=d(10_000),
+                       equity_peak=d(10_000))  # fmt: skip
+    assert {b.rule for b in portfolio_check(context, limits)} == {RiskRule.DAILY_LOSS}
+    context = _context(portfolio=_portfolio("1"), mids=MIDS, equity_peak=d(20_000))
+    assert {b.rule for b in portfolio_check(context, limits)} == {
+        RiskRule.POSITION_NOTIONAL,
+        RiskRule.GROSS_EXPOSURE,
+        RiskRule.DRAWDOWN,
+    }
+    assert portfolio_check(_context(), limits) == ()
+
+
+def test_a_breach_engages_the_kill_switch_which_denies_every_order() -> None:
+    switch = KillSwitch()
+    assert not switch.trip_on((), at=T0)
+    assert not switch.engaged
+    assert switch.trip_on((Reason(RiskRule.DAILY_LOSS, "daily loss 600 reached 500"),), at=T0)
+    assert switch.engaged
+    assert switch.engaged_at == T0
+    assert switch.reason == "daily loss 600 reached 500"
+    decision = pre_trade_check(market(Side.SELL, base="0.1"), _context(kill_switch=switch), RiskLimits())
+    assert decision.rules == {RiskRule.KILL_SWITCH}
+
+
+def test_engaging_again_keeps_the_first_reason() -> None:
+    switch = KillSwitch()
+    switch.engage("first", at=T0)
+    assert not switch.engage("second", at=T0 + timedelta(seconds=1))
+    assert switch.reason == "first"
+
+
+def test_only_an_explicit_reset_by_an_operator_clears_the_switch() -> None:
+    switch = KillSwitch()
+    switch.engage("drawdown", at=T0)
+    with pytest.raises(DomainError, match="operator's name"):
+        switch.reset(by="", at=T0)
+    assert switch.engaged
+    switch.reset(by="alice", at=T0 + timedelta(minutes=5))
+    assert not switch.engaged
+    assert switch.reason is None
+    assert switch.engaged_at is None
+    assert [event for event, _, _ in switch.history] == ["engaged", "reset"]
+    with pytest.raises(DomainError, match="not engaged"):
+        switch.reset(by="alice", at=T0)
+
+
+def test_engaging_needs_a_reason() -> None:
+    with pytest.raises(DomainError, match="needs a reason"):
+        KillSwitch().engage("", at=T0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"max_order_notional": d(0)}, "max_order_notional must be positive"),
+        ({"position_limits": {"BTC-USD": d(-1)}}, r"position_limits\[BTC-USD\] must be positive"),
+        ({"max_drawdown": d(1)}, "max_drawdown must be a fraction"),
+        ({"price_band": d("NaN")}, "price_band must be a fraction"),
+        ({"max_open_orders": 0}, "max_open_orders must be at least 1"),
+    ],
+)
+def test_nonsense_limits_are_refused(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(DomainError, match=message):
+        RiskLimits(**fields)  # type: ignore[arg-type]
+
+
+def test_equity_watermark_tracks_peak_and_utc_day_start() -> None:
+    mark = EquityWatermark()
+    mark.update(d(100), at=T0)
+    mark.update(d(120), at=T0 + timedelta(hours=1))
+    mark.update(d(90), at=T0 + timedelta(hours=2))
+    assert (mark.peak, mark.day_start) == (d(120), d(100))
+    mark.update(d(95), at=T0 + timedelta(days=1))
+    assert (mark.peak, mark.day_start) == (d(120), d(95))
+    with pytest.raises(DomainError, match="timezone-aware"):
+        mark.update(d(1), at=T0.replace(tzinfo=None))
