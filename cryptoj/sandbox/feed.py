@@ -1,16 +1,278 @@
-"""The sandbox's WebSocket feed (advanced-trade-ws protocol) at the root path.
+"""The sandbox's WebSocket feed: the advanced-trade-ws protocol served from a `FeedSource`.
 
-Placeholder until the WebSocket issue lands: it refuses connections with a clear close reason.
+Per connection: a subscribe within 5 s or the connection closes; one channel per (un)subscribe message,
+each answered by a `subscriptions` ack listing the whole set (after the channel's snapshot, as real traffic
+orders them); heartbeats once a second; every frame with the five envelope keys and ONE `sequence_num`
+counter across channels from 0. A bad JWT (on `user`, or on any channel that sends one) and an unknown
+channel both draw ``{"type":"error","message":"authentication failure"}``. The source's fault injector can
+drop the connection or skip a sequence number before any frame.
 """
 
-from starlette.websockets import WebSocket
+from __future__ import annotations
 
-from cryptoj.sandbox.events import FeedSource
+import asyncio
+import time
+from typing import Any
 
-__all__ = ["serve_feed"]
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cryptoj.sandbox import feed_frames as wire
+from cryptoj.sandbox.events import (
+    BookChanged,
+    CandleUpdated,
+    FeedSource,
+    OrderUpdated,
+    SandboxEvent,
+    TickerUpdated,
+    TradePrinted,
+)
+
+__all__ = ["PUBLIC_CHANNELS", "serve_feed"]
+
+PUBLIC_CHANNELS = frozenset({"heartbeats", "ticker", "ticker_batch", "level2", "market_trades", "candles", "status"})
+_AUTH_FAILURE = "authentication failure"
+_TICKER_BATCH_EVERY = 5  # heartbeat ticks between ticker_batch frames (Coinbase: every 5000 ms if changed)
 
 
-async def serve_feed(websocket: WebSocket, source: FeedSource) -> None:
-    """Serve one WebSocket connection from `source`."""
+class _Dropped(Exception):
+    """The fault injector asked to drop the connection."""
+
+
+async def serve_feed(
+    websocket: WebSocket,
+    source: FeedSource,
+    *,
+    heartbeat_interval: float = 1.0,
+    subscribe_timeout: float = 5.0,
+) -> None:
+    """Serve one WebSocket connection from `source` until the client leaves or a fault drops it."""
     await websocket.accept()
-    await websocket.close(code=1011, reason="feed not available")
+    connection = _FeedConnection(websocket, source, heartbeat_interval=heartbeat_interval)
+    await connection.serve(subscribe_timeout=subscribe_timeout)
+
+
+class _FeedConnection:
+    """One client's subscriptions, sequence counter and background tasks."""
+
+    def __init__(self, websocket: WebSocket, source: FeedSource, *, heartbeat_interval: float) -> None:
+        self._ws = websocket
+        self._source = source
+        self._interval = heartbeat_interval
+        self._seq = 0
+        self._lock = asyncio.Lock()  # one writer at a time, so sequence numbers go out in order
+        self._subs: dict[str, set[str]] = {}
+        self._owner: str | None = None
+        self._heartbeat_counter = 0
+        self._started = time.monotonic()
+        self._pending_batch: dict[str, TickerUpdated] = {}
+
+    async def serve(self, *, subscribe_timeout: float) -> None:
+        try:
+            try:
+                first = await asyncio.wait_for(self._ws.receive_text(), subscribe_timeout)
+            except TimeoutError:
+                await self._ws.close(code=1008, reason="no subscribe within 5 s")
+                return
+            async with self._source.hub.subscribe() as queue:
+                tasks = [
+                    asyncio.create_task(self._tick()),
+                    asyncio.create_task(self._relay(queue)),
+                    asyncio.create_task(self._read(first)),
+                ]
+                try:
+                    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                error = next((t.exception() for t in done if not t.cancelled() and t.exception()), None)
+                if isinstance(error, _Dropped):
+                    await self._ws.close(code=1011, reason="connection dropped (fault injected)")
+                elif isinstance(error, _FellBehind):
+                    await self._ws.close(code=1011, reason="client fell behind")
+                elif error is not None and not isinstance(error, WebSocketDisconnect):
+                    raise error
+        except (WebSocketDisconnect, RuntimeError):
+            # RuntimeError: starlette's "already closed" after the client went away first.
+            return
+
+    # --- sending --------------------------------------------------------------------------------------
+
+    async def _send(self, channel: str, events: list[dict[str, Any]]) -> None:
+        async with self._lock:
+            await self._send_locked(channel, events)
+
+    async def _send_locked(self, channel: str, events: list[dict[str, Any]]) -> None:
+        if self._source.ws_fault("drop"):
+            raise _Dropped
+        if self._source.ws_fault("sequence_gap"):
+            self._seq += 1  # a frame "lost" on the way
+        frame = {
+            "channel": channel,
+            "client_id": "",
+            "timestamp": wire.rfc3339(self._source.now()),
+            "sequence_num": self._seq,
+            "events": events,
+        }
+        self._seq += 1
+        await self._ws.send_text(orjson.dumps(frame).decode())
+
+    async def _send_error(self, message: str) -> None:
+        async with self._lock:
+            await self._ws.send_text(orjson.dumps({"type": "error", "message": message}).decode())
+
+    # --- client messages ------------------------------------------------------------------------------
+
+    async def _read(self, first: str) -> None:
+        text = first
+        while True:
+            await self._on_message(text)
+            text = await self._ws.receive_text()
+
+    async def _on_message(self, text: str) -> None:
+        try:
+            body = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            await self._send_error("malformed message: not JSON")
+            return
+        if not isinstance(body, dict) or body.get("type") not in ("subscribe", "unsubscribe"):
+            await self._send_error("message type must be subscribe or unsubscribe")
+            return
+        channel = body.get("channel")
+        products = body.get("product_ids")
+        token = body.get("jwt")
+        if channel not in PUBLIC_CHANNELS and channel != "user":
+            await self._send_error(_AUTH_FAILURE)  # Coinbase answers an unknown channel like a bad JWT
+            return
+        if products is not None and (not isinstance(products, list) or not all(isinstance(p, str) for p in products)):
+            await self._send_error("product_ids must be a list of strings")
+            return
+        owner = None
+        if token is not None or channel == "user":
+            try:
+                owner = self._source.authenticate_ws(token if isinstance(token, str) else "")
+            except ValueError:
+                await self._send_error(_AUTH_FAILURE)
+                return
+        if body["type"] == "subscribe":
+            await self._subscribe(channel, products or [], owner)
+        else:
+            await self._unsubscribe(channel, products)
+
+    async def _subscribe(self, channel: str, products: list[str], owner: str | None) -> None:
+        if channel not in ("heartbeats", "user"):
+            unknown = sorted(set(products) - set(self._source.product_ids()))
+            if unknown or not products:
+                await self._send_error(f"Failed to subscribe: unknown product {', '.join(unknown) or '(none given)'}")
+                return
+        async with self._lock:
+            # Snapshot, subscription and ack under one lock: no update can slip in before the snapshot.
+            if channel == "user":
+                self._owner = owner
+            await self._send_snapshot(channel, products)
+            # heartbeats take no products; an empty user set means every product.
+            self._subs.setdefault(channel, set()).update(products if channel != "heartbeats" else ())
+            await self._send_locked("subscriptions", [{"subscriptions": self._ack_body()}])
+
+    async def _unsubscribe(self, channel: str, products: list[str] | None) -> None:
+        async with self._lock:
+            current = self._subs.get(channel)
+            if current is not None:
+                if products is None:
+                    del self._subs[channel]
+                else:
+                    current.difference_update(products)
+                    if not current and channel != "heartbeats":
+                        del self._subs[channel]
+            await self._send_locked("subscriptions", [{"subscriptions": self._ack_body()}])
+
+    def _ack_body(self) -> dict[str, list[str]]:
+        body: dict[str, list[str]] = {}
+        for channel, products in self._subs.items():
+            if channel == "heartbeats":
+                body[channel] = ["heartbeats"]
+            elif channel == "user":
+                body[channel] = [wire.user_id(self._owner or "")]
+            else:
+                # Real acks do not keep the requested order; sorted is one honest stable order.
+                body[channel] = sorted(products)
+        return body
+
+    async def _send_snapshot(self, channel: str, products: list[str]) -> None:
+        source = self._source
+        at = wire.rfc3339(source.now())
+        if channel == "level2":
+            for product_id in products:
+                await self._send_locked("l2_data", [wire.book_snapshot(source.book(product_id), at)])
+        elif channel == "market_trades":
+            for product_id in products:
+                trades = [wire.trade(t) for t in source.recent_trades(product_id, 100)]
+                await self._send_locked("market_trades", [{"type": "snapshot", "trades": trades}])
+        elif channel == "candles":
+            for product_id in products:
+                candles = [wire.candle(c) for c in source.recent_candles(product_id, 100)]
+                await self._send_locked("candles", [{"type": "snapshot", "candles": candles}])
+        elif channel in ("ticker", "ticker_batch"):
+            tickers = [wire.ticker(source.ticker(p), best=channel == "ticker") for p in products]
+            await self._send_locked(channel, [{"type": "snapshot", "tickers": tickers}])
+        elif channel == "status":
+            wanted = set(products)
+            bodies = [p for p in source.status_products() if p.get("id") in wanted]
+            await self._send_locked("status", [{"type": "snapshot", "products": bodies}])
+        elif channel == "user" and self._owner is not None:
+            orders = [o for o in source.open_orders(self._owner) if not products or o.get("product_id") in products]
+            for batch in wire.user_snapshot_batches(orders):
+                await self._send_locked("user", [{"type": "snapshot", "orders": batch}])
+
+    # --- background -----------------------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        ticks = 0
+        while True:
+            await asyncio.sleep(self._interval)
+            ticks += 1
+            if "heartbeats" in self._subs:
+                self._heartbeat_counter += 1
+                uptime = time.monotonic() - self._started
+                body = {
+                    "current_time": wire.go_time(self._source.now(), uptime),
+                    "heartbeat_counter": str(self._heartbeat_counter),
+                }
+                await self._send("heartbeats", [body])
+            if ticks % _TICKER_BATCH_EVERY == 0 and self._pending_batch:
+                pending, self._pending_batch = self._pending_batch, {}
+                tickers = [wire.ticker(t, best=False) for t in pending.values()]
+                await self._send("ticker_batch", [{"type": "update", "tickers": tickers}])
+
+    async def _relay(self, queue: asyncio.Queue[SandboxEvent | None]) -> None:
+        while True:
+            event = await queue.get()
+            if event is None:
+                raise _FellBehind
+            await self._publish(event)
+
+    async def _publish(self, event: SandboxEvent) -> None:
+        subs = self._subs
+        match event:
+            case BookChanged() if event.product_id in subs.get("level2", ()):
+                await self._send("l2_data", [wire.book_update(event)])
+            case TradePrinted() if event.product_id in subs.get("market_trades", ()):
+                await self._send("market_trades", [{"type": "update", "trades": [wire.trade(event)]}])
+            case CandleUpdated() if event.product_id in subs.get("candles", ()):
+                await self._send("candles", [{"type": "update", "candles": [wire.candle(event)]}])
+            case TickerUpdated():
+                if event.product_id in subs.get("ticker_batch", ()):
+                    self._pending_batch[event.product_id] = event
+                if event.product_id in subs.get("ticker", ()):
+                    await self._send("ticker", [{"type": "update", "tickers": [wire.ticker(event)]}])
+            case OrderUpdated() if "user" in subs and event.owner == self._owner:
+                wanted = subs["user"]
+                if not wanted or event.order.get("product_id") in wanted:
+                    await self._send("user", [{"type": "update", "orders": [event.order]}])
+            case _:
+                pass
+
+
+class _FellBehind(Exception):
+    """The hub dropped this connection's queue: the client cannot keep up."""

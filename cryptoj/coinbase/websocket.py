@@ -1,0 +1,499 @@
+"""WebSocketHandler: one advanced-trade-ws connection kept alive, subscribed, and turned into typed messages.
+
+It owns connect, subscribe (one channel per message, a fresh JWT each time when a key is set, heartbeats
+always), the per-connection sequence check, level2 book upkeep, reconnect with backoff and jitter, and
+resubscribe. Consumers read bounded `MessageStream`s or register async callbacks; neither can stall the
+reader. Level2 books live in `books` (a `BookKeeper`) and are served only while trustworthy.
+
+Sequence numbers: real traffic shows ONE counter per connection across all channels, from 0. A jump means
+frames were lost on some channel, so every level2 book is resynchronised (unsubscribe + subscribe brings a
+fresh snapshot) and the user channel is resubscribed (its snapshot reveals fills missed meanwhile).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl as ssl_module
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
+from cryptoj.coinbase.auth import CdpKey, build_ws_jwt
+from cryptoj.coinbase.ws_books import BookKeeper
+from cryptoj.coinbase.ws_decode import FrameDecoder
+from cryptoj.coinbase.ws_errors import (
+    FrameError,
+    HeartbeatTimeout,
+    ReconnectExhausted,
+    SubscriptionError,
+)
+from cryptoj.coinbase.ws_models import (
+    ErrorFrame,
+    HeartbeatsMessage,
+    L2Message,
+    SubscriptionsMessage,
+    UserMessage,
+    WsMessage,
+)
+from cryptoj.coinbase.ws_streams import MessageStream, OverflowPolicy
+from cryptoj.coinbase.ws_user import UserOrderEvent, UserOrderTracker
+from cryptoj.errors import ConfigurationError
+
+__all__ = [
+    "AUTHENTICATED_CHANNELS",
+    "DEFAULT_MAX_SIZE",
+    "MARKET_DATA_URL",
+    "USER_DATA_URL",
+    "FrameSink",
+    "HandlerStats",
+    "ReconnectPolicy",
+    "WebSocketHandler",
+]
+
+_log = logging.getLogger(__name__)
+
+MARKET_DATA_URL = "wss://advanced-trade-ws.coinbase.com"
+USER_DATA_URL = "wss://advanced-trade-ws-user.coinbase.com"
+# A level2 snapshot is one frame: 5.1 MB for BTC-USD in real traffic; websockets' 1 MiB default drops it.
+DEFAULT_MAX_SIZE = 16 * 1024 * 1024
+AUTHENTICATED_CHANNELS = frozenset({"user", "futures_balance_summary"})
+# Wire channel name -> the name subscribed to (level2 frames say "l2_data").
+_SUBSCRIBED_NAME = {"l2_data": "level2"}
+# Failures after which the handler reconnects (closed connection, refused, handshake, silence).
+_RECONNECTABLE = (ConnectionClosed, OSError, InvalidHandshake, TimeoutError, HeartbeatTimeout)
+
+
+class FrameSink(Protocol):
+    """Where raw received frames go before decoding (the JSONL recorder)."""
+
+    def record(self, frame: str | bytes) -> None:
+        """Keep one frame."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconnectPolicy:
+    """Exponential backoff with jitter, and a cap on consecutive failed attempts.
+
+    Parameters:
+        base_delay: the first wait, in seconds.
+        max_delay: no wait is longer.
+        max_attempts: consecutive failed attempts before `ReconnectExhausted`.
+        jitter: the fraction of each wait that is random (0 = none, 1 = anywhere from 0 to the full wait).
+    """
+
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_attempts: int = 10
+    jitter: float = 0.5
+
+    def delay(self, attempt: int, draw: float) -> float:
+        """The wait before attempt `attempt` (1-based), given a uniform draw in [0, 1)."""
+        full = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return full * (1 - self.jitter) + full * self.jitter * draw
+
+
+@dataclass
+class HandlerStats:
+    """Counters a caller or a test can read."""
+
+    connects: int = 0  # successful handshakes
+    frames: int = 0  # frames received
+    decode_errors: int = 0  # frames skipped because they could not be decoded
+    error_frames: int = 0  # `type: error` frames not answering a subscribe of ours
+    sequence_gaps: int = 0  # jumps in sequence_num (frames lost)
+    out_of_order: int = 0  # frames with a sequence_num at or below the last one (dropped)
+    resyncs: int = 0  # level2 resubscriptions for a fresh snapshot
+    heartbeat_timeouts: int = 0
+    callback_errors: int = 0
+
+
+_Callback = Callable[[Any], Awaitable[None]]
+
+
+class WebSocketHandler:
+    """A self-healing advanced-trade-ws connection with typed messages, level2 books and order events.
+
+    Parameters:
+        url: the endpoint (`MARKET_DATA_URL`, `USER_DATA_URL`, or a sandbox's ``ws://``/``wss://`` URL).
+        key: a CDP key; subscribes carry a fresh JWT when set (the `user` channel requires one).
+        reconnect: backoff and attempt cap; the defaults when None.
+        heartbeat_timeout: seconds without a heartbeat before the connection is replaced.
+        ack_timeout: seconds `subscribe`/`unsubscribe` wait for the server's answer.
+        open_timeout: seconds for the opening handshake.
+        max_size: the largest frame accepted (at least a full level2 snapshot).
+        ssl: a TLS context for ``wss://`` (None: the system default).
+        recorder: receives every raw frame before it is decoded.
+        clock: monotonic seconds for book staleness.
+        sleep: how backoff waits (tests pass one that returns at once).
+        draw: uniform random numbers in [0, 1) for jitter.
+    """
+
+    def __init__(
+        self,
+        *,
+        url: str = MARKET_DATA_URL,
+        key: CdpKey | None = None,
+        reconnect: ReconnectPolicy | None = None,
+        heartbeat_timeout: float = 5.0,
+        ack_timeout: float = 5.0,
+        open_timeout: float = 10.0,
+        max_size: int = DEFAULT_MAX_SIZE,
+        ssl: ssl_module.SSLContext | None = None,
+        recorder: FrameSink | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.url = url
+        self._key = key
+        self._policy = reconnect if reconnect is not None else ReconnectPolicy()
+        self._heartbeat_timeout = heartbeat_timeout
+        self._ack_timeout = ack_timeout
+        self._open_timeout = open_timeout
+        self._max_size = max_size
+        self._ssl = ssl
+        self._recorder = recorder
+        self._sleep = sleep
+        self._draw = draw
+        self._decoder = FrameDecoder()
+        self.books = BookKeeper(clock=clock)
+        self.stats = HandlerStats()
+        self._orders = UserOrderTracker()
+        self._wanted: dict[str, set[str]] = {"heartbeats": set()}
+        self._streams: dict[str, list[MessageStream[Any]]] = {}
+        self._order_streams: list[MessageStream[UserOrderEvent]] = []
+        self._callback_tasks: set[asyncio.Task[None]] = set()
+        self._ws: ClientConnection | None = None
+        self._last_seq = -1
+        self._pending: asyncio.Future[SubscriptionsMessage | ErrorFrame | None] | None = None
+        self._subscribe_lock = asyncio.Lock()
+        self._connected = asyncio.Event()
+        self._stop = asyncio.Event()  # set by close(): no more reconnects
+        self._run_task: asyncio.Task[None] | None = None
+        self._healthy = False  # the current connection delivered at least one good frame
+        self.server_subscriptions: dict[str, frozenset[str]] = {}  # the last ack's whole set
+
+    def __repr__(self) -> str:
+        # The key is deliberately absent: its name identifies the account.
+        return f"WebSocketHandler(url={self.url!r}, connected={self.connected}, channels={sorted(self._wanted)})"
+
+    # --- consumers ------------------------------------------------------------------------------------
+
+    def stream(
+        self, channel: str, *, maxsize: int = 1000, policy: OverflowPolicy = OverflowPolicy.DROP_OLDEST
+    ) -> MessageStream[Any]:
+        """A bounded stream of a channel's typed messages (channel as subscribed: ``level2``, not ``l2_data``)."""
+        stream: MessageStream[Any] = MessageStream(maxsize=maxsize, policy=policy, key=_product_key)
+        self._streams.setdefault(channel, []).append(stream)
+        return stream
+
+    def order_events(
+        self, *, maxsize: int = 10_000, policy: OverflowPolicy = OverflowPolicy.DROP_NEWEST
+    ) -> MessageStream[UserOrderEvent]:
+        """A bounded stream of domain order events from the `user` channel."""
+        stream: MessageStream[UserOrderEvent] = MessageStream(maxsize=maxsize, policy=policy)
+        self._order_streams.append(stream)
+        return stream
+
+    def on(
+        self,
+        channel: str,
+        callback: _Callback,
+        *,
+        maxsize: int = 1000,
+        policy: OverflowPolicy = OverflowPolicy.DROP_OLDEST,
+    ) -> MessageStream[Any]:
+        """Call `callback` with each message of `channel` from its own task (a slow callback only fills its stream)."""
+        stream = self.order_events(maxsize=maxsize, policy=policy) if channel == "orders" else None
+        if stream is None:
+            stream = self.stream(channel, maxsize=maxsize, policy=policy)
+        task = asyncio.get_running_loop().create_task(self._run_callback(stream, callback))
+        self._callback_tasks.add(task)
+        task.add_done_callback(self._callback_tasks.discard)
+        return stream
+
+    async def _run_callback(self, stream: MessageStream[Any], callback: _Callback) -> None:
+        async for message in stream:
+            try:
+                await callback(message)
+            except Exception:
+                self.stats.callback_errors += 1
+                _log.exception("WebSocket callback failed; the stream goes on")
+
+    # --- subscriptions --------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is open and subscribed."""
+        return self._connected.is_set()
+
+    @property
+    def subscriptions(self) -> dict[str, frozenset[str]]:
+        """What the handler keeps subscribed (and resubscribes after a reconnect)."""
+        return {channel: frozenset(products) for channel, products in self._wanted.items()}
+
+    async def wait_connected(self) -> None:
+        """Wait until a connection is open and every subscription has been sent (wrap in `asyncio.timeout`)."""
+        await self._connected.wait()
+
+    async def subscribe(self, channel: str, product_ids: Iterable[str] = ()) -> None:
+        """Subscribe to a channel now (when connected) and after every reconnect.
+
+        Raises `SubscriptionError` when the server answers with an error frame (a bad JWT or an unknown
+        channel); the channel is then not kept.
+        """
+        if channel in AUTHENTICATED_CHANNELS and self._key is None:
+            raise ConfigurationError(f"the {channel!r} channel needs an API key")
+        products = sorted(set(product_ids))
+        known = self._wanted.get(channel)
+        self._wanted[channel] = (known or set()) | set(products)
+        if channel == "level2":
+            self.books.expect(products)
+        try:
+            await self._request("subscribe", channel, products)
+        except SubscriptionError:
+            if known is None:
+                del self._wanted[channel]
+            else:
+                self._wanted[channel] = known
+            if channel == "level2":
+                self.books.forget(set(products) - known if known is not None else products)
+            raise
+
+    async def unsubscribe(self, channel: str, product_ids: Iterable[str] | None = None) -> None:
+        """Unsubscribe from some products of a channel, or from the whole channel when `product_ids` is None."""
+        known = self._wanted.get(channel, set())
+        removed = set(known) if product_ids is None else known & set(product_ids)
+        remaining = known - removed
+        if product_ids is None or (not remaining and channel != "heartbeats"):
+            self._wanted.pop(channel, None)
+        else:
+            self._wanted[channel] = remaining
+        if channel == "level2":
+            self.books.forget(removed)
+        await self._request("unsubscribe", channel, None if product_ids is None else sorted(removed))
+
+    async def _request(self, kind: str, channel: str, products: list[str] | None) -> None:
+        ws = self._ws
+        if ws is None or not self._connected.is_set():
+            return  # sent on the next (re)connect
+        async with self._subscribe_lock:
+            loop = asyncio.get_running_loop()
+            self._pending = pending = loop.create_future()
+            try:
+                await ws.send(self._message(kind, channel, products))
+                answer = await asyncio.wait_for(pending, self._ack_timeout)
+            except ConnectionClosed:
+                return  # the reconnect resubscribes
+            except TimeoutError:
+                raise SubscriptionError(channel, f"no answer within {self._ack_timeout:g} s") from None
+            finally:
+                self._pending = None
+        if isinstance(answer, ErrorFrame):
+            raise SubscriptionError(channel, answer.message)
+
+    def _message(self, kind: str, channel: str, products: list[str] | None) -> str:
+        body: dict[str, Any] = {"type": kind, "channel": channel}
+        if products is not None:
+            body["product_ids"] = products
+        if self._key is not None:
+            body["jwt"] = build_ws_jwt(self._key)  # fresh per message: a JWT lives 2 minutes
+        return orjson.dumps(body).decode()
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> WebSocketHandler:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    def start(self) -> asyncio.Task[None]:
+        """Run the connection in a background task (see `run`)."""
+        if self._run_task is None or self._run_task.done():
+            self._run_task = asyncio.get_running_loop().create_task(self.run())
+        return self._run_task
+
+    async def close(self) -> None:
+        """Shut down cleanly: close the connection, end every stream and callback, stop `run`."""
+        self._stop.set()
+        ws = self._ws
+        if ws is not None:
+            await ws.close()
+        task = self._run_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for streams in self._streams.values():
+            for stream in streams:
+                stream.close()
+        for order_stream in self._order_streams:
+            order_stream.close()
+        if self._callback_tasks:
+            await asyncio.gather(*self._callback_tasks, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Connect, subscribe and read until `close()`; reconnect after drops, closes and missed heartbeats.
+
+        Raises `ReconnectExhausted` after the policy's cap of consecutive failed attempts.
+        """
+        failures = 0
+        last_error = ""
+        while not self._stop.is_set():
+            self._healthy = False
+            try:
+                async with connect(
+                    self.url,
+                    max_size=self._max_size,
+                    open_timeout=self._open_timeout,
+                    ssl=self._ssl,
+                    additional_headers={"x-cb-retry-counter": str(failures)} if failures else None,
+                    ping_interval=None,  # Coinbase's heartbeats channel is the liveness check
+                ) as ws:
+                    self.stats.connects += 1
+                    self._ws = ws
+                    self._last_seq = -1  # the counter restarts with each connection
+                    for channel, products in list(self._wanted.items()):
+                        await ws.send(self._message("subscribe", channel, sorted(products)))
+                    self._connected.set()
+                    await self._read(ws)
+            except _RECONNECTABLE as exc:
+                last_error = _describe(exc)
+                if isinstance(exc, HeartbeatTimeout):
+                    self.stats.heartbeat_timeouts += 1
+            except InvalidURI as exc:
+                raise ConfigurationError(f"bad WebSocket URL {self.url!r}: {exc}") from None
+            finally:
+                self._on_disconnect()
+            if self._stop.is_set():
+                break
+            # A connection that delivered frames ends a run of failures; one that never did extends it.
+            failures = 1 if self._healthy else failures + 1
+            if failures >= self._policy.max_attempts:
+                raise ReconnectExhausted(failures, last_error)
+            wait = self._policy.delay(max(failures, 1), self._draw())
+            _log.warning("WebSocket connection lost (%s); reconnecting in %.2f s", last_error, wait)
+            await self._sleep(wait)
+
+    def _on_disconnect(self) -> None:
+        self._ws = None
+        self._connected.clear()
+        self.books.disconnect()
+        if self._pending is not None and not self._pending.done():
+            self._pending.set_result(None)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        """Read frames until the connection fails (an exception always ends it)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._heartbeat_timeout
+        while True:
+            remaining = deadline - loop.time()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                frame = await asyncio.wait_for(ws.recv(), remaining)
+            except TimeoutError:
+                raise HeartbeatTimeout(self._heartbeat_timeout) from None
+            self.stats.frames += 1
+            if self._recorder is not None:
+                self._recorder.record(frame)
+            try:
+                message = self._decoder.decode(frame)
+            except FrameError as exc:
+                self.stats.decode_errors += 1
+                _log.warning("%s", exc)
+                continue
+            if isinstance(message, ErrorFrame):
+                self._on_error_frame(message)
+                continue
+            if not await self._check_sequence(ws, message.sequence_num):
+                continue
+            if isinstance(message, HeartbeatsMessage):
+                deadline = loop.time() + self._heartbeat_timeout
+            self._healthy = True
+            await self._handle(ws, message)
+
+    async def _check_sequence(self, ws: ClientConnection, sequence_num: int) -> bool:
+        last = self._last_seq
+        if sequence_num <= last:
+            self.stats.out_of_order += 1
+            return False
+        self._last_seq = sequence_num
+        if sequence_num > last + 1:
+            self.stats.sequence_gaps += 1
+            _log.warning("sequence gap: %d after %d; resynchronising", sequence_num, last)
+            await self._resync(ws, self.books.product_ids, user=True)
+        return True
+
+    async def _resync(self, ws: ClientConnection, product_ids: list[str], *, user: bool) -> None:
+        if product_ids and "level2" in self._wanted:
+            self.stats.resyncs += 1
+            self.books.expect(product_ids)
+            await ws.send(self._message("unsubscribe", "level2", sorted(product_ids)))
+            await ws.send(self._message("subscribe", "level2", sorted(product_ids)))
+        if user and "user" in self._wanted:
+            await ws.send(self._message("subscribe", "user", sorted(self._wanted["user"])))
+
+    def _on_error_frame(self, frame: ErrorFrame) -> None:
+        pending = self._pending
+        if pending is not None and not pending.done():
+            pending.set_result(frame)
+            return
+        self.stats.error_frames += 1
+        _log.warning("server sent an error frame: %s", frame.message)
+        self._publish("error", frame)
+
+    async def _handle(self, ws: ClientConnection, message: WsMessage) -> None:
+        if isinstance(message, L2Message):
+            broken = self.books.apply(message)
+            if broken:
+                await self._resync(ws, broken, user=False)
+        elif isinstance(message, SubscriptionsMessage):
+            self.server_subscriptions = message.current
+            pending = self._pending
+            if pending is not None and not pending.done():
+                pending.set_result(message)
+        elif isinstance(message, UserMessage):
+            try:
+                events = self._orders.events(message)
+            except FrameError as exc:
+                self.stats.decode_errors += 1
+                _log.warning("%s", exc)
+                events = []
+            for event in events:
+                for stream in self._order_streams:
+                    stream.put(event)
+        channel = type(message).__struct_config__.tag
+        self._publish(_SUBSCRIBED_NAME.get(str(channel), str(channel)), message)
+
+    def _publish(self, channel: str, message: Any) -> None:
+        for stream in self._streams.get(channel, ()):
+            stream.put(message)
+
+
+def _product_key(message: Any) -> Any:
+    # Coalescing replaces a queued message of the same channel and products (e.g. the latest ticker).
+    events = getattr(message, "events", ())
+    products = tuple(getattr(event, "product_id", "") for event in events)
+    return type(message), products
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionClosed):
+        rcvd = exc.rcvd
+        return f"closed ({rcvd.code} {rcvd.reason})" if rcvd is not None else "connection dropped"
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,125 @@
+"""Level-2 books kept from one connection's snapshots and updates, with resync state and staleness.
+
+A book is served only while it is trustworthy: after its snapshot, before any sequence gap, disconnect or
+crossing. In between, `book()` raises `BookUnavailable`, so a caller never trades on a stale or crossed book.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+
+from cryptoj.coinbase.ws_errors import BookUnavailable
+from cryptoj.coinbase.ws_models import L2Event, L2Message
+from cryptoj.domain.book import BookError, BookSide, OrderBook
+
+__all__ = ["BookKeeper", "BookState"]
+
+
+class BookState(StrEnum):
+    """Where a product's book stands."""
+
+    AWAITING_SNAPSHOT = "awaiting snapshot"  # subscribed, no snapshot yet (or a resync asked for a fresh one)
+    SYNCED = "synced"  # snapshot applied, every update since applied in order
+    DISCONNECTED = "disconnected"  # the connection dropped; a reconnect brings a fresh snapshot
+
+
+class BookKeeper:
+    """One `OrderBook` per product, fed by level2 messages.
+
+    Parameters:
+        clock: monotonic seconds, for staleness (injectable so tests control time).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._books: dict[str, OrderBook] = {}
+        self._state: dict[str, BookState] = {}
+        self._updated_at: dict[str, float] = {}
+        self.snapshots = 0  # snapshots applied (counter for tests and metrics)
+        self.ignored_updates = 0  # updates that arrived while a book awaited its snapshot
+
+    @property
+    def product_ids(self) -> list[str]:
+        """Products that have (or await) a book."""
+        return list(self._state)
+
+    def expect(self, product_ids: Iterable[str]) -> None:
+        """Mark products as awaiting a snapshot (after a subscribe, a gap or a crossing)."""
+        for product_id in product_ids:
+            self._state[product_id] = BookState.AWAITING_SNAPSHOT
+
+    def forget(self, product_ids: Iterable[str]) -> None:
+        """Drop the books of products no longer subscribed."""
+        for product_id in product_ids:
+            self._books.pop(product_id, None)
+            self._state.pop(product_id, None)
+            self._updated_at.pop(product_id, None)
+
+    def disconnect(self) -> None:
+        """The connection dropped: no book may be served until a fresh snapshot arrives."""
+        for product_id in self._state:
+            self._state[product_id] = BookState.DISCONNECTED
+
+    def state(self, product_id: str) -> BookState | None:
+        """A product's book state, or None when it is not tracked."""
+        return self._state.get(product_id)
+
+    def apply(self, message: L2Message) -> list[str]:
+        """Apply every event of a level2 frame; returns products whose book broke and needs a resync."""
+        broken: list[str] = []
+        for event in message.events:
+            if not self._apply_event(event):
+                broken.append(event.product_id)
+        return broken
+
+    def _apply_event(self, event: L2Event) -> bool:
+        product_id = event.product_id
+        book = self._books.get(product_id)
+        if book is None:
+            book = self._books[product_id] = OrderBook(product_id)
+        try:
+            if event.type == "snapshot":
+                bids = [(u.price_level, u.new_quantity) for u in event.updates if u.side == "bid"]
+                asks = [(u.price_level, u.new_quantity) for u in event.updates if u.side == "offer"]
+                book.apply_snapshot(bids, asks)
+                self.snapshots += 1
+            elif self._state.get(product_id) is BookState.SYNCED:
+                for u in event.updates:
+                    book.apply_update(BookSide.BID if u.side == "bid" else BookSide.ASK, u.price_level, u.new_quantity)
+            else:
+                self.ignored_updates += 1
+                return True
+        except BookError:
+            self._state[product_id] = BookState.AWAITING_SNAPSHOT
+            return False
+        if book.is_crossed:
+            # A crossed book means an update was lost or misapplied: never serve it, ask for a fresh one.
+            self._state[product_id] = BookState.AWAITING_SNAPSHOT
+            return False
+        self._state[product_id] = BookState.SYNCED
+        self._updated_at[product_id] = self._clock()
+        return True
+
+    def staleness(self, product_id: str) -> float | None:
+        """Seconds since the product's book last changed, or None before its first snapshot."""
+        updated = self._updated_at.get(product_id)
+        return None if updated is None else self._clock() - updated
+
+    def book(self, product_id: str, *, max_age: float | None = None) -> OrderBook:
+        """The product's book if it can be trusted now; else `BookUnavailable` says why.
+
+        `max_age` refuses a book whose last change is older than that many seconds (a quiet book can be
+        fine, so the caller chooses).
+        """
+        state = self._state.get(product_id)
+        if state is None:
+            raise BookUnavailable(product_id, "not subscribed to level2")
+        if state is not BookState.SYNCED:
+            raise BookUnavailable(product_id, state.value)
+        if max_age is not None:
+            age = self.staleness(product_id)
+            if age is not None and age > max_age:
+                raise BookUnavailable(product_id, f"last update {age:.3f} s ago (limit {max_age:g} s)")
+        return self._books[product_id]

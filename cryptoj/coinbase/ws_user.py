@@ -1,0 +1,135 @@
+"""The `user` channel turned into domain order events for the executor.
+
+Coinbase reports each order's cumulative totals, not individual fills, so the tracker remembers the last
+totals per order and reports the increase as a `FillDelta`. The first sight of an order (a snapshot on a
+fresh start) sets the baseline without a fill: what filled before is the executor's to reconcile over REST.
+After a reconnect the snapshot is compared with what was known, so fills missed while away still show.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from cryptoj.coinbase.ws_errors import FrameError
+from cryptoj.coinbase.ws_models import UserMessage, UserOrder
+from cryptoj.domain.money import ZERO, InvalidAmount, parse_decimal
+from cryptoj.domain.orders import OrderStatus
+from cryptoj.domain.side import Side
+
+__all__ = ["FillDelta", "UserOrderEvent", "UserOrderTracker"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FillDelta:
+    """What filled since the previous report of an order (the channel gives totals, not trades)."""
+
+    size: Decimal
+    value: Decimal  # quote currency, before fees
+    fees: Decimal
+
+    @property
+    def average_price(self) -> Decimal:
+        """Volume-weighted price of this increment."""
+        return self.value / self.size
+
+
+@dataclass(frozen=True, slots=True)
+class UserOrderEvent:
+    """One order's state as the `user` channel reported it, with the fill increment since the last report."""
+
+    order_id: str
+    client_order_id: str
+    product_id: str
+    side: Side
+    status: OrderStatus
+    filled_size: Decimal
+    leaves_size: Decimal
+    filled_value: Decimal
+    fees: Decimal
+    average_price: Decimal | None
+    limit_price: Decimal | None
+    snapshot: bool  # part of the open-orders snapshot rather than a live update
+    time: datetime
+    new_fill: FillDelta | None = None
+
+
+_TOTALS = tuple[Decimal, Decimal, Decimal]  # filled size, filled value, fees
+
+
+class UserOrderTracker:
+    """Turns user-channel frames into `UserOrderEvent`s, remembering totals per order until it ends."""
+
+    def __init__(self) -> None:
+        self._totals: dict[str, _TOTALS] = {}
+
+    @property
+    def tracked(self) -> int:
+        """How many live orders the tracker remembers."""
+        return len(self._totals)
+
+    def events(self, message: UserMessage) -> list[UserOrderEvent]:
+        """The order events of one frame, in order."""
+        result: list[UserOrderEvent] = []
+        for event in message.events:
+            for order in event.orders:
+                result.append(self._event(order, snapshot=event.type == "snapshot", time=message.timestamp))
+        return result
+
+    def _event(self, order: UserOrder, *, snapshot: bool, time: datetime) -> UserOrderEvent:
+        try:
+            side = Side(order.order_side.upper())
+            filled = _amount(order.cumulative_quantity) or ZERO
+            value = _amount(order.filled_value) or ZERO
+            fees = _amount(order.total_fees) or ZERO
+            leaves = _amount(order.leaves_quantity) or ZERO
+            average = _amount(order.avg_price)
+            limit = _amount(order.limit_price)
+        except (ValueError, InvalidAmount) as exc:
+            raise FrameError(f"user order {order.order_id}: {exc}") from None
+        status = _status(order.status)
+        previous = self._totals.get(order.order_id)
+        new_fill = None
+        if previous is not None and filled > previous[0]:
+            new_fill = FillDelta(size=filled - previous[0], value=value - previous[1], fees=fees - previous[2])
+        if status.is_terminal:
+            self._totals.pop(order.order_id, None)
+        else:
+            self._totals[order.order_id] = (filled, value, fees)
+        return UserOrderEvent(
+            order_id=order.order_id,
+            client_order_id=order.client_order_id,
+            product_id=order.product_id,
+            side=side,
+            status=status,
+            filled_size=filled,
+            leaves_size=leaves,
+            filled_value=value,
+            fees=fees,
+            average_price=average if average else None,
+            limit_price=limit if limit else None,
+            snapshot=snapshot,
+            time=time,
+            new_fill=new_fill,
+        )
+
+
+def _amount(text: str) -> Decimal | None:
+    # The channel sends "" for amounts that do not apply (a market order's limit price).
+    return parse_decimal(text) if text.strip() else None
+
+
+def _status(text: str) -> OrderStatus:
+    try:
+        status = OrderStatus(text.upper())
+    except ValueError:
+        _log.warning("user channel sent an unknown order status %r; treating it as UNKNOWN_ORDER_STATUS", text)
+        return OrderStatus.UNKNOWN_ORDER_STATUS
+    if status in (OrderStatus.CREATED, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN_OUTCOME, OrderStatus.DENIED):
+        # Local-only statuses can never come from the exchange.
+        return OrderStatus.UNKNOWN_ORDER_STATUS
+    return status
