@@ -1,0 +1,1 @@
+"""The packaged real 1-minute bars (see README.md here)."""

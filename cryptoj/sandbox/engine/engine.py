@@ -1,0 +1,527 @@
+"""The matching engine: orders against the market's book, holds, fees, fills, and every status change.
+
+User orders take liquidity from the synthetic book (taker) and rest at their limit until the market
+crosses them (maker). The synthetic book is not depleted by user fills: the simulated market refills at
+once, so one user cannot move it.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from cryptoj.domain.book import OrderBook
+from cryptoj.domain.orders import Liquidity, OrderStatus, OrderType, StopDirection, TimeInForce
+from cryptoj.domain.side import Side
+from cryptoj.sandbox.engine.accounts import Ledger
+from cryptoj.sandbox.engine.matching import fillable_size, walk
+from cryptoj.sandbox.engine.records import EditRecord, FillRecord, OrderRecord, TriggerStatus
+from cryptoj.sandbox.engine.requests import BadRequest, OrderRequest, Rejection, parse_order_request
+from cryptoj.sandbox.engine.wire import decimal_text as _text
+from cryptoj.sandbox.market.products import ProductSpec
+
+__all__ = ["CancelResult", "Engine", "FeeTier", "MarketView"]
+
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTier:
+    """Maker and taker fee rates (fractions of notional) and the tier's name as transaction_summary shows it."""
+
+    pricing_tier: str = "Advanced 1"
+    maker_fee_rate: Decimal = Decimal("0.0025")
+    taker_fee_rate: Decimal = Decimal("0.004")
+    usd_from: str = "0"
+    usd_to: str = "10000"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """One entry of batch_cancel's `results`."""
+
+    order_id: str
+    success: bool
+    failure_reason: str
+
+
+class MarketView(Protocol):
+    """What the engine reads from the market."""
+
+    def book(self, product_id: str) -> OrderBook:
+        """A product's current book."""
+        ...
+
+    def last_price(self, product_id: str) -> Decimal:
+        """A product's last trade price."""
+        ...
+
+
+class Engine:
+    """Orders, fills and balances of every key.
+
+    Parameters:
+        products: the products traded, by id.
+        ledger: balances and holds.
+        market: books and last prices.
+        fee_tier: fee rates.
+        seed: fixes order and trade ids.
+        on_order: called after every status or fill change (the user channel's updates).
+        on_fill: called for every fill (the market's trade prints).
+    """
+
+    def __init__(
+        self,
+        *,
+        products: dict[str, ProductSpec],
+        ledger: Ledger,
+        market: MarketView,
+        fee_tier: FeeTier,
+        seed: int,
+        on_order: Callable[[OrderRecord], None] | None = None,
+        on_fill: Callable[[FillRecord], None] | None = None,
+    ) -> None:
+        self.products = products
+        self.ledger = ledger
+        self.market = market
+        self.fee_tier = fee_tier
+        self._rng = random.Random(seed)  # noqa: S311 - reproducible ids, not secrets
+        self._on_order = on_order or (lambda order: None)
+        self._on_fill = on_fill or (lambda fill: None)
+        self._orders: dict[str, OrderRecord] = {}
+        self._by_client_id: dict[tuple[str, str], str] = {}
+        self._fills: dict[str, list[FillRecord]] = {}
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def order(self, owner: str, order_id: str) -> OrderRecord | None:
+        """One of a key's orders, or None (another key's orders are invisible)."""
+        order = self._orders.get(order_id)
+        return order if order is not None and order.owner == owner else None
+
+    def orders(self, owner: str) -> list[OrderRecord]:
+        """A key's orders, newest first."""
+        return [o for o in reversed(self._orders.values()) if o.owner == owner]
+
+    def open_orders(self, owner: str) -> list[OrderRecord]:
+        """A key's orders that may still fill."""
+        return [o for o in self.orders(owner) if o.status is OrderStatus.OPEN]
+
+    def fills(self, owner: str) -> list[FillRecord]:
+        """A key's fills, newest first."""
+        return list(reversed(self._fills.get(owner, [])))
+
+    def total_volume_and_fees(self, owner: str) -> tuple[Decimal, Decimal]:
+        """Traded notional and fees paid by a key."""
+        fills = self._fills.get(owner, [])
+        return sum((f.price * f.size for f in fills), ZERO), sum((f.commission for f in fills), ZERO)
+
+    # --- creating ----------------------------------------------------------------------------
+
+    def create(self, owner: str, body: Any, *, now: datetime) -> OrderRecord:
+        """Place an order; a repeated client_order_id returns the existing order.
+
+        Raises `BadRequest` (HTTP 400) or `Rejection` (HTTP 200, success false).
+        """
+        if isinstance(body, dict) and isinstance(body.get("client_order_id"), str):
+            existing = self._by_client_id.get((owner, body["client_order_id"]))
+            if existing is not None:
+                return self._orders[existing]
+        request = parse_order_request(body, products=self.products, now=now)
+        order = self._admit(owner, request, now=now)
+        self._by_client_id[(owner, request.client_order_id)] = order.order_id
+        self._orders[order.order_id] = order
+        self._publish(order, now)  # PENDING: accepted, not yet working
+        self._start(order, now=now)
+        return order
+
+    def _admit(self, owner: str, request: OrderRequest, *, now: datetime) -> OrderRecord:
+        """Check the order against the book and the key's funds; hold what it may spend."""
+        spec = self.products[request.product_id]
+        book = self.market.book(request.product_id)
+        order = OrderRecord(
+            order_id=self._new_id(),
+            owner=owner,
+            request=request,
+            created_time=now,
+            limit_price=request.limit_price,
+            base_size=request.base_size,
+            last_update_time=now,
+        )
+        if request.order_type is OrderType.STOP_LIMIT:
+            self._check_stop(request, self.market.last_price(request.product_id))
+            order.trigger_status = TriggerStatus.PENDING
+        if request.post_only and self._crosses(book, request.side, request.limit_price):
+            raise Rejection(
+                "INVALID_LIMIT_PRICE_POST_ONLY",
+                "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY",
+                "Limit price is invalid for a post only order",
+            )
+        currency, amount, unit = self._required_hold(request, spec, book)
+        if not self.ledger.hold(owner, currency, amount):
+            raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
+        order.hold_currency, order.hold_remaining, order.unit_hold = currency, amount, unit
+        return order
+
+    def _required_hold(self, request: OrderRequest, spec: ProductSpec, book: OrderBook) -> tuple[str, Decimal, Decimal]:
+        taker = 1 + self.fee_tier.taker_fee_rate
+        if request.side is Side.SELL:
+            if request.base_size is None:
+                # A quote-sized market sell: hold what the book says the quote buys.
+                fills = walk(
+                    book,
+                    Side.SELL,
+                    limit=None,
+                    base_size=None,
+                    quote_budget=request.quote_size,
+                    size_increment=spec.base_increment,
+                )
+                return spec.base_currency, sum((s for _, s in fills), ZERO), Decimal(1)
+            return spec.base_currency, request.base_size, Decimal(1)
+        if request.quote_size is not None:
+            return spec.quote_currency, request.quote_size, ZERO
+        base = request.base_size or ZERO
+        if request.limit_price is not None:
+            unit = request.limit_price * taker
+            return spec.quote_currency, base * unit, unit
+        fills = walk(book, Side.BUY, limit=None, base_size=base, quote_budget=None, size_increment=spec.base_increment)
+        cost = sum((p * s for p, s in fills), ZERO) * taker
+        filled = sum((s for _, s in fills), ZERO)
+        return spec.quote_currency, cost, cost / filled if filled else ZERO
+
+    @staticmethod
+    def _check_stop(request: OrderRequest, last: Decimal) -> None:
+        stop = request.stop_price or ZERO
+        if request.stop_direction is StopDirection.STOP_UP and stop <= last:
+            raise Rejection(
+                "UNKNOWN_FAILURE_REASON",
+                "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE",
+                "Stop price must be above the last trade price for a stop up order",
+            )
+        if request.stop_direction is StopDirection.STOP_DOWN and stop >= last:
+            raise Rejection(
+                "UNKNOWN_FAILURE_REASON",
+                "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE",
+                "Stop price must be below the last trade price for a stop down order",
+            )
+
+    @staticmethod
+    def _crosses(book: OrderBook, side: Side, limit: Decimal | None) -> bool:
+        if limit is None:
+            return True
+        best = book.best_ask if side is Side.BUY else book.best_bid
+        if best is None:
+            return False
+        return best.price <= limit if side is Side.BUY else best.price >= limit
+
+    def _start(self, order: OrderRecord, *, now: datetime) -> None:
+        """Run a just-admitted order: stops wait, FOK checks depth, the rest takes liquidity then rests or ends."""
+        order.status = OrderStatus.OPEN
+        if order.trigger_status == TriggerStatus.PENDING:
+            self._publish(order, now)
+            return
+        self._take(order, now=now)
+
+    def _take(self, order: OrderRecord, *, now: datetime) -> None:
+        request = order.request
+        spec = self.products[request.product_id]
+        book = self.market.book(request.product_id)
+        tif = request.time_in_force
+        if (
+            tif is TimeInForce.FILL_OR_KILL
+            and request.base_size is not None
+            and fillable_size(book, request.side, order.limit_price, request.base_size) < request.base_size
+        ):
+            self._finish(order, OrderStatus.CANCELLED, now, "Fill-or-kill order could not be filled entirely")
+            return
+        quote_budget = None
+        if request.quote_size is not None:
+            fee_rate = self.fee_tier.taker_fee_rate
+            # The quote size includes fees, so only quote / (1 + fee) buys base.
+            quote_budget = request.quote_size / (1 + fee_rate) if request.side is Side.BUY else request.quote_size
+        fills = walk(
+            book,
+            request.side,
+            limit=order.limit_price,
+            base_size=order.remaining if request.quote_size is None else None,
+            quote_budget=quote_budget,
+            size_increment=spec.base_increment,
+        )
+        for price, size in fills:
+            self._fill(order, price, size, Liquidity.TAKER, now)
+        if request.order_type is OrderType.MARKET:
+            complete = (request.quote_size is not None and bool(fills)) or order.remaining <= 0
+            self._finish(order, OrderStatus.FILLED if complete else OrderStatus.CANCELLED, now, "")
+        elif order.remaining <= 0:
+            self._finish(order, OrderStatus.FILLED, now, "")
+        elif tif in (TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL):
+            self._finish(order, OrderStatus.CANCELLED, now, "Immediate-or-cancel order was not filled entirely")
+        else:
+            self._publish(order, now)  # resting: OPEN
+
+    def _fill(self, order: OrderRecord, price: Decimal, size: Decimal, liquidity: Liquidity, now: datetime) -> None:
+        spec = self.products[order.product_id]
+        rate = self.fee_tier.maker_fee_rate if liquidity is Liquidity.MAKER else self.fee_tier.taker_fee_rate
+        notional = price * size
+        fee = notional * rate
+        owner = order.owner
+        if order.request.side is Side.BUY:
+            spend = notional + fee
+            release = min(
+                order.hold_remaining, spend if order.request.quote_size is not None else size * order.unit_hold
+            )
+            self.ledger.release(owner, spec.quote_currency, release)
+            order.hold_remaining -= release
+            self.ledger.move(owner, spec.quote_currency, -spend)
+            self.ledger.move(owner, spec.base_currency, size)
+        else:
+            release = min(order.hold_remaining, size)
+            self.ledger.release(owner, spec.base_currency, release)
+            order.hold_remaining -= release
+            self.ledger.move(owner, spec.base_currency, -size)
+            self.ledger.move(owner, spec.quote_currency, notional - fee)
+        order.filled_size += size
+        order.filled_value += notional
+        order.fees += fee
+        order.number_of_fills += 1
+        order.last_fill_time = now
+        fill = FillRecord(
+            entry_id=self._new_id(),
+            trade_id=self._new_id(),
+            order_id=order.order_id,
+            owner=owner,
+            product_id=order.product_id,
+            side=order.request.side.value,
+            price=price,
+            size=size,
+            commission=fee,
+            liquidity=liquidity,
+            time=now,
+        )
+        self._fills.setdefault(owner, []).append(fill)
+        self._on_fill(fill)
+
+    def _finish(self, order: OrderRecord, status: OrderStatus, now: datetime, message: str) -> None:
+        """End an order: give back whatever it still holds."""
+        if order.hold_remaining:
+            self.ledger.release(order.owner, order.hold_currency, order.hold_remaining)
+            order.hold_remaining = ZERO
+        order.status = status
+        if status is OrderStatus.CANCELLED:
+            order.cancel_message = message
+        self._publish(order, now)
+
+    def _publish(self, order: OrderRecord, now: datetime) -> None:
+        order.last_update_time = now
+        self._on_order(order)
+
+    # --- market moves ------------------------------------------------------------------------
+
+    def on_market(self, product_id: str, *, now: datetime) -> None:
+        """The market moved: expire GTD orders, trigger stops, fill resting orders the market crossed."""
+        book = self.market.book(product_id)
+        last = self.market.last_price(product_id)
+        for order in [o for o in self._orders.values() if o.product_id == product_id]:
+            if order.status is not OrderStatus.OPEN:
+                continue
+            end = order.request.end_time
+            if end is not None and now >= end:
+                self._finish(order, OrderStatus.EXPIRED, now, "")
+            elif order.trigger_status == TriggerStatus.PENDING:
+                direction, stop = order.request.stop_direction, order.request.stop_price or ZERO
+                if (direction is StopDirection.STOP_UP and last >= stop) or (
+                    direction is StopDirection.STOP_DOWN and last <= stop
+                ):
+                    order.trigger_status = TriggerStatus.TRIGGERED
+                    self._take(order, now=now)
+            else:
+                self._rest_fill(order, book, now)
+
+    def _rest_fill(self, order: OrderRecord, book: OrderBook, now: datetime) -> None:
+        side, limit = order.request.side, order.limit_price
+        if limit is None or not self._crosses(book, side, limit):
+            return
+        size = fillable_size(book, side, limit, order.remaining)
+        if size > 0:
+            self._fill(order, limit, size, Liquidity.MAKER, now)
+        if order.remaining <= 0:
+            self._finish(order, OrderStatus.FILLED, now, "")
+        else:
+            self._publish(order, now)
+
+    # --- cancelling and editing --------------------------------------------------------------
+
+    def cancel(self, owner: str, order_ids: list[str], *, now: datetime) -> list[CancelResult]:
+        """Cancel orders one by one; each id gets its own result (a bad id fails alone)."""
+        results = []
+        for order_id in order_ids:
+            order = self.order(owner, order_id) if isinstance(order_id, str) else None
+            if order is None:
+                results.append(CancelResult(str(order_id), False, "INVALID_CANCEL_REQUEST"))
+            elif order.status is OrderStatus.FILLED:
+                results.append(CancelResult(order_id, False, "ORDER_IS_FULLY_FILLED"))
+            elif order.status is not OrderStatus.OPEN:
+                results.append(CancelResult(order_id, False, "DUPLICATE_CANCEL_REQUEST"))
+            else:
+                order.status = OrderStatus.CANCEL_QUEUED
+                self._publish(order, now)
+                self._finish(order, OrderStatus.CANCELLED, now, "User requested cancel")
+                results.append(CancelResult(order_id, True, "UNKNOWN_CANCEL_FAILURE_REASON"))
+        return results
+
+    def check_edit(self, owner: str, order_id: str, price: Decimal, size: Decimal) -> tuple[OrderRecord, Decimal]:
+        """Validate an edit; return the order and the extra hold it needs (negative: to release).
+
+        Raises `Rejection` whose `error` is the edit failure reason.
+        """
+        order = self.order(owner, order_id)
+        if order is None:
+            raise Rejection("ORDER_NOT_FOUND", "UNKNOWN_PREVIEW_FAILURE_REASON", "order not found")
+        if order.request.config_key != "limit_limit_gtc" or order.status is not OrderStatus.OPEN:
+            raise Rejection(
+                "COMMANDER_REJECTED_EDIT_ORDER",
+                "UNKNOWN_PREVIEW_FAILURE_REASON",
+                "only open limit GTC orders can be edited",
+            )
+        spec = self.products[order.product_id]
+        if price <= 0 or price % spec.price_increment:
+            raise Rejection("INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION", "Invalid price precision")
+        if size <= order.filled_size or size % spec.base_increment:
+            raise Rejection("INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION", "Invalid order size")
+        if order.request.post_only and self._crosses(self.market.book(order.product_id), order.request.side, price):
+            raise Rejection(
+                "INVALID_LIMIT_PRICE_POST_ONLY", "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY", "Limit price crosses the book"
+            )
+        if order.request.side is Side.BUY:
+            unit = price * (1 + self.fee_tier.taker_fee_rate)
+            needed = (size - order.filled_size) * unit
+        else:
+            needed = size - order.filled_size
+        extra = needed - order.hold_remaining
+        account = self.ledger.account(owner, order.hold_currency)
+        if extra > account.available:
+            raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
+        return order, extra
+
+    def edit(self, owner: str, order_id: str, price: Decimal, size: Decimal, *, now: datetime) -> OrderRecord:
+        """Change a resting limit GTC order's price and size; raises `Rejection` when the edit is refused."""
+        order, extra = self.check_edit(owner, order_id, price, size)
+        if extra > 0:
+            self.ledger.hold(owner, order.hold_currency, extra)
+        elif extra < 0:
+            self.ledger.release(owner, order.hold_currency, -extra)
+        order.hold_remaining += extra
+        if order.request.side is Side.BUY:
+            order.unit_hold = price * (1 + self.fee_tier.taker_fee_rate)
+        order.limit_price, order.base_size = price, size
+        order.edit_history.append(EditRecord(price, size, now))
+        order.status = OrderStatus.EDIT_QUEUED
+        self._publish(order, now)
+        order.status = OrderStatus.OPEN
+        self._take(order, now=now)
+        return order
+
+    # --- previews ----------------------------------------------------------------------------
+
+    def preview(self, owner: str, body: Any, *, now: datetime) -> dict[str, Any]:
+        """What placing the order would do, without placing it (errors in `errs`, never an exception)."""
+        errs: list[str] = []
+        request: OrderRequest | None = None
+        try:
+            request = parse_order_request(body, products=self.products, now=now, need_client_order_id=False)
+            spec = self.products[request.product_id]
+            currency, amount, _ = self._required_hold(request, spec, self.market.book(request.product_id))
+            if amount > self.ledger.account(owner, currency).available:
+                errs.append("PREVIEW_INSUFFICIENT_FUND")
+            if request.post_only and self._crosses(
+                self.market.book(request.product_id), request.side, request.limit_price
+            ):
+                errs.append("PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY")
+        except Rejection as exc:
+            errs.append(exc.preview_reason)
+        return self._estimate(request, errs)
+
+    def _estimate(self, request: OrderRequest | None, errs: list[str]) -> dict[str, Any]:
+        base_total = quote_total = commission = ZERO
+        best_bid = best_ask = ZERO
+        if request is not None:
+            spec = self.products[request.product_id]
+            book = self.market.book(request.product_id)
+            best_bid = book.best_bid.price if book.best_bid else ZERO
+            best_ask = book.best_ask.price if book.best_ask else ZERO
+            budget = None
+            if request.quote_size is not None:
+                budget = request.quote_size / (1 + self.fee_tier.taker_fee_rate)
+            fills = walk(
+                book,
+                request.side,
+                limit=request.limit_price,
+                base_size=request.base_size,
+                quote_budget=budget,
+                size_increment=spec.base_increment,
+            )
+            base_total = sum((s for _, s in fills), ZERO)
+            quote_total = sum((p * s for p, s in fills), ZERO)
+            if request.order_type is not OrderType.MARKET and request.base_size is not None and request.limit_price:
+                base_total = request.base_size
+                quote_total = max(quote_total, ZERO) or request.base_size * request.limit_price
+            commission = quote_total * self.fee_tier.taker_fee_rate
+        quote = request.side if request is not None else Side.BUY
+        total = quote_total + commission if quote is Side.BUY else quote_total - commission
+        average = quote_total / base_total if base_total else ZERO
+        return {
+            "order_total": _text(total),
+            "commission_total": _text(commission),
+            "errs": errs,
+            "warning": [],
+            "quote_size": _text(quote_total),
+            "base_size": _text(base_total),
+            "best_bid": _text(best_bid),
+            "best_ask": _text(best_ask),
+            "is_max": False,
+            "order_margin_total": "0",
+            "leverage": "1",
+            "long_leverage": "1",
+            "short_leverage": "1",
+            "slippage": "0",
+            "preview_id": self._new_id(),
+            "current_liquidation_buffer": "0",
+            "projected_liquidation_buffer": "0",
+            "max_leverage": "1",
+            "pnl_configuration": None,
+            "est_average_filled_price": _text(average),
+        }
+
+    def edit_preview(self, owner: str, order_id: str, price: Decimal, size: Decimal) -> dict[str, Any]:
+        """What an edit would do: `errors` lists why it would fail."""
+        errors: list[dict[str, str]] = []
+        order = self.order(owner, order_id)
+        try:
+            self.check_edit(owner, order_id, price, size)
+        except Rejection as exc:
+            errors.append({"edit_failure_reason": exc.error, "preview_failure_reason": exc.preview_reason})
+        book = self.market.book(order.product_id) if order is not None else None
+        notional = price * size
+        commission = notional * self.fee_tier.taker_fee_rate
+        return {
+            "errors": errors,
+            "slippage": "0",
+            "order_total": _text(notional + commission),
+            "commission_total": _text(commission),
+            "quote_size": _text(notional),
+            "base_size": _text(size),
+            "best_bid": _text(book.best_bid.price) if book is not None and book.best_bid else "0",
+            "best_ask": _text(book.best_ask.price) if book is not None and book.best_ask else "0",
+            "average_filled_price": _text(order.average_filled_price) if order is not None else "0",
+        }
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+
+__all__ += ["BadRequest", "Rejection"]

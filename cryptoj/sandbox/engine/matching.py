@@ -1,0 +1,60 @@
+"""Walking the book for a taker order: which levels fill, how much, at what price (pure, no state)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_FLOOR, Decimal
+
+from cryptoj.domain.book import BookSide, Level, OrderBook
+from cryptoj.domain.side import Side
+
+__all__ = ["crossing_levels", "fillable_size", "walk"]
+
+ZERO = Decimal(0)
+
+
+def crossing_levels(book: OrderBook, side: Side, limit: Decimal | None) -> Iterator[Level]:
+    """Levels a `side` order may take, best first: asks up to the limit for a buy, bids down to it for a sell."""
+    for level in book.levels(BookSide.ASK if side is Side.BUY else BookSide.BID):
+        if limit is not None and (level.price > limit if side is Side.BUY else level.price < limit):
+            return
+        yield level
+
+
+def fillable_size(book: OrderBook, side: Side, limit: Decimal | None, wanted: Decimal) -> Decimal:
+    """How much of `wanted` base the book can fill within the limit."""
+    total = ZERO
+    for level in crossing_levels(book, side, limit):
+        total += level.size
+        if total >= wanted:
+            return wanted
+    return total
+
+
+def walk(
+    book: OrderBook,
+    side: Side,
+    *,
+    limit: Decimal | None,
+    base_size: Decimal | None,
+    quote_budget: Decimal | None,
+    size_increment: Decimal,
+) -> list[tuple[Decimal, Decimal]]:
+    """The (price, size) executions of a taker order: by base size, or by quote budget (sizes rounded down)."""
+    fills: list[tuple[Decimal, Decimal]] = []
+    remaining_base = base_size
+    remaining_quote = quote_budget
+    for price, available in crossing_levels(book, side, limit):
+        if remaining_base is not None:
+            take = min(available, remaining_base)
+            remaining_base -= take
+        else:
+            budget = remaining_quote if remaining_quote is not None else ZERO
+            affordable = (budget / price).quantize(size_increment, rounding=ROUND_FLOOR)
+            take = min(available, affordable)
+            remaining_quote = budget - take * price
+        if take > 0:
+            fills.append((price, take))
+        if (remaining_base is not None and remaining_base <= 0) or (remaining_quote is not None and take < available):
+            break
+    return fills

@@ -1,0 +1,228 @@
+"""Create, preview, cancel, edit, list and read orders and fills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from cryptoj.domain.orders import OrderStatus
+from cryptoj.sandbox.engine import BadRequest, Rejection
+from cryptoj.sandbox.engine.records import OrderRecord
+from cryptoj.sandbox.engine.wire import fill_body, order_body
+from cryptoj.sandbox.rest.http import ApiError, Call, query_int
+
+__all__ = [
+    "batch_cancel",
+    "create_order",
+    "edit_order",
+    "edit_preview",
+    "get_order",
+    "list_fills",
+    "list_orders",
+    "preview_order",
+]
+
+_STATUSES = {s.value for s in OrderStatus} & {
+    "PENDING",
+    "OPEN",
+    "FILLED",
+    "CANCELLED",
+    "EXPIRED",
+    "FAILED",
+    "UNKNOWN_ORDER_STATUS",
+    "QUEUED",
+    "CANCEL_QUEUED",
+    "EDIT_QUEUED",
+}
+
+
+def _body(call: Call) -> dict[str, Any]:
+    if not isinstance(call.body, dict):
+        raise ApiError(400, "INVALID_ARGUMENT", "request body must be a JSON object")
+    return call.body
+
+
+async def create_order(call: Call) -> dict[str, Any]:
+    """POST /orders: HTTP 200 for accepted and rejected orders alike; `success` tells them apart."""
+    body = _body(call)
+    exchange = call.exchange
+    try:
+        order = exchange.engine.create(call.user, body, now=exchange.now())
+    except BadRequest as exc:
+        raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
+    except Rejection as exc:
+        return {
+            "success": False,
+            # Real traffic: the top-level reason stays UNKNOWN while error_response holds the cause.
+            "failure_reason": "UNKNOWN_FAILURE_REASON",
+            "order_id": "",
+            "error_response": {
+                "error": exc.error,
+                "message": exc.message,
+                "error_details": exc.details,
+                "preview_failure_reason": exc.preview_reason,
+                "new_order_failure_reason": exc.error,
+            },
+            "order_configuration": body.get("order_configuration"),
+        }
+    return {
+        "success": True,
+        "failure_reason": "UNKNOWN_FAILURE_REASON",
+        "order_id": order.order_id,
+        "success_response": {
+            "order_id": order.order_id,
+            "product_id": order.product_id,
+            "side": order.request.side.value,
+            "client_order_id": order.client_order_id,
+        },
+        "order_configuration": {order.request.config_key: order.request.config},
+    }
+
+
+async def preview_order(call: Call) -> dict[str, Any]:
+    """POST /orders/preview."""
+    exchange = call.exchange
+    try:
+        return exchange.engine.preview(call.user, _body(call), now=exchange.now())
+    except BadRequest as exc:
+        raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
+
+
+async def batch_cancel(call: Call) -> dict[str, Any]:
+    """POST /orders/batch_cancel: one result per id; a bad id fails alone with INVALID_CANCEL_REQUEST."""
+    order_ids = _body(call).get("order_ids")
+    if not isinstance(order_ids, list) or not order_ids:
+        raise ApiError(400, "INVALID_ARGUMENT", "order_ids is required")
+    if len(order_ids) > 100:
+        raise ApiError(400, "INVALID_ARGUMENT", "too many order_ids: at most 100 per request")
+    exchange = call.exchange
+    results = exchange.engine.cancel(call.user, [str(i) for i in order_ids], now=exchange.now())
+    return {
+        "results": [{"success": r.success, "failure_reason": r.failure_reason, "order_id": r.order_id} for r in results]
+    }
+
+
+def _edit_args(call: Call) -> tuple[str, Decimal, Decimal]:
+    body = _body(call)
+    order_id = body.get("order_id")
+    if not isinstance(order_id, str) or not order_id:
+        raise ApiError(400, "INVALID_ARGUMENT", "order_id is required")
+    try:
+        price, size = Decimal(str(body["price"])), Decimal(str(body["size"]))
+    except (KeyError, InvalidOperation):
+        raise ApiError(400, "INVALID_ARGUMENT", "price and size are required decimals") from None
+    if not price.is_finite() or not size.is_finite():
+        raise ApiError(400, "INVALID_ARGUMENT", "price and size are required decimals")
+    return order_id, price, size
+
+
+async def edit_order(call: Call) -> dict[str, Any]:
+    """POST /orders/edit: limit GTC orders only."""
+    order_id, price, size = _edit_args(call)
+    exchange = call.exchange
+    try:
+        exchange.engine.edit(call.user, order_id, price, size, now=exchange.now())
+    except Rejection as exc:
+        return {
+            "success": False,
+            "errors": [{"edit_failure_reason": exc.error, "preview_failure_reason": exc.preview_reason}],
+        }
+    return {"success": True, "errors": [], "success_response": {"order_id": order_id}}
+
+
+async def edit_preview(call: Call) -> dict[str, Any]:
+    """POST /orders/edit_preview."""
+    order_id, price, size = _edit_args(call)
+    return call.exchange.engine.edit_preview(call.user, order_id, price, size)
+
+
+def _paged(call: Call, *, default: int | None) -> tuple[int, int | None]:
+    text = call.query.get("cursor") or "0"
+    if not text.isdigit():
+        raise ApiError(400, "INVALID_ARGUMENT", "cursor argument is invalid")
+    limit = query_int(call, "limit", default=default or 0, low=0, high=1000) or None
+    return int(text), limit
+
+
+def _time(text: str | None, name: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, "INVALID_ARGUMENT", f"{name} argument is invalid") from None
+
+
+def _matches(call: Call, order: OrderRecord) -> bool:
+    q = call.query
+    checks = (
+        ("order_ids", order.order_id),
+        ("product_ids", order.product_id),
+        ("order_status", order.status.value),
+        ("order_types", order.request.order_type.value),
+        ("time_in_forces", order.request.time_in_force.value),
+    )
+    for name, value in checks:
+        wanted = q.getlist(name)
+        if wanted and value not in wanted:
+            return False
+    side = q.get("order_side")
+    if side and order.request.side.value != side:
+        return False
+    start, end = _time(q.get("start_date"), "start_date"), _time(q.get("end_date"), "end_date")
+    return (start is None or order.created_time >= start) and (end is None or order.created_time < end)
+
+
+async def list_orders(call: Call) -> dict[str, Any]:
+    """GET /orders/historical/batch: newest first, `cursor`/`has_next` paging, OPEN not combinable."""
+    statuses = call.query.getlist("order_status")
+    unknown = [s for s in statuses if s not in _STATUSES]
+    if unknown:
+        raise ApiError(400, "INVALID_ARGUMENT", f"order_status argument is invalid: {unknown[0]}")
+    if "OPEN" in statuses and len(statuses) > 1:
+        raise ApiError(400, "INVALID_ARGUMENT", "OPEN is not a valid order_status when combined with other statuses")
+    offset, limit = _paged(call, default=None)
+    exchange = call.exchange
+    orders = [o for o in exchange.engine.orders(call.user) if _matches(call, o)]
+    page = orders[offset : offset + limit] if limit else orders[offset:]
+    has_next = limit is not None and offset + limit < len(orders)
+    portfolio = exchange.ledger.portfolio_uuid(call.user)
+    return {
+        "orders": [order_body(o, portfolio_uuid=portfolio) for o in page],
+        "sequence": "0",
+        "has_next": has_next,
+        "cursor": str(offset + (limit or 0)) if has_next else "",
+    }
+
+
+async def get_order(call: Call) -> dict[str, Any]:
+    """GET /orders/historical/{order_id}."""
+    exchange = call.exchange
+    order = exchange.engine.order(call.user, call.path_params["order_id"])
+    if order is None:
+        raise ApiError(404, "NOT_FOUND", "order with this orderID was not found")
+    return {"order": order_body(order, portfolio_uuid=exchange.ledger.portfolio_uuid(call.user))}
+
+
+async def list_fills(call: Call) -> dict[str, Any]:
+    """GET /orders/historical/fills: newest first; no has_next, an empty `cursor` ends the pages."""
+    offset, limit = _paged(call, default=100)
+    q = call.query
+    order_ids, trade_ids, product_ids = q.getlist("order_ids"), q.getlist("trade_ids"), q.getlist("product_ids")
+    exchange = call.exchange
+    fills = [
+        f
+        for f in exchange.engine.fills(call.user)
+        if (not order_ids or f.order_id in order_ids)
+        and (not trade_ids or f.trade_id in trade_ids)
+        and (not product_ids or f.product_id in product_ids)
+    ]
+    size = limit or 100
+    page = fills[offset : offset + size]
+    more = offset + size < len(fills)
+    portfolio = exchange.ledger.portfolio_uuid(call.user)
+    return {
+        "fills": [fill_body(f, portfolio_uuid=portfolio) for f in page],
+        "cursor": str(offset + size) if more else "",
+    }

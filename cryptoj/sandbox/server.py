@@ -1,0 +1,140 @@
+"""Serving the sandbox: the app factory and an in-process runner on 127.0.0.1:<free port>, with or without TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from cryptoj.sandbox.exchange import SandboxExchange
+from cryptoj.sandbox.rest import SandboxApp
+
+__all__ = ["SandboxServer", "TlsFiles", "create_app"]
+
+
+@dataclass(frozen=True, slots=True)
+class TlsFiles:
+    """A server certificate chain and its key (PEM files): with them the sandbox speaks HTTPS and WSS."""
+
+    certfile: Path
+    keyfile: Path
+
+
+def create_app(exchange: SandboxExchange, *, step_interval: float | None = 0.25) -> SandboxApp:
+    """The ASGI app serving `exchange` (REST, admin and the WebSocket feed)."""
+    return SandboxApp(exchange, step_interval=step_interval)
+
+
+class SandboxServer:
+    """Runs the sandbox in a background thread with its own event loop; a context manager.
+
+    Parameters:
+        exchange: what to serve.
+        host, port: where to listen (port 0 picks a free port; read `port` after `start`).
+        tls: certificate and key for HTTPS/WSS.
+        step_interval: real seconds between market steps.
+    """
+
+    def __init__(
+        self,
+        exchange: SandboxExchange,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: TlsFiles | None = None,
+        step_interval: float | None = 0.25,
+    ) -> None:
+        self.exchange = exchange
+        self.host = host
+        self._requested_port = port
+        self.port = port
+        self.tls = tls
+        self._step_interval = step_interval
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http(s)://host:port`."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """`ws(s)://host:port` (the feed is at the root path)."""
+        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}"
+
+    @property
+    def authority(self) -> str:
+        """`host:port`, what REST JWTs name in their `uri` claim."""
+        return f"{self.host}:{self.port}"
+
+    def config(self) -> uvicorn.Config:
+        """The uvicorn configuration (TLS when certificate files are given)."""
+        return uvicorn.Config(
+            create_app(self.exchange, step_interval=self._step_interval),
+            host=self.host,
+            port=self.port,
+            ssl_certfile=str(self.tls.certfile) if self.tls else None,
+            ssl_keyfile=str(self.tls.keyfile) if self.tls else None,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            ws_max_size=16 * 1024 * 1024,
+        )
+
+    def bind(self) -> socket.socket:
+        """Bind the listening socket now, so the port is known before serving."""
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        self.port = sock.getsockname()[1]
+        self.exchange.hosts = [self.authority, f"localhost:{self.port}"]
+        self._socket = sock
+        return sock
+
+    def start(self, *, timeout: float = 10.0) -> SandboxServer:
+        """Start serving in a background thread; returns when the server accepts connections."""
+        sock = self.bind()
+        self._server = uvicorn.Server(self.config())
+        server = self._server
+
+        def serve() -> None:
+            asyncio.run(server.serve(sockets=[sock]))
+
+        self._thread = threading.Thread(target=serve, name=f"sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        ready = threading.Event()
+        while not server.started and self._thread.is_alive():
+            ready.wait(0.01)
+        if not server.started:
+            raise RuntimeError("the sandbox server failed to start")
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+
+    def run_forever(self) -> None:
+        """Serve in the calling thread until interrupted (the CLI)."""
+        sock = self.bind()
+        asyncio.run(uvicorn.Server(self.config()).serve(sockets=[sock]))
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
