@@ -1,7 +1,91 @@
 """`cryptoj sandbox ...`: run the local exchange and make keys for it."""
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-__all__ = ["sandbox_app"]
+from cryptoj.coinbase.auth import CdpKey
+from cryptoj.errors import ConfigurationError
+
+__all__ = ["parse_data_options", "sandbox_app"]
 
 sandbox_app = typer.Typer(help="Run the local exchange and make keys for it.", no_args_is_help=True)
+DEFAULT_DATA_PRODUCT = "BTC-USD"
+
+
+def parse_data_options(values: list[str]) -> dict[str, Path]:
+    """`--data FILE` (BTC-USD) or `--data PRODUCT=FILE`, repeatable, as a product -> file map."""
+    result: dict[str, Path] = {}
+    for value in values:
+        product, sep, file = value.partition("=")
+        if not sep:
+            product, file = DEFAULT_DATA_PRODUCT, value
+        path = Path(file)
+        if not path.is_file():
+            raise ConfigurationError(f"candle file not found: {path}")
+        result[product.upper()] = path
+    return result
+
+
+@sandbox_app.command()
+def serve(
+    *,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+    certfile: Annotated[Path | None, typer.Option(help="TLS certificate chain (PEM): serve HTTPS/WSS.")] = None,
+    keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    keys: Annotated[
+        list[Path] | None, typer.Option("--keys", help="CDP key file to trust (repeatable); default: make one.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random walks, book sizes, ids and faults.")] = 0,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(help="1-minute OHLCV CSV/Parquet: FILE (BTC-USD) or PRODUCT=FILE; default: real packaged bars."),
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+) -> None:
+    """Serve the sandbox exchange: REST under /api/v3/brokerage and the WebSocket at /, on one port."""
+    from cryptoj.sandbox.clock import SimClock
+    from cryptoj.sandbox.exchange import SandboxExchange
+    from cryptoj.sandbox.keys import generate_key, write_key_file
+    from cryptoj.sandbox.server import SandboxServer, TlsFiles
+
+    if (certfile is None) != (keyfile is None):
+        raise ConfigurationError("give both --certfile and --keyfile, or neither")
+    exchange = SandboxExchange(seed=seed, data=parse_data_options(data or []), clock=SimClock(speed=speed))
+    for path in keys or []:
+        exchange.trust(CdpKey.from_file(path))
+    if not keys:
+        path = Path.cwd() / "sandbox-key.json"
+        if path.exists():
+            exchange.trust(CdpKey.from_file(path))
+        else:
+            key = generate_key()
+            write_key_file(key, path)
+            exchange.trust(key)
+        typer.echo(f"Trusting the key in {path}")
+    tls = TlsFiles(certfile, keyfile) if certfile is not None and keyfile is not None else None
+
+    def announce(server: SandboxServer) -> None:
+        products = ", ".join(exchange.product_ids())
+        typer.echo(f"Sandbox exchange on {server.base_url} (WebSocket {server.ws_url}); products: {products}")
+
+    SandboxServer(exchange, host=host, port=port, tls=tls).run_forever(announce=announce)
+
+
+@sandbox_app.command()
+def keygen(
+    file: Annotated[Path, typer.Argument(help="Where to write the CDP key file (JSON: name, privateKey).")],
+    ed25519: Annotated[bool, typer.Option("--ed25519", help="An Ed25519 key instead of EC P-256.")] = False,
+) -> None:
+    """Write a new CDP key file in the shape Coinbase lets users download."""
+    from cryptoj.sandbox.keys import generate_key, write_key_file
+
+    if file.exists():
+        raise ConfigurationError(f"{file} exists; refusing to overwrite a key")
+    key = generate_key(ed25519_key=ed25519)
+    write_key_file(key, file)
+    typer.echo(f"Wrote a {key.algorithm} key to {file}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -126,9 +127,11 @@ class SandboxServer:
         if self._socket is not None:
             self._socket.close()
 
-    def run_forever(self) -> None:
-        """Serve in the calling thread until interrupted (the CLI)."""
+    def run_forever(self, *, announce: Callable[[SandboxServer], None] | None = None) -> None:
+        """Serve in the calling thread until interrupted (the CLI); `announce` runs once the port is bound."""
         sock = self.bind()
+        if announce is not None:
+            announce(self)
         asyncio.run(uvicorn.Server(self.config()).serve(sockets=[sock]))
 
     def __enter__(self) -> SandboxServer:

@@ -1,0 +1,359 @@
+"""The matching engine: fills, fees, holds, partial fills, status transitions, dedupe and rejections."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from cryptoj.domain.book import OrderBook
+from cryptoj.domain.orders import Liquidity, OrderStatus
+from cryptoj.sandbox.engine import BadRequest, Engine, FeeTier, Ledger, OrderRecord, Rejection
+from cryptoj.sandbox.market import DEFAULT_PRODUCTS
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+D = Decimal
+ME = "organizations/test/apiKeys/me"
+
+
+class FakeMarket:
+    """A market with hand-set books and last prices."""
+
+    def __init__(self) -> None:
+        self.books: dict[str, OrderBook] = {}
+        self.last: dict[str, Decimal] = {}
+        book = OrderBook("BTC-USD")
+        book.apply_snapshot(bids=[(D("99"), D("1")), (D("98"), D("2"))], asks=[(D("101"), D("1")), (D("102"), D("2"))])
+        self.books["BTC-USD"] = book
+        self.last["BTC-USD"] = D("100")
+
+    def book(self, product_id: str) -> OrderBook:
+        return self.books[product_id]
+
+    def last_price(self, product_id: str) -> Decimal:
+        return self.last[product_id]
+
+
+@pytest.fixture
+def market() -> FakeMarket:
+    return FakeMarket()
+
+
+@pytest.fixture
+def updates() -> list[tuple[str, str]]:
+    return []
+
+
+@pytest.fixture
+def engine(market: FakeMarket, updates: list[tuple[str, str]]) -> Engine:
+    ledger = Ledger(seed=1, created_at=NOW, funding={"USD": D("1000"), "BTC": D("2")})
+    return Engine(
+        products={p.product_id: p for p in DEFAULT_PRODUCTS},
+        ledger=ledger,
+        market=market,
+        fee_tier=FeeTier(maker_fee_rate=D("0.001"), taker_fee_rate=D("0.002")),
+        seed=1,
+        on_order=lambda o: updates.append((o.client_order_id, o.status.value)),
+    )
+
+
+def order_body(config_key: str, *, side: str = "BUY", coid: str = "c1", **config: Any) -> dict[str, Any]:
+    return {"client_order_id": coid, "product_id": "BTC-USD", "side": side, "order_configuration": {config_key: config}}
+
+
+def balance(engine: Engine, currency: str) -> tuple[Decimal, Decimal]:
+    account = engine.ledger.account(ME, currency)
+    return account.balance, account.hold
+
+
+def place(engine: Engine, key: str, **kwargs: Any) -> OrderRecord:
+    return engine.create(ME, order_body(key, **kwargs), now=NOW)
+
+
+def test_market_buy_walks_the_asks_and_pays_the_taker_fee(engine: Engine) -> None:
+    order = place(engine, "market_market_ioc", base_size="1.5")
+    assert order.status is OrderStatus.FILLED
+    assert order.filled_size == D("1.5")
+    assert order.filled_value == D("101") + D("51")  # 1 @ 101, 0.5 @ 102
+    assert order.fees == D("152") * D("0.002")
+    assert balance(engine, "USD") == (D("1000") - D("152") - D("0.304"), D(0))
+    assert balance(engine, "BTC") == (D("3.5"), D(0))
+    fills = engine.fills(ME)
+    assert [(f.price, f.size, f.liquidity) for f in reversed(fills)] == [
+        (D("101"), D("1"), Liquidity.TAKER),
+        (D("102"), D("0.5"), Liquidity.TAKER),
+    ]
+
+
+def test_quote_sized_market_buy_never_spends_more_than_the_quote_size(engine: Engine) -> None:
+    order = place(engine, "market_market_ioc", quote_size="50")
+    assert order.status is OrderStatus.FILLED
+    spent = D("1000") - balance(engine, "USD")[0]
+    assert D("49.9") < spent <= D("50")
+    assert balance(engine, "USD")[1] == 0
+
+
+def test_market_sell_credits_quote_minus_fee(engine: Engine) -> None:
+    order = place(engine, "market_market_ioc", side="SELL", base_size="1")
+    assert order.status is OrderStatus.FILLED
+    assert balance(engine, "USD")[0] == D("1000") + D("99") - D("99") * D("0.002")
+    assert balance(engine, "BTC") == (D("1"), D(0))
+
+
+def test_resting_limit_buy_holds_price_times_size_plus_taker_fee(engine: Engine) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="2", limit_price="90")
+    assert order.status is OrderStatus.OPEN
+    assert balance(engine, "USD") == (D("1000"), D("180") * D("1.002"))
+
+
+def test_cancel_releases_the_hold_and_ends_cancelled(engine: Engine, updates: list[tuple[str, str]]) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="2", limit_price="90")
+    (result,) = engine.cancel(ME, [order.order_id], now=NOW)
+    assert result.success
+    assert result.failure_reason == "UNKNOWN_CANCEL_FAILURE_REASON"
+    assert order.status is OrderStatus.CANCELLED
+    assert balance(engine, "USD") == (D("1000"), D(0))
+    assert updates == [("c1", "PENDING"), ("c1", "OPEN"), ("c1", "CANCEL_QUEUED"), ("c1", "CANCELLED")]
+
+
+def test_batch_cancel_fails_a_bad_id_alone(engine: Engine) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    results = engine.cancel(ME, ["no-such-order", order.order_id], now=NOW)
+    assert [(r.success, r.failure_reason) for r in results] == [
+        (False, "INVALID_CANCEL_REQUEST"),
+        (True, "UNKNOWN_CANCEL_FAILURE_REASON"),
+    ]
+    again = engine.cancel(ME, [order.order_id], now=NOW)
+    assert again[0].failure_reason == "DUPLICATE_CANCEL_REQUEST"
+
+
+def test_another_keys_order_cannot_be_cancelled_or_seen(engine: Engine) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    assert engine.order("someone-else", order.order_id) is None
+    assert engine.cancel("someone-else", [order.order_id], now=NOW)[0].failure_reason == "INVALID_CANCEL_REQUEST"
+
+
+def test_resting_order_fills_as_maker_when_the_market_crosses_it(engine: Engine, market: FakeMarket) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1.5", limit_price="95")
+    market.books["BTC-USD"].apply_snapshot(bids=[(D("93"), D("1"))], asks=[(D("94"), D("1")), (D("95"), D("0.2"))])
+    engine.on_market("BTC-USD", now=NOW)
+    # Partial: only 1.2 of liquidity sits at or below 95.
+    assert order.status is OrderStatus.OPEN
+    assert order.filled_size == D("1.2")
+    assert engine.fills(ME)[0].liquidity is Liquidity.MAKER
+    assert engine.fills(ME)[0].price == D("95")  # a maker fills at its own limit
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.status is OrderStatus.FILLED
+    assert order.fees == D("1.5") * D("95") * D("0.001")
+    assert balance(engine, "USD")[1] == 0  # the rest of the hold (taker allowance) is released
+
+
+def test_limit_ioc_fills_what_it_can_and_cancels_the_rest(engine: Engine) -> None:
+    order = place(engine, "sor_limit_ioc", base_size="3", limit_price="101")
+    assert order.filled_size == D("1")
+    assert order.status is OrderStatus.CANCELLED
+    assert balance(engine, "USD")[1] == 0
+
+
+def test_fill_or_kill_that_cannot_fill_entirely_fills_nothing(engine: Engine) -> None:
+    order = place(engine, "limit_limit_fok", base_size="3", limit_price="101")
+    assert order.status is OrderStatus.CANCELLED
+    assert order.filled_size == 0
+    assert engine.fills(ME) == []
+    filled = place(engine, "limit_limit_fok", base_size="3", limit_price="102", coid="c2")
+    assert filled.status is OrderStatus.FILLED
+
+
+def test_post_only_limit_that_would_cross_is_rejected(engine: Engine) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(engine, "limit_limit_gtc", base_size="1", limit_price="101", post_only=True)
+    assert caught.value.error == "INVALID_LIMIT_PRICE_POST_ONLY"
+    assert caught.value.preview_reason == "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY"
+    assert balance(engine, "USD") == (D("1000"), D(0))
+
+
+def test_insufficient_funds_is_rejected_as_coinbase_does(engine: Engine) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(engine, "limit_limit_gtc", base_size="20", limit_price="90")
+    assert caught.value.error == "INSUFFICIENT_FUND"
+    assert caught.value.preview_reason == "PREVIEW_INSUFFICIENT_FUND"
+    assert engine.orders(ME) == []
+
+
+def test_held_funds_cannot_be_spent_twice(engine: Engine) -> None:
+    place(engine, "limit_limit_gtc", base_size="10", limit_price="90")  # holds 901.8 USD
+    with pytest.raises(Rejection, match="INSUFFICIENT_FUND"):
+        place(engine, "limit_limit_gtc", base_size="2", limit_price="90", coid="c2")
+
+
+def test_repeated_client_order_id_returns_the_existing_order(engine: Engine) -> None:
+    first = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    again = place(engine, "limit_limit_gtc", base_size="5", limit_price="80")
+    assert again is first
+    assert len(engine.orders(ME)) == 1
+    assert balance(engine, "USD")[1] == D("90") * D("1.002")
+
+
+@pytest.mark.parametrize(
+    ("config", "error", "preview"),
+    [
+        ({"base_size": "0.000000001", "limit_price": "90"}, "INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION"),
+        ({"base_size": "1", "limit_price": "90.001"}, "INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION"),
+        ({"base_size": "5000", "limit_price": "90"}, "UNKNOWN_FAILURE_REASON", "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE"),
+        ({"limit_price": "90"}, "UNKNOWN_FAILURE_REASON", "UNKNOWN_PREVIEW_FAILURE_REASON"),
+    ],
+)
+def test_product_rule_violations_are_rejected_with_coinbases_reasons(
+    engine: Engine, config: dict[str, str], error: str, preview: str
+) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(engine, "limit_limit_gtc", **config)
+    assert (caught.value.error, caught.value.preview_reason) == (error, preview)
+
+
+def test_quote_size_below_the_minimum_is_rejected(engine: Engine) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(engine, "market_market_ioc", quote_size="0.5")
+    assert caught.value.preview_reason == "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL"
+
+
+def test_market_order_without_a_size_gets_the_documented_message(engine: Engine) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(engine, "market_market_ioc")
+    assert caught.value.details == "Market orders cannot be placed with empty order sizes"
+
+
+def test_unknown_product_is_rejected(engine: Engine) -> None:
+    body = order_body("market_market_ioc", base_size="1") | {"product_id": "DOGE-EUR"}
+    with pytest.raises(Rejection, match="INVALID_PRODUCT_ID"):
+        engine.create(ME, body, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (order_body("market_market_ioc", base_size="1") | {"max_floor": "1"}, 'unknown field "max_floor"'),
+        (order_body("market_market_ioc", base_size="1") | {"side": "HOLD"}, 'unknown value "HOLD"'),
+        (order_body("market_market_ioc", base_size="1", iceberg="1"), 'unknown field "iceberg"'),
+        (order_body("nonsense_config", base_size="1"), 'unknown field "nonsense_config"'),
+        (order_body("market_market_ioc", base_size=1), "decimal string"),
+        (order_body("market_market_ioc", base_size="lots"), "not a decimal"),
+        ({"product_id": "BTC-USD", "side": "BUY", "order_configuration": {}}, "client_order_id is required"),
+        ([], "JSON object"),
+    ],
+)
+def test_unreadable_requests_are_bad_requests_not_rejections(engine: Engine, body: Any, message: str) -> None:
+    with pytest.raises(BadRequest, match=message):
+        engine.create(ME, body, now=NOW)
+
+
+def test_unsupported_order_configuration_is_a_rejection(engine: Engine) -> None:
+    with pytest.raises(Rejection, match="UNSUPPORTED_ORDER_CONFIGURATION"):
+        place(engine, "trigger_bracket_gtc", base_size="1", limit_price="90", stop_trigger_price="80")
+
+
+def test_stop_limit_waits_then_triggers_when_the_last_trade_crosses(engine: Engine, market: FakeMarket) -> None:
+    order = place(
+        engine,
+        "stop_limit_stop_limit_gtc",
+        base_size="1",
+        limit_price="103",
+        stop_price="102",
+        stop_direction="STOP_DIRECTION_STOP_UP",
+    )
+    assert order.status is OrderStatus.OPEN
+    assert order.trigger_status == "STOP_PENDING"
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.filled_size == 0
+    market.last["BTC-USD"] = D("102.5")
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.trigger_status == "STOP_TRIGGERED"
+    assert order.status is OrderStatus.FILLED
+    assert order.filled_value == D("101")
+
+
+def test_stop_on_the_wrong_side_of_the_last_trade_is_rejected(engine: Engine) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(
+            engine,
+            "stop_limit_stop_limit_gtc",
+            side="SELL",
+            base_size="1",
+            limit_price="99",
+            stop_price="100.5",
+            stop_direction="STOP_DIRECTION_STOP_DOWN",
+        )
+    assert caught.value.preview_reason == "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"
+
+
+def test_gtd_order_expires_at_its_end_time_and_releases_its_hold(engine: Engine) -> None:
+    end = NOW + timedelta(minutes=5)
+    order = place(engine, "limit_limit_gtd", base_size="1", limit_price="90", end_time=end.isoformat())
+    engine.on_market("BTC-USD", now=NOW + timedelta(minutes=1))
+    assert order.status is OrderStatus.OPEN
+    engine.on_market("BTC-USD", now=end)
+    assert order.status is OrderStatus.EXPIRED
+    assert balance(engine, "USD")[1] == 0
+
+
+def test_gtd_end_time_in_the_past_is_rejected(engine: Engine) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(engine, "limit_limit_gtd", base_size="1", limit_price="90", end_time="2020-01-01T00:00:00Z")
+    assert caught.value.preview_reason == "PREVIEW_END_TIME_IS_IN_THE_PAST"
+
+
+def test_edit_changes_price_and_size_and_rebalances_the_hold(engine: Engine, updates: list[tuple[str, str]]) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    engine.edit(ME, order.order_id, D("80"), D("2"), now=NOW)
+    assert (order.limit_price, order.base_size) == (D("80"), D("2"))
+    assert balance(engine, "USD")[1] == D("160") * D("1.002")
+    assert [e.price for e in order.edit_history] == [D("80")]
+    assert updates[-2:] == [("c1", "EDIT_QUEUED"), ("c1", "OPEN")]
+
+
+def test_edit_that_crosses_the_book_fills_at_once(engine: Engine) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    engine.edit(ME, order.order_id, D("101"), D("1"), now=NOW)
+    assert order.status is OrderStatus.FILLED
+
+
+def test_only_open_limit_gtc_orders_can_be_edited(engine: Engine) -> None:
+    ioc = place(engine, "sor_limit_ioc", base_size="0.5", limit_price="101")
+    with pytest.raises(Rejection, match="COMMANDER_REJECTED_EDIT_ORDER"):
+        engine.edit(ME, ioc.order_id, D("100"), D("1"), now=NOW)
+    with pytest.raises(Rejection, match="ORDER_NOT_FOUND"):
+        engine.edit(ME, "missing", D("100"), D("1"), now=NOW)
+
+
+def test_edit_preview_lists_why_an_edit_would_fail(engine: Engine) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    ok = engine.edit_preview(ME, order.order_id, D("91"), D("1"))
+    assert ok["errors"] == []
+    bad = engine.edit_preview(ME, order.order_id, D("91.001"), D("1"))
+    assert bad["errors"] == [
+        {"edit_failure_reason": "INVALID_PRICE_PRECISION", "preview_failure_reason": "PREVIEW_INVALID_PRICE_PRECISION"}
+    ]
+
+
+def test_preview_estimates_without_placing(engine: Engine) -> None:
+    body = order_body("market_market_ioc", base_size="1.5")
+    del body["client_order_id"]
+    preview = engine.preview(ME, body, now=NOW)
+    assert preview["errs"] == []
+    assert D(preview["quote_size"]) == D("152")
+    assert D(preview["commission_total"]) == D("0.304")
+    assert engine.orders(ME) == []
+    broke = engine.preview(ME, order_body("limit_limit_gtc", base_size="50", limit_price="90"), now=NOW)
+    assert broke["errs"] == ["PREVIEW_INSUFFICIENT_FUND"]
+
+
+def test_filled_order_cannot_be_cancelled(engine: Engine) -> None:
+    order = place(engine, "market_market_ioc", base_size="0.1")
+    assert engine.cancel(ME, [order.order_id], now=NOW)[0].failure_reason == "ORDER_IS_FULLY_FILLED"
+
+
+def test_volume_and_fees_sum_the_fills(engine: Engine) -> None:
+    place(engine, "market_market_ioc", base_size="1")
+    assert engine.total_volume_and_fees(ME) == (D("101"), D("0.202"))
