@@ -27,6 +27,11 @@ __all__ = [
 ]
 
 
+# Cost released by a partial sell is cut to 18 decimal places: far below any currency's smallest unit, and
+# short enough that sums of amounts under 10**9 stay exact in Decimal's default 28-digit context.
+_COST_QUANTUM = Decimal("1e-18")
+
+
 class PositionError(DomainError):
     """A fill the position or portfolio cannot take; nothing was changed."""
 
@@ -102,9 +107,12 @@ class Position:
             self.cost_basis += fill.notional
             self.size += fill.size
         else:
-            # The same released cost leaves the basis and enters realized PnL, so the conservation
-            # identity stays exact even when the division rounds.
-            released = self.cost_basis if fill.size == self.size else self.cost_basis * fill.size / self.size
+            # The same released cost leaves the basis and enters realized PnL, and it is cut to a fixed
+            # exponent, so every later sum stays exact and the conservation identity holds to the last digit.
+            if fill.size == self.size:
+                released = self.cost_basis
+            else:
+                released = (self.cost_basis * fill.size / self.size).quantize(_COST_QUANTUM)
             self.cost_basis -= released
             self.realized_pnl += fill.notional - released
             self.size -= fill.size

@@ -84,8 +84,14 @@ def test_a_naive_end_time_is_refused() -> None:
 
 def test_market_intents_take_no_price_and_only_ioc_or_fok() -> None:
     with pytest.raises(InvalidIntent, match="takes no limit or stop price"):
-        OrderIntent("BTC-USD", Side.BUY, OrderType.MARKET, base_size=d(1), limit_price=d(1),
-                    time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL)  # fmt: skip
+        OrderIntent(
+            "BTC-USD",
+            Side.BUY,
+            OrderType.MARKET,
+            base_size=d(1),
+            limit_price=d(1),
+            time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL,
+        )
     with pytest.raises(InvalidIntent, match="IMMEDIATE_OR_CANCEL or FILL_OR_KILL"):
         OrderIntent("BTC-USD", Side.BUY, OrderType.MARKET, base_size=d(1))
 
@@ -96,15 +102,29 @@ def test_only_market_orders_may_be_sized_in_quote() -> None:
 
 
 def test_stop_limit_needs_stop_price_direction_and_resting_tif() -> None:
-    ok = OrderIntent("BTC-USD", Side.BUY, OrderType.STOP_LIMIT, base_size=d(1), limit_price=d(105),
-                     stop_price=d(104), stop_direction=StopDirection.STOP_UP)  # fmt: skip
+    ok = OrderIntent(
+        "BTC-USD",
+        Side.BUY,
+        OrderType.STOP_LIMIT,
+        base_size=d(1),
+        limit_price=d(105),
+        stop_price=d(104),
+        stop_direction=StopDirection.STOP_UP,
+    )
     assert ok.rests
     with pytest.raises(InvalidIntent, match="needs stop_price and stop_direction"):
         OrderIntent("BTC-USD", Side.BUY, OrderType.STOP_LIMIT, base_size=d(1), limit_price=d(105))
     with pytest.raises(InvalidIntent, match="GOOD_UNTIL_CANCELLED or GOOD_UNTIL_DATE_TIME"):
-        OrderIntent("BTC-USD", Side.BUY, OrderType.STOP_LIMIT, base_size=d(1), limit_price=d(105),
-                    stop_price=d(104), stop_direction=StopDirection.STOP_UP,
-                    time_in_force=TimeInForce.FILL_OR_KILL)  # fmt: skip
+        OrderIntent(
+            "BTC-USD",
+            Side.BUY,
+            OrderType.STOP_LIMIT,
+            base_size=d(1),
+            limit_price=d(105),
+            stop_price=d(104),
+            stop_direction=StopDirection.STOP_UP,
+            time_in_force=TimeInForce.FILL_OR_KILL,
+        )
 
 
 def test_every_problem_is_reported_together() -> None:
@@ -166,8 +186,14 @@ def test_order_walks_a_legal_path_and_records_history() -> None:
     order = _order()
     for step, status in enumerate((S.SUBMITTING, S.UNKNOWN_OUTCOME, S.OPEN, S.OPEN, S.CANCEL_QUEUED, S.CANCELLED)):
         order.transition(status, at=T0 + timedelta(seconds=step), reason="user" if status is S.CANCELLED else None)
-    assert [c.status for c in order.history] == [S.CREATED, S.SUBMITTING, S.UNKNOWN_OUTCOME, S.OPEN,
-                                                  S.CANCEL_QUEUED, S.CANCELLED]  # fmt: skip
+    assert [c.status for c in order.history] == [
+        S.CREATED,
+        S.SUBMITTING,
+        S.UNKNOWN_OUTCOME,
+        S.OPEN,
+        S.CANCEL_QUEUED,
+        S.CANCELLED,
+    ]
     assert order.reason == "user"
     assert order.status.is_terminal
     assert not order.status.is_open

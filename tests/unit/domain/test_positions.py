@@ -89,7 +89,7 @@ def test_portfolio_moves_quote_cash_with_fees() -> None:
 
 def test_portfolio_refuses_a_buy_it_cannot_pay_and_changes_nothing() -> None:
     portfolio = Portfolio(cash={"USD": d(100)})
-    with pytest.raises(InsufficientFunds, match="costs 100.6 USD, only 100 USD held"):
+    with pytest.raises(InsufficientFunds, match=r"costs 100\.6 USD, only 100 USD held"):
         portfolio.apply(fill(Side.BUY, "1", "100", fee="0.6"))
     assert portfolio.cash == {"USD": d(100)}
     assert portfolio.positions == {}

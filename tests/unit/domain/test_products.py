@@ -33,9 +33,18 @@ def test_rules_parse_from_the_captured_btc_usd_product() -> None:
 
 
 def test_parse_falls_back_to_the_id_for_currencies_and_quote_increment_for_price() -> None:
-    rules = ProductRules.parse({"product_id": "ETH-EUR", "base_increment": "0.0001", "quote_increment": "0.01",
-                                "base_min_size": "0.001", "base_max_size": "100", "quote_min_size": "1",
-                                "quote_max_size": "1000", "price_increment": ""})  # fmt: skip
+    rules = ProductRules.parse(
+        {
+            "product_id": "ETH-EUR",
+            "base_increment": "0.0001",
+            "quote_increment": "0.01",
+            "base_min_size": "0.001",
+            "base_max_size": "100",
+            "quote_min_size": "1",
+            "quote_max_size": "1000",
+            "price_increment": "",
+        }
+    )
     assert (rules.base_currency, rules.quote_currency) == ("ETH", "EUR")
     assert rules.price_tick == d("0.01")
     assert rules.status == "online"
@@ -45,9 +54,17 @@ def test_parse_names_a_missing_field_and_a_bad_amount() -> None:
     with pytest.raises(InvalidProduct, match="lacks 'base_increment'"):
         ProductRules.parse({"product_id": "BTC-USD"})
     with pytest.raises(InvalidProduct, match="base_increment must be positive"):
-        ProductRules.parse({"product_id": "BTC-USD", "base_increment": "0", "quote_increment": "0.01",
-                            "base_min_size": "0", "base_max_size": "1", "quote_min_size": "0",
-                            "quote_max_size": "1"})  # fmt: skip
+        ProductRules.parse(
+            {
+                "product_id": "BTC-USD",
+                "base_increment": "0",
+                "quote_increment": "0.01",
+                "base_min_size": "0",
+                "base_max_size": "1",
+                "quote_min_size": "0",
+                "quote_max_size": "1",
+            }
+        )
 
 
 def test_rules_refuse_bad_increments_and_inverted_bounds() -> None:
@@ -70,12 +87,21 @@ def test_a_conforming_intent_has_no_violations(rules: ProductRules) -> None:
 
 def test_every_violation_is_reported_not_just_the_first() -> None:
     rules = btc_usd_rules(trading_disabled=True, limit_only=True, post_only=True, cancel_only=True, status="delisted")
-    intent = OrderIntent("ETH-USD", Side.BUY, OrderType.MARKET, base_size=d("0.000000001"),
-                         time_in_force="IMMEDIATE_OR_CANCEL")  # type: ignore[arg-type]  # fmt: skip
+    intent = OrderIntent(
+        "ETH-USD", Side.BUY, OrderType.MARKET, base_size=d("0.000000001"), time_in_force="IMMEDIATE_OR_CANCEL"
+    )  # type: ignore[arg-type]
     found = _rules_of(intent, rules, reference_price=d(100))
-    assert found == {R.INVALID_PRODUCT_ID, R.TRADING_DISABLED, R.UNTRADABLE_PRODUCT, R.CANCEL_ONLY, R.LIMIT_ONLY,
-                     R.POST_ONLY_REQUIRED, R.INVALID_SIZE_PRECISION, R.BASE_SIZE_TOO_SMALL,
-                     R.QUOTE_SIZE_TOO_SMALL}  # fmt: skip
+    assert found == {
+        R.INVALID_PRODUCT_ID,
+        R.TRADING_DISABLED,
+        R.UNTRADABLE_PRODUCT,
+        R.CANCEL_ONLY,
+        R.LIMIT_ONLY,
+        R.POST_ONLY_REQUIRED,
+        R.INVALID_SIZE_PRECISION,
+        R.BASE_SIZE_TOO_SMALL,
+        R.QUOTE_SIZE_TOO_SMALL,
+    }
     assert all(v.message for v in validate(intent, rules))
 
 
@@ -86,8 +112,15 @@ def test_is_disabled_counts_as_trading_disabled() -> None:
 
 
 def test_price_precision_applies_to_limit_and_stop_prices(rules: ProductRules) -> None:
-    stop = OrderIntent("BTC-USD", Side.BUY, OrderType.STOP_LIMIT, base_size=d(1), limit_price=d("100.001"),
-                       stop_price=d("99.999"), stop_direction=StopDirection.STOP_UP)  # fmt: skip
+    stop = OrderIntent(
+        "BTC-USD",
+        Side.BUY,
+        OrderType.STOP_LIMIT,
+        base_size=d(1),
+        limit_price=d("100.001"),
+        stop_price=d("99.999"),
+        stop_direction=StopDirection.STOP_UP,
+    )
     violations = validate(stop, rules)
     assert [v.rule for v in violations] == [R.INVALID_PRICE_PRECISION, R.INVALID_PRICE_PRECISION]
     assert "limit_price" in violations[0].message
@@ -129,14 +162,21 @@ def test_round_intent_rounds_size_down_buy_price_down_sell_price_up(rules: Produ
 
 def test_round_intent_rounds_quote_size_and_stop_price(rules: ProductRules) -> None:
     assert round_intent(market(Side.BUY, quote="10.019"), rules).quote_size == d("10.01")
-    stop = OrderIntent("BTC-USD", Side.SELL, OrderType.STOP_LIMIT, base_size=d(1), limit_price=d("90.001"),
-                       stop_price=d("91.001"), stop_direction=StopDirection.STOP_DOWN)  # fmt: skip
+    stop = OrderIntent(
+        "BTC-USD",
+        Side.SELL,
+        OrderType.STOP_LIMIT,
+        base_size=d(1),
+        limit_price=d("90.001"),
+        stop_price=d("91.001"),
+        stop_direction=StopDirection.STOP_DOWN,
+    )
     rounded = round_intent(stop, rules)
     assert (rounded.limit_price, rounded.stop_price) == (d("90.01"), d("91.01"))
 
 
 def test_round_intent_refuses_a_size_or_price_that_rounds_to_zero(rules: ProductRules) -> None:
-    with pytest.raises(InvalidIntent, match="base_size .* rounds down to zero"):
+    with pytest.raises(InvalidIntent, match=r"base_size .* rounds down to zero"):
         round_intent(limit(Side.BUY, "0.000000001", "100"), rules)
-    with pytest.raises(InvalidIntent, match="price .* rounds down to zero"):
+    with pytest.raises(InvalidIntent, match=r"price .* rounds down to zero"):
         round_intent(limit(Side.BUY, "1", "0.001"), rules)

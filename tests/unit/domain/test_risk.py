@@ -37,11 +37,19 @@ def _context(**overrides: object) -> RiskContext:
 
 
 def test_an_order_within_every_limit_is_allowed() -> None:
-    limits = RiskLimits(max_order_notional=d(1000), max_position_notional=d(5000), max_gross_exposure=d(8000),
-                        max_open_orders=5, max_daily_loss=d(500), max_drawdown=d("0.2"), price_band=d("0.05"),
-                        max_orders_per_minute=10)  # fmt: skip
-    decision = pre_trade_check(limit(Side.BUY, "1", "101"), _context(day_start_equity=d(10_000),
-                               equity_peak=d(10_000)), limits)  # fmt: skip
+    limits = RiskLimits(
+        max_order_notional=d(1000),
+        max_position_notional=d(5000),
+        max_gross_exposure=d(8000),
+        max_open_orders=5,
+        max_daily_loss=d(500),
+        max_drawdown=d("0.2"),
+        price_band=d("0.05"),
+        max_orders_per_minute=10,
+    )
+    decision = pre_trade_check(
+        limit(Side.BUY, "1", "101"), _context(day_start_equity=d(10_000), equity_peak=d(10_000)), limits
+    )
     assert decision.allowed
     assert decision.reasons == ()
 
@@ -49,9 +57,16 @@ def test_an_order_within_every_limit_is_allowed() -> None:
 def test_a_denial_gives_every_reason_at_once() -> None:
     switch = KillSwitch()
     switch.engage("manual stop", at=T0)
-    limits = RiskLimits(max_order_notional=d(100), max_position_notional=d(150), max_gross_exposure=d(150),
-                        max_open_orders=2, max_daily_loss=d(50), max_drawdown=d("0.01"), price_band=d("0.05"),
-                        max_orders_per_minute=2)  # fmt: skip
+    limits = RiskLimits(
+        max_order_notional=d(100),
+        max_position_notional=d(150),
+        max_gross_exposure=d(150),
+        max_open_orders=2,
+        max_daily_loss=d(50),
+        max_drawdown=d("0.01"),
+        price_band=d("0.05"),
+        max_orders_per_minute=2,
+    )
     context = _context(
         portfolio=_portfolio("1"),
         open_orders=2,
@@ -105,10 +120,12 @@ def test_price_band_is_measured_from_mid_on_both_sides() -> None:
 
 
 def test_portfolio_check_reports_breaches() -> None:
-    limits = RiskLimits(max_position_notional=d(50), max_gross_exposure=d(50), max_daily_loss=d(10),
-                        max_drawdown=d("0.1"))  # fmt: skip
-    context = _context(portfolio=_portfolio("1"), mids={"BTC-USD": d(40)}, day_start_equity=d(10_000),
-                       equity_peak=d(10_000))  # fmt: skip
+    limits = RiskLimits(
+        max_position_notional=d(50), max_gross_exposure=d(50), max_daily_loss=d(10), max_drawdown=d("0.1")
+    )
+    context = _context(
+        portfolio=_portfolio("1"), mids={"BTC-USD": d(40)}, day_start_equity=d(10_000), equity_peak=d(10_000)
+    )
     assert {b.rule for b in portfolio_check(context, limits)} == {RiskRule.DAILY_LOSS}
     context = _context(portfolio=_portfolio("1"), mids=MIDS, equity_peak=d(20_000))
     assert {b.rule for b in portfolio_check(context, limits)} == {

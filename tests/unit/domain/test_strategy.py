@@ -1,0 +1,141 @@
+"""Strategies: the protocol, moving-average crossover, rebalance to weights, intents rounded to product rules."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from cryptoj.domain.orders import OrderType, TimeInForce
+from cryptoj.domain.positions import Portfolio
+from cryptoj.domain.products import ProductRules
+from cryptoj.domain.side import Side
+from cryptoj.domain.strategy import (
+    Candle,
+    MarketData,
+    MovingAverageCrossover,
+    RebalanceToWeights,
+    Strategy,
+    StrategyError,
+    intents_toward,
+)
+from tests.utils.fixtures.domain import T0, btc_usd_rules, d, fill
+
+RULES = {"BTC-USD": btc_usd_rules(), "ETH-USD": btc_usd_rules(product_id="ETH-USD", base_currency="ETH")}
+
+
+def _candles(closes: list[int]) -> list[Candle]:
+    return [Candle(T0 + timedelta(minutes=i), d(c), d(c), d(c), d(c), d(1)) for i, c in enumerate(closes)]
+
+
+def _holding(btc: str = "0", cash: str = "1000") -> Portfolio:
+    portfolio = Portfolio(cash={"USD": d(cash) + d(btc) * 100})
+    if Decimal(btc):
+        portfolio.apply(fill(Side.BUY, btc, "100"))
+    return portfolio
+
+
+def test_builtins_satisfy_the_strategy_protocol() -> None:
+    ma = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    assert isinstance(ma, Strategy)
+    assert isinstance(RebalanceToWeights(weights={"BTC-USD": d("0.5")}), Strategy)
+    assert ma.name == "ma-crossover"
+
+
+def test_ma_crossover_holds_the_allocation_when_fast_is_above_slow() -> None:
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    rising = MarketData(prices={"BTC-USD": d(120)}, candles={"BTC-USD": _candles([100, 100, 110, 120])})
+    assert strategy.signal(rising.candles["BTC-USD"]) is True
+    assert strategy.targets(rising, _holding()) == {"BTC-USD": d("2.5")}
+
+
+def test_ma_crossover_goes_flat_when_fast_is_below_slow() -> None:
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    falling = MarketData(prices={"BTC-USD": d(80)}, candles={"BTC-USD": _candles([120, 110, 90, 80])})
+    assert strategy.targets(falling, _holding("1")) == {"BTC-USD": d(0)}
+
+
+def test_ma_crossover_keeps_the_holding_without_enough_history() -> None:
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    short = MarketData(prices={"BTC-USD": d(100)}, candles={"BTC-USD": _candles([100, 101])})
+    assert strategy.signal(short.candles["BTC-USD"]) is None
+    assert strategy.targets(short, _holding("0.5")) == {"BTC-USD": d("0.5")}
+
+
+@pytest.mark.parametrize(("fast", "slow", "allocation"), [(0, 3, "1"), (3, 3, "1"), (2, 3, "0"), (2, 3, "NaN")])
+def test_ma_crossover_refuses_a_bad_configuration(fast: int, slow: int, allocation: str) -> None:
+    with pytest.raises(StrategyError):
+        MovingAverageCrossover(product_id="BTC-USD", fast=fast, slow=slow, allocation=Decimal(allocation))
+
+
+def test_rebalance_targets_each_weight_of_equity() -> None:
+    strategy = RebalanceToWeights(weights={"BTC-USD": d("0.5"), "ETH-USD": d("0.25")})
+    market = MarketData(prices={"BTC-USD": d(100), "ETH-USD": d(10)})
+    assert strategy.targets(market, _holding()) == {"BTC-USD": d(5), "ETH-USD": d(25)}
+
+
+def test_rebalance_leaves_a_product_inside_its_band_alone() -> None:
+    strategy = RebalanceToWeights(weights={"BTC-USD": d("0.5")}, band=d("0.05"))
+    portfolio = _holding("5.2", cash="480")  # 520 of 1000 equity: 52%, inside 50% +/- 5%
+    market = MarketData(prices={"BTC-USD": d(100)})
+    assert strategy.targets(market, portfolio) == {"BTC-USD": d("5.2")}
+
+
+@pytest.mark.parametrize(
+    ("weights", "band", "message"),
+    [
+        ({}, "0.01", "at least one weight"),
+        ({"BTC-USD": d("0.7"), "ETH-USD": d("0.4")}, "0.01", "more than 1"),
+        ({"BTC-USD": d("-0.1")}, "0.01", "zero or positive"),
+        ({"BTC-USD": d("0.5")}, "1", "band must be"),
+    ],
+)
+def test_rebalance_refuses_a_bad_configuration(weights: dict[str, Decimal], band: str, message: str) -> None:
+    with pytest.raises(StrategyError, match=message):
+        RebalanceToWeights(weights=weights, band=Decimal(band))
+
+
+def test_rebalance_needs_positive_equity_and_prices() -> None:
+    strategy = RebalanceToWeights(weights={"BTC-USD": d("0.5")})
+    with pytest.raises(StrategyError, match="nothing to rebalance"):
+        strategy.targets(MarketData(prices={"BTC-USD": d(100)}), Portfolio())
+    with pytest.raises(StrategyError, match="no usable price for BTC-USD"):
+        strategy.targets(MarketData(prices={}), _holding())
+
+
+def test_intents_sell_first_and_round_sizes_down_to_the_increment() -> None:
+    portfolio = _holding("2")
+    market = MarketData(prices={"BTC-USD": d(100), "ETH-USD": d(3)})
+    targets = {"BTC-USD": d("0.5"), "ETH-USD": d("10") / d(3)}
+    intents = intents_toward(targets, portfolio, RULES, market)
+    assert [(i.product_id, i.side, i.base_size) for i in intents] == [
+        ("BTC-USD", Side.SELL, d("1.5")),
+        ("ETH-USD", Side.BUY, d("3.33333333")),
+    ]
+    assert all(i.order_type is OrderType.MARKET and i.time_in_force is TimeInForce.IMMEDIATE_OR_CANCEL for i in intents)
+
+
+def test_intents_skip_trades_below_product_minimums_and_cap_at_the_maximum() -> None:
+    rules = {"BTC-USD": btc_usd_rules(base_max_size=d(1))}
+    market = MarketData(prices={"BTC-USD": d(100)})
+    assert intents_toward({"BTC-USD": d("0.005")}, _holding(), rules, market) == []  # 0.50 USD < 1 USD minimum
+    assert intents_toward({"BTC-USD": d(0)}, _holding(), rules, market) == []
+    capped = intents_toward({"BTC-USD": d(5)}, _holding(), rules, market)
+    assert capped[0].base_size == d(1)
+
+
+def test_intents_refuse_unknown_products_and_short_targets() -> None:
+    market = MarketData(prices={"BTC-USD": d(100)})
+    with pytest.raises(StrategyError, match="no product rules for SOL-USD"):
+        intents_toward({"SOL-USD": d(1)}, _holding(), RULES, market)
+    with pytest.raises(StrategyError, match="spot cannot go short"):
+        intents_toward({"BTC-USD": d(-1)}, _holding(), RULES, market)
+
+
+def test_a_strategy_end_to_end_yields_valid_rounded_intents(rules: ProductRules) -> None:
+    from cryptoj.domain.products import validate
+
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=3, allocation=d("333.33"))
+    market = MarketData(prices={"BTC-USD": d("67921.53")}, candles={"BTC-USD": _candles([1, 2, 3])})
+    intents = intents_toward(strategy.targets(market, _holding()), _holding(), {"BTC-USD": rules}, market)
+    assert len(intents) == 1
+    assert validate(intents[0], rules, reference_price=d("67921.53")) == ()
