@@ -1,0 +1,168 @@
+"""Settings: sources and their priority, key pairing, masked secrets, the real-money gates, typed errors."""
+
+import os
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from cryptoj.config import ExchangeName, ExecutionMode, Settings, load_settings
+from cryptoj.errors import ConfigurationError
+
+SECRET_NAME = "organizations/org-secret-7/apiKeys/key-secret-9"
+SECRET_KEY = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIOnly-a-test-value\n-----END EC PRIVATE KEY-----\n"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run every test in an empty folder with no CRYPTOJ_* variables, so no real setting leaks in."""
+    for name in list(os.environ):
+        if name.startswith("CRYPTOJ_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _live(**overrides: object) -> Settings:
+    fields: dict[str, object] = {
+        "exchange": "coinbase",
+        "execution": "live",
+        "live_trading_confirmed": True,
+        "api_key_name": SECRET_NAME,
+        "api_private_key": SECRET_KEY,
+    }
+    fields.update(overrides)
+    return load_settings(**fields)
+
+
+def test_defaults_trade_nothing_real(isolated: Path) -> None:
+    settings = load_settings()
+    assert settings.exchange is ExchangeName.SANDBOX
+    assert settings.execution is ExecutionMode.PAPER
+    assert not settings.live_trading_confirmed
+    assert not settings.has_credentials
+    assert not settings.sends_real_orders
+    assert settings.products == ["BTC-USD", "ETH-USD"]
+
+
+def test_env_variables_with_the_prefix_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOJ_EXCHANGE", "coinbase")
+    monkeypatch.setenv("CRYPTOJ_PRODUCTS", '["SOL-USD"]')
+    monkeypatch.setenv("EXCHANGE", "sandbox")  # unprefixed: ignored
+    settings = load_settings()
+    assert settings.exchange is ExchangeName.COINBASE
+    assert settings.products == ["SOL-USD"]
+
+
+def test_toml_file_in_the_working_folder_is_read(isolated: Path) -> None:
+    (isolated / "cryptoj.toml").write_text('execution = "live"\nsandbox_port = 8443\nproducts = ["ETH-USD"]\n')
+    settings = load_settings()
+    assert settings.execution is ExecutionMode.LIVE
+    assert settings.sandbox_port == 8443
+    assert settings.products == ["ETH-USD"]
+
+
+def test_priority_is_keyword_then_env_then_dotenv_then_toml(isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (isolated / "cryptoj.toml").write_text("sandbox_port = 1001\nsandbox_seed = 1\nmax_retries = 1\n")
+    (isolated / ".env").write_text("CRYPTOJ_SANDBOX_PORT=1002\nCRYPTOJ_SANDBOX_SEED=2\n")
+    monkeypatch.setenv("CRYPTOJ_SANDBOX_PORT", "1003")
+    settings = load_settings(sandbox_port=1004)
+    assert settings.sandbox_port == 1004
+    assert load_settings().sandbox_port == 1003
+    assert settings.sandbox_seed == 2
+    assert settings.max_retries == 1
+
+
+def test_keyword_overrides_win_for_tests() -> None:
+    assert load_settings(execution="live").execution is ExecutionMode.LIVE
+
+
+def test_api_keys_must_come_in_pairs() -> None:
+    with pytest.raises(ConfigurationError, match="must be given together"):
+        load_settings(api_key_name=SECRET_NAME)
+    with pytest.raises(ConfigurationError, match="must be given together"):
+        load_settings(api_private_key=SECRET_KEY)
+
+
+def test_a_key_file_and_inline_keys_are_exclusive(isolated: Path) -> None:
+    with pytest.raises(ConfigurationError, match="either api_key_file or"):
+        load_settings(api_key_name=SECRET_NAME, api_private_key=SECRET_KEY, api_key_file=isolated / "key.json")
+    assert load_settings(api_key_file=isolated / "key.json").has_credentials
+
+
+def test_secrets_are_masked_in_repr_str_and_public_dict() -> None:
+    settings = _live(database_url="postgresql+psycopg://trader:pw-secret-1@db/cryptoj")
+    for text in (repr(settings), str(settings), str(settings.public_dict())):
+        assert SECRET_NAME not in text
+        assert "MHcCAQEEIOnly" not in text
+        assert "pw-secret-1" not in text
+    public = settings.public_dict()
+    assert public["api_key_name"] == public["api_private_key"] == public["database_url"] == "**********"
+    assert public["exchange"] == "coinbase"
+    assert settings.api_key_name is not None
+    assert settings.api_key_name.get_secret_value() == SECRET_NAME
+
+
+def test_public_dict_leaves_unset_secrets_as_none() -> None:
+    public = load_settings().public_dict()
+    assert public["api_key_name"] is None
+    assert public["database_url"] is None
+
+
+def test_real_orders_need_every_gate_open() -> None:
+    assert _live().sends_real_orders
+    assert _live(api_key_name=None, api_private_key=None, api_key_file="key.json").sends_real_orders
+
+
+@pytest.mark.parametrize(
+    "closed_gate",
+    [
+        {"exchange": "sandbox"},
+        {"execution": "paper"},
+        {"live_trading_confirmed": False},
+        {"api_key_name": None, "api_private_key": None},
+    ],
+)
+def test_any_closed_gate_means_no_real_orders(closed_gate: dict[str, object]) -> None:
+    assert not _live(**closed_gate).sends_real_orders
+
+
+def test_bad_values_become_configuration_errors_without_echoing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOJ_SANDBOX_PORT", "99999")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(api_key_name=SECRET_NAME, api_private_key=SECRET_KEY, exchange="kraken")
+    message = str(caught.value)
+    assert "sandbox_port" in message
+    assert "exchange" in message
+    assert SECRET_NAME not in message
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+
+
+def test_a_malformed_secret_value_is_not_echoed() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(api_key_name=["not", SECRET_NAME], api_private_key=SECRET_KEY)
+    assert "api_key_name" in str(caught.value)
+    assert SECRET_NAME not in str(caught.value)
+
+
+def test_unknown_settings_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match="no_such_setting"):
+        load_settings(no_such_setting=1)
+
+
+def test_settings_are_frozen() -> None:
+    settings = load_settings()
+    with pytest.raises(ValidationError):
+        settings.exchange = ExchangeName.COINBASE  # type: ignore[misc]
+
+
+def test_sqlite_path_sits_under_home(isolated: Path) -> None:
+    assert load_settings(home=isolated).sqlite_path == isolated / "cryptoj.db"
+
+
+def test_rates_and_timeouts_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="public_requests_per_second"):
+        load_settings(public_requests_per_second=0)
+    with pytest.raises(ConfigurationError, match="products"):
+        load_settings(products=[])
