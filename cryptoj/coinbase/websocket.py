@@ -118,6 +118,7 @@ class HandlerStats:
 
 
 _Callback = Callable[[Any], Awaitable[None]]
+_AckMatch = Callable[[dict[str, frozenset[str]]], bool]  # whether an ack's whole set answers our request
 
 
 class WebSocketHandler:
@@ -176,6 +177,7 @@ class WebSocketHandler:
         self._ws: ClientConnection | None = None
         self._last_seq = -1
         self._pending: asyncio.Future[SubscriptionsMessage | ErrorFrame | None] | None = None
+        self._pending_match: _AckMatch | None = None
         self._subscribe_lock = asyncio.Lock()
         self._connected = asyncio.Event()
         self._stop = asyncio.Event()  # set by close(): no more reconnects
@@ -260,7 +262,7 @@ class WebSocketHandler:
         if channel == "level2":
             self.books.expect(products)
         try:
-            await self._request("subscribe", channel, products)
+            await self._request("subscribe", channel, products, _subscribed(channel, products))
         except SubscriptionError:
             if known is None:
                 del self._wanted[channel]
@@ -281,15 +283,19 @@ class WebSocketHandler:
             self._wanted[channel] = remaining
         if channel == "level2":
             self.books.forget(removed)
-        await self._request("unsubscribe", channel, None if product_ids is None else sorted(removed))
+        if product_ids is None:
+            await self._request("unsubscribe", channel, None, lambda current: channel not in current)
+        else:
+            await self._request("unsubscribe", channel, sorted(removed), _unsubscribed(channel, removed))
 
-    async def _request(self, kind: str, channel: str, products: list[str] | None) -> None:
+    async def _request(self, kind: str, channel: str, products: list[str] | None, answered: _AckMatch) -> None:
         ws = self._ws
         if ws is None or not self._connected.is_set():
             return  # sent on the next (re)connect
         async with self._subscribe_lock:
             loop = asyncio.get_running_loop()
             self._pending = pending = loop.create_future()
+            self._pending_match = answered
             try:
                 await ws.send(self._message(kind, channel, products))
                 answer = await asyncio.wait_for(pending, self._ack_timeout)
@@ -299,6 +305,7 @@ class WebSocketHandler:
                 raise SubscriptionError(channel, f"no answer within {self._ack_timeout:g} s") from None
             finally:
                 self._pending = None
+                self._pending_match = None
         if isinstance(answer, ErrorFrame):
             raise SubscriptionError(channel, answer.message)
 
@@ -464,8 +471,9 @@ class WebSocketHandler:
                 await self._resync(ws, broken, user=False)
         elif isinstance(message, SubscriptionsMessage):
             self.server_subscriptions = message.current
-            pending = self._pending
-            if pending is not None and not pending.done():
+            pending, match = self._pending, self._pending_match
+            # Acks of earlier requests (resubscribes, resyncs) may arrive first: only ours resolves the wait.
+            if pending is not None and not pending.done() and match is not None and match(message.current):
                 pending.set_result(message)
         elif isinstance(message, UserMessage):
             try:
@@ -483,6 +491,17 @@ class WebSocketHandler:
     def _publish(self, channel: str, message: Any) -> None:
         for stream in self._streams.get(channel, ()):
             stream.put(message)
+
+
+def _subscribed(channel: str, products: list[str]) -> _AckMatch:
+    # heartbeats list "heartbeats" and user lists the user's id, not the products asked for.
+    if channel in ("heartbeats", "user"):
+        return lambda current: channel in current
+    return lambda current: channel in current and set(products) <= current[channel]
+
+
+def _unsubscribed(channel: str, removed: set[str]) -> _AckMatch:
+    return lambda current: channel not in current or not (removed & current[channel])
 
 
 def _product_key(message: Any) -> Any:
