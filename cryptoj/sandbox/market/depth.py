@@ -35,7 +35,7 @@ def build_ladder(*, touch: int, direction: int, seed: int, unit: int, second: in
     levels: Ladder = {}
     salt = seed * 0x9E3779B1 + (1 if direction > 0 else 2)
     distance = 0
-    for reach, step, presence in _ZONES:
+    for zone, (reach, step, presence) in enumerate(_ZONES):
         # Start at the first grid point of this zone (absolute grid: price % step == 0).
         price = touch + direction * distance
         if step > 1:
@@ -48,8 +48,8 @@ def build_ladder(*, touch: int, direction: int, seed: int, unit: int, second: in
             if distance == 0 or h % 1000 < presence:
                 if distance < _HOT:
                     h = _mix(h ^ second)
-                weight = 1 + distance // 200
-                levels[price] = unit * (1 + h % 997) * weight
+                # Deeper zones hold bigger levels; by zone, not distance, so a move changes few sizes.
+                levels[price] = unit * (1 + h % 997) * (1 + 3 * zone)
             price += direction * step
             distance += step
     return levels
