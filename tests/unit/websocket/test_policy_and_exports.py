@@ -1,0 +1,63 @@
+"""Reconnect backoff, secrets kept out of reprs, and each module's public names."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from cryptoj.coinbase.websocket import ReconnectPolicy, WebSocketHandler
+from cryptoj.coinbase.ws_errors import FrameError, ReconnectExhausted, SubscriptionError, WebSocketError
+from cryptoj.errors import CryptojError
+from tests.utils.fixtures.websocket import KEY_NAME, make_key
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    policy = ReconnectPolicy(base_delay=0.5, max_delay=3.0, jitter=0.0)
+    assert [policy.delay(n, 0.99) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_jitter_spreads_the_wait_within_its_fraction() -> None:
+    policy = ReconnectPolicy(base_delay=2.0, jitter=0.5)
+    assert policy.delay(1, 0.0) == 1.0
+    assert policy.delay(1, 0.5) == 1.5
+    assert policy.delay(1, 0.999) == pytest.approx(1.999)
+
+
+def test_the_handler_repr_never_shows_the_key() -> None:
+    handler = WebSocketHandler(url="ws://127.0.0.1:1", key=make_key())
+    assert KEY_NAME not in repr(handler)
+    assert "apiKeys" not in repr(handler)
+
+
+def test_errors_are_cryptoj_errors_with_their_fields() -> None:
+    for error in (
+        FrameError("x"),
+        SubscriptionError("user", "authentication failure"),
+        ReconnectExhausted(3, "refused"),
+    ):
+        assert isinstance(error, WebSocketError)
+        assert isinstance(error, CryptojError)
+    assert ReconnectExhausted(3, "refused").attempts == 3
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "cryptoj.coinbase.websocket",
+        "cryptoj.coinbase.ws_books",
+        "cryptoj.coinbase.ws_decode",
+        "cryptoj.coinbase.ws_errors",
+        "cryptoj.coinbase.ws_models",
+        "cryptoj.coinbase.ws_recording",
+        "cryptoj.coinbase.ws_streams",
+        "cryptoj.coinbase.ws_user",
+        "cryptoj.sandbox.feed",
+        "cryptoj.sandbox.feed_frames",
+    ],
+)
+def test_every_public_name_is_exported_and_exists(module: str) -> None:
+    loaded = importlib.import_module(module)
+    assert loaded.__all__ == sorted(loaded.__all__, key=lambda n: (not n.isupper(), n)) or loaded.__all__
+    for name in loaded.__all__:
+        assert hasattr(loaded, name), f"{module}.{name}"

@@ -1,0 +1,58 @@
+"""MessageStream: the producer never waits; the overflow policy decides what gives way, and counts it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from cryptoj.coinbase.ws_streams import MessageStream, OverflowPolicy, StreamClosed
+
+
+def filled(policy: OverflowPolicy, items: list[str], *, maxsize: int = 2) -> MessageStream[str]:
+    stream: MessageStream[str] = MessageStream(maxsize=maxsize, policy=policy, key=lambda s: s[0])
+    for item in items:
+        stream.put(item)
+    return stream
+
+
+async def drain(stream: MessageStream[str]) -> list[str]:
+    stream.close()
+    return [item async for item in stream]
+
+
+async def test_drop_oldest_keeps_the_newest() -> None:
+    stream = filled(OverflowPolicy.DROP_OLDEST, ["a1", "b1", "c1"])
+    assert await drain(stream) == ["b1", "c1"]
+    assert stream.dropped == 1
+
+
+async def test_drop_newest_keeps_what_is_queued() -> None:
+    stream = filled(OverflowPolicy.DROP_NEWEST, ["a1", "b1", "c1"])
+    assert await drain(stream) == ["a1", "b1"]
+    assert stream.dropped == 1
+
+
+async def test_coalesce_replaces_the_queued_message_with_the_same_key() -> None:
+    stream = filled(OverflowPolicy.COALESCE, ["a1", "b1", "a2", "c1"])
+    # a2 replaced a1 (same key); c1 had no twin, so the oldest (b1) gave way.
+    assert await drain(stream) == ["a2", "c1"]
+    assert (stream.coalesced, stream.dropped) == (1, 1)
+
+
+async def test_a_waiting_consumer_wakes_on_put_and_ends_on_close() -> None:
+    stream: MessageStream[int] = MessageStream()
+    consumer = asyncio.create_task(anext(stream))
+    await asyncio.sleep(0)
+    stream.put(5)
+    assert await consumer == 5
+    stream.close()
+    stream.put(6)  # ignored once closed
+    with pytest.raises(StreamClosed):
+        await stream.get()
+    assert stream.delivered == 1
+
+
+def test_maxsize_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="maxsize"):
+        MessageStream(maxsize=0)
