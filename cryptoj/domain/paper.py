@@ -322,7 +322,9 @@ def on_book(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datet
         return _activate(resting, book, fees=fees, at=at)
     intent = resting.intent
     filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
-    # Someone crossed our resting price: they traded with us at our price, up to the size they showed.
+    # The market book does not hold our paper order. An opposite level at or through our price means the
+    # queue at our price has been taken (an order rests there only once nothing better is left), so the
+    # order that did it traded with us at our price, up to the size it still shows.
     filled = _take(
         filler,
         _crossing_levels(book, intent.side, intent.limit_price),

@@ -118,6 +118,14 @@ class ProductRules:
         """Whether any new order may be placed at all."""
         return not (self.trading_disabled or self.is_disabled or self.cancel_only) and self.status == "online"
 
+    def validate(self, intent: OrderIntent, *, reference_price: Decimal | None = None) -> tuple[Violation, ...]:
+        """Every rule of this product `intent` breaks (see the module's `validate`)."""
+        return validate(intent, self, reference_price=reference_price)
+
+    def round(self, intent: OrderIntent) -> OrderIntent:
+        """`intent` moved onto this product's increments the safe way (see `round_intent`)."""
+        return round_intent(intent, self)
+
     @classmethod
     def parse(cls, data: Mapping[str, Any]) -> ProductRules:
         """Build the rules from a product object of the REST API (decimal strings, booleans)."""
@@ -136,17 +144,25 @@ class ProductRules:
                 base_max_size=parse_non_negative(data["base_max_size"], field="base_max_size"),
                 quote_min_size=parse_non_negative(data["quote_min_size"], field="quote_min_size"),
                 quote_max_size=parse_non_negative(data["quote_max_size"], field="quote_max_size"),
-                trading_disabled=bool(data.get("trading_disabled", False)),
-                is_disabled=bool(data.get("is_disabled", False)),
-                cancel_only=bool(data.get("cancel_only", False)),
-                limit_only=bool(data.get("limit_only", False)),
-                post_only=bool(data.get("post_only", False)),
+                trading_disabled=_flag(data, "trading_disabled"),
+                is_disabled=_flag(data, "is_disabled"),
+                cancel_only=_flag(data, "cancel_only"),
+                limit_only=_flag(data, "limit_only"),
+                post_only=_flag(data, "post_only"),
                 status=str(data.get("status") or "online"),
             )
         except KeyError as exc:
             raise InvalidProduct(f"product data lacks {exc.args[0]!r}") from None
         except InvalidAmount as exc:
             raise InvalidProduct(f"product {data.get('product_id')!r}: {exc}") from None
+
+
+def _flag(data: Mapping[str, Any], name: str) -> bool:
+    # A state flag must be a real boolean: a string such as "false" would be truthy and flip the meaning.
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidProduct(f"product {data.get('product_id')!r}: {name} must be true or false, got {value!r}")
+    return value
 
 
 def validate(

@@ -16,7 +16,7 @@ from enum import StrEnum
 from cryptoj.domain.errors import DomainError
 from cryptoj.domain.money import ZERO
 from cryptoj.domain.orders import OrderIntent
-from cryptoj.domain.positions import Portfolio
+from cryptoj.domain.positions import MissingMark, Portfolio
 from cryptoj.domain.side import Side
 
 __all__ = [
@@ -39,7 +39,7 @@ class RiskRule(StrEnum):
     """The risk rules a new order or the portfolio can break."""
 
     KILL_SWITCH = "KILL_SWITCH"  # the kill switch is engaged: no new order at all
-    NO_PRICE = "NO_PRICE"  # no mid price is known, so the order's value cannot be checked
+    NO_PRICE = "NO_PRICE"  # a price is missing, so the order or the portfolio cannot be valued
     ORDER_NOTIONAL = "ORDER_NOTIONAL"  # one order is worth too much
     POSITION_NOTIONAL = "POSITION_NOTIONAL"  # a product's position would be worth too much
     GROSS_EXPOSURE = "GROSS_EXPOSURE"  # all positions together would be worth too much
@@ -246,8 +246,16 @@ def _loss_reasons(context: RiskContext, limits: RiskLimits, equity: Decimal) -> 
 
 
 def portfolio_check(context: RiskContext, limits: RiskLimits) -> tuple[Reason, ...]:
-    """Every limit the portfolio breaks as it stands (feed the result to `KillSwitch.trip_on`)."""
+    """Every limit the portfolio breaks as it stands (feed the result to `KillSwitch.trip_on`).
+
+    A held product without a price is itself a breach: a portfolio that cannot be valued cannot be
+    shown to be within its limits.
+    """
     portfolio, marks = context.portfolio, context.mids
+    try:
+        portfolio.equity(marks, currency=context.currency)
+    except MissingMark as exc:
+        return (Reason(RiskRule.NO_PRICE, str(exc)),)
     breaches = list(_loss_reasons(context, limits, portfolio.equity(marks, currency=context.currency)))
     for product_id in sorted(portfolio.positions):
         limit = limits.position_limit(product_id)
@@ -279,7 +287,10 @@ def pre_trade_check(intent: OrderIntent, context: RiskContext, limits: RiskLimit
     if mid is None or mid <= 0:
         reasons.append(Reason(RiskRule.NO_PRICE, f"no mid price for {intent.product_id}: cannot value the order"))
         return Decision(tuple(reasons))
-    reasons.extend(_priced_reasons(intent, context, limits, mid))
+    try:
+        reasons.extend(_priced_reasons(intent, context, limits, mid))
+    except MissingMark as exc:  # another held product has no price: exposure and equity are unknown
+        reasons.append(Reason(RiskRule.NO_PRICE, str(exc)))
     return Decision(tuple(reasons))
 
 

@@ -180,3 +180,15 @@ def test_round_intent_refuses_a_size_or_price_that_rounds_to_zero(rules: Product
         round_intent(limit(Side.BUY, "0.000000001", "100"), rules)
     with pytest.raises(InvalidIntent, match=r"price .* rounds down to zero"):
         round_intent(limit(Side.BUY, "1", "0.001"), rules)
+
+
+def test_state_flags_must_be_real_booleans() -> None:
+    body = json.loads(json.loads(CAPTURED.read_text())["response"]["body_text"])
+    with pytest.raises(InvalidProduct, match="trading_disabled must be true or false"):
+        ProductRules.parse({**body, "trading_disabled": "false"})
+
+
+def test_rules_offer_validate_and_round_as_methods(rules: ProductRules) -> None:
+    intent = limit(Side.SELL, "0.123456789", "100.001")
+    assert {v.rule for v in rules.validate(intent)} == {R.INVALID_SIZE_PRECISION, R.INVALID_PRICE_PRECISION}
+    assert rules.validate(rules.round(intent)) == ()

@@ -200,3 +200,13 @@ def test_equity_watermark_tracks_peak_and_utc_day_start() -> None:
     assert (mark.peak, mark.day_start) == (d(120), d(95))
     with pytest.raises(DomainError, match="timezone-aware"):
         mark.update(d(1), at=T0.replace(tzinfo=None))
+
+
+def test_a_held_product_without_a_price_denies_orders_and_is_a_breach() -> None:
+    portfolio = _portfolio("1")
+    portfolio.apply(fill(Side.BUY, "1", "10", product_id="ETH-USD", trade_id="e1"))
+    context = _context(portfolio=portfolio, mids=MIDS)
+    decision = pre_trade_check(market(Side.BUY, base="0.1"), context, RiskLimits(max_gross_exposure=d(10_000)))
+    assert decision.rules == {RiskRule.NO_PRICE}
+    assert "ETH-USD" in decision.reasons[0].message
+    assert [b.rule for b in portfolio_check(context, RiskLimits())] == [RiskRule.NO_PRICE]
