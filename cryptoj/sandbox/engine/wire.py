@@ -56,6 +56,8 @@ def account_body(account: Account, *, portfolio_uuid: str, default: bool) -> dic
 
 def _configuration(order: OrderRecord) -> dict[str, Any]:
     config = dict(order.request.config)
+    if not order.edit_history:
+        return {order.request.config_key: config}
     # Edits change price and size: the configuration shows the current ones.
     if order.limit_price is not None and "limit_price" in config:
         config["limit_price"] = decimal_text(order.limit_price)

@@ -151,7 +151,11 @@ class ProductMarket:
             event = BookChanged(self.spec.product_id, tuple(changes), at)
         trades: list[TradePrinted] = []
         if self._last_second != second:
-            trades = self._market_trades(ticks, second, at)
+            # Every second since the last step prints (at most a minute's worth after a jump).
+            first = second if self._last_second is None else max(self._last_second + 1, second - 59)
+            for moment in range(first, second + 1):
+                when = datetime.fromtimestamp(moment, UTC)
+                trades += self._market_trades(self.price_ticks(moment), moment, when)
         self._last_second = second
         if not self.last_price:
             self.last_price = self.to_price(ticks)

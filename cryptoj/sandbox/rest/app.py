@@ -40,6 +40,7 @@ class SandboxApp:
     def __init__(self, exchange: SandboxExchange, *, step_interval: float | None = 0.25) -> None:
         self.exchange = exchange
         self._step_interval = step_interval
+        self._responses = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -129,7 +130,8 @@ class SandboxApp:
         except ApiError as exc:
             return json_response(exc.body(), status=exc.status, headers=headers), False
         created = method == "POST" and route.handler.__name__ == "create_order" and bool(result.get("success"))
-        return json_response(result, headers=headers), created
+        self._responses += 1
+        return json_response(result, headers=headers, spaced=self._responses % 2 == 0), created
 
     def _error_page(self, status: int, title: str, headers: dict[str, str]) -> Response:
         if self.exchange.faults.config.html_errors:

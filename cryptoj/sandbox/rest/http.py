@@ -74,11 +74,17 @@ class Call:
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
 
 
-def json_response(body: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A JSON response as Coinbase sends it (`application/json; charset=utf-8`)."""
-    return Response(
-        _ENCODER.encode(body), status_code=status, headers=headers, media_type="application/json; charset=utf-8"
-    )
+def json_response(
+    body: Any, *, status: int = 200, headers: dict[str, str] | None = None, spaced: bool = False
+) -> Response:
+    """A JSON response as Coinbase sends it (`application/json; charset=utf-8`).
+
+    `spaced` pretty-prints: real Coinbase answers vary their spacing, so clients must parse, not compare bytes.
+    """
+    encoded = _ENCODER.encode(body)
+    if spaced:
+        encoded = msgspec.json.format(encoded, indent=1)
+    return Response(encoded, status_code=status, headers=headers, media_type="application/json; charset=utf-8")
 
 
 def text_response(text: str, *, status: int, headers: dict[str, str] | None = None) -> Response:

@@ -1,0 +1,44 @@
+"""Helpers for talking to the in-process sandbox over real loopback HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.utils.fixtures.sandbox import SandboxHandle
+
+PREFIX = "/api/v3/brokerage"
+
+
+class Api:
+    """A thin signed client: every call gets a fresh JWT for its own method and path."""
+
+    def __init__(self, handle: SandboxHandle, client: httpx.Client) -> None:
+        self.handle = handle
+        self.client = client
+
+    def get(self, path: str, *, auth: bool = True, **params: Any) -> httpx.Response:
+        headers = self.handle.auth_headers("GET", PREFIX + path) if auth else {}
+        return self.client.get(PREFIX + path, params=params, headers=headers)
+
+    def post(self, path: str, body: Any, *, auth: bool = True) -> httpx.Response:
+        headers = self.handle.auth_headers("POST", PREFIX + path) if auth else {}
+        return self.client.post(PREFIX + path, json=body, headers=headers)
+
+    def order(self, coid: str, config_key: str, *, side: str = "BUY", **config: str) -> httpx.Response:
+        body = {
+            "client_order_id": coid,
+            "product_id": "BTC-USD",
+            "side": side,
+            "order_configuration": {config_key: config},
+        }
+        return self.post("/orders", body)
+
+
+@pytest.fixture
+def api(sandbox: SandboxHandle) -> Iterator[Api]:
+    with httpx.Client(base_url=sandbox.base_url, timeout=10) as client:
+        yield Api(sandbox, client)
