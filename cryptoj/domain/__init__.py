@@ -35,6 +35,11 @@ from cryptoj.domain.orders import (
     client_order_id_for,
 )
 from cryptoj.domain.paper import (
+    FOK_KILLED,
+    GTD_EXPIRED,
+    IOC_REST_CANCELLED,
+    NO_LIQUIDITY,
+    POST_ONLY_WOULD_CROSS,
     FeeRates,
     PaperError,
     PaperResult,
@@ -87,6 +92,11 @@ from cryptoj.domain.strategy import (
 )
 
 __all__ = [
+    "FOK_KILLED",
+    "GTD_EXPIRED",
+    "IOC_REST_CANCELLED",
+    "NO_LIQUIDITY",
+    "POST_ONLY_WOULD_CROSS",
     "TERMINAL_STATUSES",
     "ZERO",
     "BookError",

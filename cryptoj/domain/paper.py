@@ -35,6 +35,11 @@ from cryptoj.domain.orders import (
 from cryptoj.domain.side import Side
 
 __all__ = [
+    "FOK_KILLED",
+    "GTD_EXPIRED",
+    "IOC_REST_CANCELLED",
+    "NO_LIQUIDITY",
+    "POST_ONLY_WOULD_CROSS",
     "FeeRates",
     "PaperError",
     "PaperResult",
@@ -51,6 +56,10 @@ _TRADE_ID_NAMESPACE = uuid.UUID("b5a4d7c2-8f3e-4a61-9c0d-2e7f1a6b3c48")
 # Coinbase's failure reasons for the rejections the paper model can produce.
 POST_ONLY_WOULD_CROSS = "INVALID_LIMIT_PRICE_POST_ONLY"
 NO_LIQUIDITY = "INVALID_NO_LIQUIDITY"
+# Why an order ended without filling entirely (no Coinbase failure reason applies: these are normal endings).
+FOK_KILLED = "FILL_OR_KILL could not fill entirely"
+IOC_REST_CANCELLED = "IMMEDIATE_OR_CANCEL remainder cancelled"
+GTD_EXPIRED = "GOOD_UNTIL_DATE_TIME end time passed"
 
 
 class PaperError(DomainError):
@@ -183,23 +192,34 @@ def _take(
     return filled
 
 
-def _take_quote(
-    filler: _Filler, levels: Iterator[Level], *, budget: Decimal, size_increment: Decimal | None
-) -> Decimal:
-    """Fill level by level until `budget` of notional is used; returns the notional spent."""
+def _take_quote(filler: _Filler, levels: Iterator[Level], *, budget: Decimal, size_increment: Decimal | None) -> bool:
+    """Fill level by level until `budget` of notional is used; True when the budget, not the book, ran out."""
     spent = ZERO
     for level in levels:
         # Round the base size down so the notional never passes the budget.
         with localcontext() as ctx:
             ctx.rounding = ROUND_FLOOR
-            take = min(level.size, (budget - spent) / level.price)
+            wanted = (budget - spent) / level.price
+        take = min(level.size, wanted)
         if size_increment is not None:
             take = round_size_down(take, size_increment)
-        if take <= 0:
-            break
-        filler.add(level.price, take, Liquidity.TAKER)
-        spent += take * level.price
-    return spent
+        if take > 0:
+            filler.add(level.price, take, Liquidity.TAKER)
+            spent += take * level.price
+        if take < level.size:  # this level had more than the budget could buy: the budget is used up
+            return True
+    return False
+
+
+def _holds(levels: Iterator[Level], *, size: Decimal | None = None, value: Decimal | None = None) -> bool:
+    """Whether the levels hold `size` base units (or `value` of notional); stops walking once they do."""
+    total = ZERO
+    target = size if size is not None else value
+    for level in levels:
+        total += level.size if size is not None else level.size * level.price
+        if target is not None and total >= target:
+            return True
+    return False
 
 
 def execute(
@@ -243,32 +263,29 @@ def _market(
     at: datetime,
     size_increment: Decimal | None,
 ) -> PaperResult:
-    levels = list(_crossing_levels(book, intent.side, None))
-    if not levels:
+    if book.level_count(BookSide.ASK if intent.side is Side.BUY else BookSide.BID) == 0:
         return PaperResult((), OrderStatus.REJECTED, reason=NO_LIQUIDITY)
     filler = _Filler(client_order_id, intent, fees, at, 0, [])
     fok = intent.time_in_force is TimeInForce.FILL_OR_KILL
     if intent.base_size is not None:
-        available = sum((level.size for level in levels), ZERO)
-        if fok and available < intent.base_size:
-            return PaperResult((), OrderStatus.CANCELLED, reason="FILL_OR_KILL could not fill entirely")
-        filled = _take(filler, iter(levels), size=intent.base_size)
-        complete = filled == intent.base_size
+        if fok and not _holds(_crossing_levels(book, intent.side, None), size=intent.base_size):
+            return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
+        complete = _take(filler, _crossing_levels(book, intent.side, None), size=intent.base_size) == intent.base_size
     else:
         # OrderIntent guarantees a quote_size when there is no base_size.
         quote_size = intent.quote_size or ZERO
         # A buy's quote_size pays for the fee as well; a sell's quote_size is the proceeds wanted.
         budget = quote_size / (1 + fees.taker) if intent.side is Side.BUY else quote_size
-        depth_value = sum((level.size * level.price for level in levels), ZERO)
-        if fok and depth_value < budget:
-            return PaperResult((), OrderStatus.CANCELLED, reason="FILL_OR_KILL could not fill entirely")
-        _take_quote(filler, iter(levels), budget=budget, size_increment=size_increment)
-        complete = depth_value >= budget
+        if fok and not _holds(_crossing_levels(book, intent.side, None), value=budget):
+            return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
+        complete = _take_quote(
+            filler, _crossing_levels(book, intent.side, None), budget=budget, size_increment=size_increment
+        )
     if not filler.fills:
         return PaperResult((), OrderStatus.CANCELLED, reason="the order is smaller than one size increment")
     if complete:
         return PaperResult(tuple(filler.fills), OrderStatus.FILLED)
-    return PaperResult(tuple(filler.fills), OrderStatus.CANCELLED, reason="IMMEDIATE_OR_CANCEL remainder cancelled")
+    return PaperResult(tuple(filler.fills), OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
 
 
 def _triggers(intent: OrderIntent, price: Decimal) -> bool:
@@ -288,15 +305,16 @@ def _expired(resting: RestingOrder, at: datetime) -> bool:
 def _activate(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datetime) -> PaperResult:
     """A limit order arriving at the book: take what crosses, then rest, cancel or reject the rest."""
     intent = resting.intent
-    levels = list(_crossing_levels(book, intent.side, intent.limit_price))
-    if intent.post_only and levels:
+    if intent.post_only and next(_crossing_levels(book, intent.side, intent.limit_price), None) is not None:
         return PaperResult((), OrderStatus.REJECTED, reason=POST_ONLY_WOULD_CROSS)
     if _expired(resting, at):
-        return PaperResult((), OrderStatus.EXPIRED, reason="GOOD_UNTIL_DATE_TIME end time passed")
+        return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
+    if intent.time_in_force is TimeInForce.FILL_OR_KILL and not _holds(
+        _crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining
+    ):
+        return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
     filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
-    if intent.time_in_force is TimeInForce.FILL_OR_KILL and sum((lv.size for lv in levels), ZERO) < resting.remaining:
-        return PaperResult((), OrderStatus.CANCELLED, reason="FILL_OR_KILL could not fill entirely")
-    filled = _take(filler, iter(levels), size=resting.remaining)
+    filled = _take(filler, _crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining)
     return _after(resting, filler, filled)
 
 
@@ -306,7 +324,7 @@ def _after(resting: RestingOrder, filler: _Filler, filled: Decimal) -> PaperResu
     if not remaining:
         return PaperResult(fills, OrderStatus.FILLED)
     if not resting.intent.rests:
-        return PaperResult(fills, OrderStatus.CANCELLED, reason="IMMEDIATE_OR_CANCEL remainder cancelled")
+        return PaperResult(fills, OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
     left = replace(resting, remaining=remaining, state=RestingState.RESTING, fill_count=filler.count)
     return PaperResult(fills, OrderStatus.OPEN, left)
 
@@ -315,7 +333,7 @@ def on_book(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datet
     """Fill a working order against a later book: a resting order as maker at its own price."""
     _check_book(book, resting.intent)
     if _expired(resting, at):
-        return PaperResult((), OrderStatus.EXPIRED, reason="GOOD_UNTIL_DATE_TIME end time passed")
+        return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
     if resting.state is RestingState.WAITING_TRIGGER:
         return PaperResult((), OrderStatus.OPEN, resting)
     if resting.state is RestingState.TRIGGERED:
@@ -354,7 +372,7 @@ def on_trade(
     if price <= 0 or size <= 0:
         raise PaperError(f"a trade needs a positive price and size, got {size} at {price}")
     if _expired(resting, at):
-        return PaperResult((), OrderStatus.EXPIRED, reason="GOOD_UNTIL_DATE_TIME end time passed")
+        return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
     intent = resting.intent
     if resting.state is RestingState.WAITING_TRIGGER:
         if not _triggers(intent, price):

@@ -1,4 +1,4 @@
-"""The domain stays pure: importing it pulls in no I/O library, and pandas only when a strategy computes."""
+"""The domain package: pure (no I/O library on import) and re-exporting its modules' public names."""
 
 import json
 import subprocess
@@ -25,3 +25,13 @@ def test_importing_the_domain_loads_no_io_library() -> None:
     offenders = [m for m in loaded if m.startswith(FORBIDDEN)]
     assert offenders == []
     assert "cryptoj.domain.paper" in loaded
+
+
+def test_the_package_re_exports_every_public_name_of_its_modules() -> None:
+    import importlib
+
+    import cryptoj.domain
+
+    modules = ("side", "errors", "money", "book", "orders", "products", "positions", "risk", "paper", "strategy")
+    names = {name for m in modules for name in importlib.import_module(f"cryptoj.domain.{m}").__all__}
+    assert names == set(cryptoj.domain.__all__)
