@@ -326,7 +326,9 @@ class WebSocketHandler:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.close()
+        failure = await self.close()
+        if failure is not None and exc is None:
+            raise failure
 
     def start(self) -> asyncio.Task[None]:
         """Run the connection in a background task (see `run`)."""
@@ -334,17 +336,23 @@ class WebSocketHandler:
             self._run_task = asyncio.get_running_loop().create_task(self.run())
         return self._run_task
 
-    async def close(self) -> None:
-        """Shut down cleanly: close the connection, end every stream and callback, stop `run`."""
+    async def close(self) -> BaseException | None:
+        """Shut down cleanly: close the connection, end every stream and callback, stop `run`.
+
+        Returns the error that had already ended the background `run` (e.g. `ReconnectExhausted`), if any.
+        """
         self._stop.set()
         ws = self._ws
         if ws is not None:
             await ws.close()
         task = self._run_task
+        failure: BaseException | None = None
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        elif task is not None and not task.cancelled():
+            failure = task.exception()
         for streams in self._streams.values():
             for stream in streams:
                 stream.close()
@@ -352,6 +360,7 @@ class WebSocketHandler:
             order_stream.close()
         if self._callback_tasks:
             await asyncio.gather(*self._callback_tasks, return_exceptions=True)
+        return failure
 
     async def run(self) -> None:
         """Connect, subscribe and read until `close()`; reconnect after drops, closes and missed heartbeats.
@@ -512,7 +521,5 @@ def _product_key(message: Any) -> Any:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionClosed):
-        rcvd = exc.rcvd
-        return f"closed ({rcvd.code} {rcvd.reason})" if rcvd is not None else "connection dropped"
+    # websockets' text names close codes ("sent 1009 (message too big)"); none of our errors carry secrets.
     return f"{type(exc).__name__}: {exc}"
