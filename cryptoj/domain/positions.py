@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from cryptoj.domain.errors import DomainError
 from cryptoj.domain.money import ZERO
@@ -112,7 +112,10 @@ class Position:
             if fill.size == self.size:
                 released = self.cost_basis
             else:
-                released = (self.cost_basis * fill.size / self.size).quantize(_COST_QUANTUM)
+                # Wide enough that quantizing a basis of any realistic size to 18 places cannot overflow.
+                with localcontext() as ctx:
+                    ctx.prec = 60
+                    released = (self.cost_basis * fill.size / self.size).quantize(_COST_QUANTUM)
             self.cost_basis -= released
             self.realized_pnl += fill.notional - released
             self.size -= fill.size

@@ -131,3 +131,11 @@ def test_valuation_without_a_price_for_a_held_product_is_an_error() -> None:
         portfolio.equity({})
     with pytest.raises(MissingMark):
         portfolio.exposure({}, product_id="BTC-USD")
+
+
+def test_a_partial_sell_of_a_very_large_position_does_not_overflow_decimal_precision() -> None:
+    position = Position("BTC-USD")
+    position.apply(fill(Side.BUY, "3", "12345678901.23", trade_id="t1"))
+    position.apply(fill(Side.SELL, "1", "12345678901.23", trade_id="t2"))
+    assert position.size == d(2)
+    assert abs(position.realized_pnl) < d("0.000001")
