@@ -18,7 +18,7 @@ from cryptoj.domain.side import Side
 from cryptoj.errors import CryptojError
 from cryptoj.sandbox.market.products import ProductSpec
 
-__all__ = ["CREATE_FIELDS", "BadRequest", "OrderRequest", "Rejection", "parse_order_request"]
+__all__ = ["CREATE_FIELDS", "BadRequest", "OrderRequest", "Rejection", "echo_configuration", "parse_order_request"]
 
 # Top-level fields of POST /orders; anything else is refused like Coinbase's proto decoder does.
 CREATE_FIELDS = frozenset(
@@ -198,6 +198,16 @@ def parse_order_request(
     )
     check_rules(request, spec, now=now)
     return request
+
+
+def echo_configuration(config_key: str, config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration as Coinbase echoes it: what was sent, with the unset flags spelled out as false."""
+    allowed = _CONFIGS[config_key][2] if config_key in _CONFIGS else frozenset()
+    echoed = dict(config)
+    for flag in ("post_only", "rfq_disabled"):
+        if flag in allowed:
+            echoed.setdefault(flag, False)
+    return {config_key: echoed}
 
 
 def _decimal(config: dict[str, Any], name: str) -> Decimal | None:

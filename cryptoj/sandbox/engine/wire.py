@@ -9,6 +9,7 @@ from typing import Any
 from cryptoj.domain.orders import OrderStatus, OrderType
 from cryptoj.sandbox.engine.accounts import Account
 from cryptoj.sandbox.engine.records import FillRecord, OrderRecord
+from cryptoj.sandbox.engine.requests import echo_configuration
 
 __all__ = ["account_body", "decimal_text", "fill_body", "order_body", "rfc3339", "user_order_body"]
 
@@ -55,9 +56,10 @@ def account_body(account: Account, *, portfolio_uuid: str, default: bool) -> dic
 
 
 def _configuration(order: OrderRecord) -> dict[str, Any]:
-    config = dict(order.request.config)
+    key = order.request.config_key
+    config = echo_configuration(key, order.request.config)[key]
     if not order.edit_history:
-        return {order.request.config_key: config}
+        return {key: config}
     # Edits change price and size: the configuration shows the current ones.
     if order.limit_price is not None and "limit_price" in config:
         config["limit_price"] = decimal_text(order.limit_price)
@@ -139,7 +141,7 @@ def order_body(order: OrderRecord, *, portfolio_uuid: str) -> dict[str, Any]:
         "workable_size_completion_pct": _completion(order),
         "product_details": None,
         "cost_basis_method": "",
-        "displayed_order_config": "",
+        "displayed_order_config": "UNKNOWN_DISPLAYED_ORDER_CONFIG",
         "equity_trading_session": "",
         "prediction_side": "",
         "last_update_time": rfc3339(order.last_update_time),

@@ -9,6 +9,7 @@ from typing import Any
 from cryptoj.domain.orders import OrderStatus
 from cryptoj.sandbox.engine import BadRequest, Rejection
 from cryptoj.sandbox.engine.records import OrderRecord
+from cryptoj.sandbox.engine.requests import echo_configuration
 from cryptoj.sandbox.engine.wire import fill_body, order_body
 from cryptoj.sandbox.rest.http import ApiError, Call, query_int
 
@@ -76,7 +77,7 @@ async def create_order(call: Call) -> dict[str, Any]:
             "side": order.request.side.value,
             "client_order_id": order.client_order_id,
         },
-        "order_configuration": {order.request.config_key: order.request.config},
+        "order_configuration": echo_configuration(order.request.config_key, order.request.config),
     }
 
 
@@ -193,6 +194,7 @@ async def list_orders(call: Call) -> dict[str, Any]:
         "sequence": "0",
         "has_next": has_next,
         "cursor": str(offset + (limit or 0)) if has_next else "",
+        "proof_token_required": False,
     }
 
 
@@ -225,4 +227,5 @@ async def list_fills(call: Call) -> dict[str, Any]:
     return {
         "fills": [fill_body(f, portfolio_uuid=portfolio) for f in page],
         "cursor": str(offset + size) if more else "",
+        "proof_token_required": False,
     }
