@@ -145,21 +145,25 @@ class OrderBook:
             return None
         return Level(*self._asks.peekitem(0))
 
+    def _top_prices(self) -> tuple[Decimal, Decimal] | None:
+        # Prices only, no Level tuples: mid and spread are read after every update in a trading loop.
+        if not self._bids or not self._asks:
+            return None
+        bid: Decimal = self._bids.peekitem(-1)[0]
+        ask: Decimal = self._asks.peekitem(0)[0]
+        return bid, ask
+
     @property
     def mid(self) -> Decimal | None:
         """Halfway between best bid and best ask; None unless both sides have a level."""
-        bid, ask = self.best_bid, self.best_ask
-        if bid is None or ask is None:
-            return None
-        return (bid.price + ask.price) / 2
+        top = self._top_prices()
+        return None if top is None else (top[0] + top[1]) / 2
 
     @property
     def spread(self) -> Decimal | None:
         """Best ask minus best bid; None unless both sides have a level (negative when crossed)."""
-        bid, ask = self.best_bid, self.best_ask
-        if bid is None or ask is None:
-            return None
-        return ask.price - bid.price
+        top = self._top_prices()
+        return None if top is None else top[1] - top[0]
 
     @property
     def is_crossed(self) -> bool:
