@@ -95,6 +95,7 @@ class SandboxServer:
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
+        sock.listen(2048)  # connections queue from now on, even before the server loop accepts them
         self.port = sock.getsockname()[1]
         self.exchange.hosts = [self.authority, f"localhost:{self.port}"]
         self._socket = sock

@@ -93,7 +93,9 @@ def test_fact_12_a_success_also_says_unknown_failure_reason_and_echoes_sor_limit
     body = api.order("ioc-1", "sor_limit_ioc", base_size="0.001", limit_price=price).json()
     assert body["success"] is True
     assert body["failure_reason"] == "UNKNOWN_FAILURE_REASON"
-    assert body["order_configuration"] == {"sor_limit_ioc": {"base_size": "0.001", "limit_price": price}}
+    assert body["order_configuration"] == {
+        "sor_limit_ioc": {"base_size": "0.001", "limit_price": price, "rfq_disabled": False}
+    }
     assert body["success_response"]["client_order_id"] == "ioc-1"
 
 
@@ -245,7 +247,9 @@ def test_an_order_holds_funds_lists_and_reads_back_then_cancels(api: Api) -> Non
     assert D(usd["hold"]["value"]) == D("500") * (1 + D("0.004"))
     order = api.get(f"/orders/historical/{order_id}").json()["order"]
     assert order["status"] == "OPEN"
-    assert order["order_configuration"] == {"limit_limit_gtc": {"base_size": "0.5", "limit_price": "1000.00"}}
+    assert order["order_configuration"] == {
+        "limit_limit_gtc": {"base_size": "0.5", "limit_price": "1000.00", "post_only": False, "rfq_disabled": False}
+    }
     listed = api.get("/orders/historical/batch", order_status="OPEN").json()
     assert [o["order_id"] for o in listed["orders"]] == [order_id]
     assert api.post("/orders/batch_cancel", {"order_ids": [order_id]}).json()["results"][0]["success"]
