@@ -18,7 +18,7 @@ from cryptoj.domain.errors import DomainError
 from cryptoj.domain.money import ZERO, round_size_down
 from cryptoj.domain.orders import OrderIntent, OrderType, TimeInForce
 from cryptoj.domain.positions import Portfolio
-from cryptoj.domain.products import ProductRules
+from cryptoj.domain.products import ProductRules, split_product_id
 from cryptoj.domain.side import Side
 
 __all__ = [
@@ -148,7 +148,9 @@ class MovingAverageCrossover:
             return None
         import pandas as pd  # only indicator math needs it; keep it off the import path of the domain
 
-        closes = pd.Series([float(c.close) for c in candles[-self.slow :]])
+        # REST candles come newest first and WebSocket ones oldest first: order them by time here.
+        latest = sorted(candles, key=lambda candle: candle.start)[-self.slow :]
+        closes = pd.Series([float(c.close) for c in latest])
         fast = closes.rolling(self.fast).mean().iloc[-1]
         slow = closes.mean()
         return bool(fast > slow)
@@ -188,6 +190,10 @@ class RebalanceToWeights:
             raise StrategyError(f"weights sum to {sum(self.weights.values(), ZERO)}, more than 1")
         if not self.band.is_finite() or not ZERO <= self.band < 1:
             raise StrategyError(f"band must be in [0, 1), got {self.band}")
+        # Equity is counted in one currency, so every weighted product must be quoted in it.
+        foreign = sorted(pid for pid in self.weights if split_product_id(pid)[1] != self.currency)
+        if foreign:
+            raise StrategyError(f"products not quoted in {self.currency}: {', '.join(foreign)}")
 
     def targets(self, market: MarketData, portfolio: Portfolio) -> Targets:
         """Target sizes at the weights; products within the band keep their holding."""

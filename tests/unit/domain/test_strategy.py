@@ -139,3 +139,15 @@ def test_a_strategy_end_to_end_yields_valid_rounded_intents(rules: ProductRules)
     intents = intents_toward(strategy.targets(market, _holding()), _holding(), {"BTC-USD": rules}, market)
     assert len(intents) == 1
     assert validate(intents[0], rules, reference_price=d("67921.53")) == ()
+
+
+def test_ma_crossover_orders_candles_by_time_whatever_order_they_arrive_in() -> None:
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    oldest_first = _candles([100, 100, 100, 100, 110, 120])
+    assert strategy.signal(oldest_first) is True
+    assert strategy.signal(list(reversed(oldest_first))) is True  # REST candles come newest first
+
+
+def test_rebalance_refuses_products_quoted_in_another_currency() -> None:
+    with pytest.raises(StrategyError, match="not quoted in USD: BTC-EUR"):
+        RebalanceToWeights(weights={"BTC-EUR": d("0.5")})
