@@ -1,3 +1,23 @@
-"""Adapter for the real Coinbase Advanced Trade API v3: auth, wire models, errors, REST and WebSocket."""
+"""Adapter for the real Coinbase Advanced Trade API v3: auth, wire models, errors, REST and WebSocket.
 
-__all__: list[str] = []
+The REST entry point is `CoinbaseAdvancedClient`; its errors are in `cryptoj.coinbase.errors` and its
+wire models in `cryptoj.coinbase.models`.
+"""
+
+from cryptoj.coinbase.auth import CdpKey, InvalidKeyError, build_rest_jwt, build_ws_jwt
+from cryptoj.coinbase.client import CoinbaseAdvancedClient
+from cryptoj.coinbase.errors import CoinbaseError, UnknownOutcomeError, should_retry
+from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
+
+__all__ = [
+    "COINBASE_LIMITS",
+    "CdpKey",
+    "CoinbaseAdvancedClient",
+    "CoinbaseError",
+    "InvalidKeyError",
+    "UnknownOutcomeError",
+    "VenueLimits",
+    "build_rest_jwt",
+    "build_ws_jwt",
+    "should_retry",
+]

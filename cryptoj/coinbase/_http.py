@@ -1,0 +1,244 @@
+"""The request chain under every client method: rate limit, retry, one signed send, decode.
+
+`RestSession.call` runs ``_with_retries -> _send_single`` (httpx's own `send -> _send_single_request`
+shape). Errors come from `error_from_response`/`error_from_exception` only; `should_retry` decides.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from cryptoj.coinbase._ratelimit import TokenBucket
+from cryptoj.coinbase.auth import CdpKey, build_rest_jwt
+from cryptoj.coinbase.errors import (
+    AuthenticationError,
+    CoinbaseError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+    UnknownOutcomeError,
+    error_from_exception,
+    error_from_response,
+    should_retry,
+)
+
+__all__ = ["API_PREFIX", "Backoff", "CdpAuth", "RestSession", "RetryMode"]
+
+API_PREFIX = "/api/v3/brokerage"
+_log = logging.getLogger("cryptoj.coinbase")
+
+M = TypeVar("M", bound=BaseModel)
+Params = Mapping[str, str | int | Sequence[str] | None]
+
+
+class RetryMode(Enum):
+    """Whether a request may be sent again after a transient failure."""
+
+    SAFE = "safe"  # reads, previews and cancels: repeating them changes nothing
+    ORDER = "order"  # order creation: repeated under the same client_order_id, which Coinbase deduplicates
+    NEVER = "never"  # edits: a repeat could apply twice; fail and let the caller look
+
+
+class CdpAuth(httpx.Auth):
+    """Signs each request with a fresh ES256/EdDSA JWT whose `uri` is ``"METHOD host[:port]/path"``."""
+
+    def __init__(self, key: CdpKey, *, host: str) -> None:
+        self._key = key
+        self._host = host
+
+    def __repr__(self) -> str:
+        return f"CdpAuth(host={self._host!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = build_rest_jwt(self._key, method=request.method, host=self._host, path=request.url.path)
+        request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential backoff with full jitter, honouring the venue's hint.
+
+    Parameters:
+        base: first ceiling in seconds; doubles per attempt.
+        cap: largest ceiling.
+        max_hint: a Retry-After (or rate-limit reset) longer than this is not waited out: the error is raised.
+    """
+
+    base: float = 0.5
+    cap: float = 20.0
+    max_hint: float = 60.0
+
+    def delay(self, attempt: int, *, jitter: float, hint: float | None) -> float:
+        """Seconds before retry number `attempt` (0-based); `jitter` is a uniform draw in [0, 1)."""
+        spread: float = min(self.cap, self.base * float(2**attempt)) * jitter
+        return spread if hint is None else max(hint, spread)
+
+
+class RestSession:
+    """One pooled httpx.AsyncClient plus the retry, rate-limit and decode steps every endpoint shares.
+
+    Parameters:
+        client: the pooled httpx client (base URL set, no auth).
+        auth: signs private requests; None means only public endpoints work.
+        public_bucket / private_bucket: client-side budgets.
+        max_retries: retries after the first attempt.
+        backoff: the delay policy.
+        sleep, jitter, wall_clock: injected so tests never wait (asyncio.sleep, random.random, time.time).
+    """
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        auth: CdpAuth | None,
+        public_bucket: TokenBucket,
+        private_bucket: TokenBucket,
+        max_retries: int,
+        backoff: Backoff,
+        sleep: Callable[[float], Awaitable[None]],
+        jitter: Callable[[], float],
+        wall_clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self._auth = auth
+        self._public = public_bucket
+        self._private = private_bucket
+        self._max_retries = max_retries
+        self._backoff = backoff
+        self._sleep = sleep
+        self._jitter = jitter
+        self._wall_clock = wall_clock
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether private endpoints can be called."""
+        return self._auth is not None
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        params: Params | None = None,
+        body: dict[str, Any] | None = None,
+        public: bool = False,
+        retry: RetryMode = RetryMode.SAFE,
+        client_order_id: str | None = None,
+    ) -> M:
+        """Send one logical request (with its retries) and decode the answer into `model`."""
+        if not public and self._auth is None:
+            raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
+        request = self.client.build_request(
+            method, API_PREFIX + path, params=_clean(params), json=body if body is not None else None
+        )
+        response = await self._with_retries(request, public=public, retry=retry, client_order_id=client_order_id)
+        return decode(response, model)
+
+    async def _with_retries(
+        self, request: httpx.Request, *, public: bool, retry: RetryMode, client_order_id: str | None
+    ) -> httpx.Response:
+        bucket = self._public if public else self._private
+        may_have_arrived = False  # has any attempt possibly reached Coinbase without a definite answer?
+        attempt = 0
+        while True:
+            await bucket.acquire()
+            error = await self._send_single(request, public=public, bucket=bucket)
+            if isinstance(error, httpx.Response):
+                return error
+            if isinstance(error, ServerError) or (isinstance(error, TransportError) and error.may_have_arrived):
+                may_have_arrived = True
+            hint = error.retry_after if isinstance(error, RateLimitedError) else None
+            give_up = (
+                retry is RetryMode.NEVER
+                or not should_retry(error)
+                or attempt >= self._max_retries
+                or (hint is not None and hint > self._backoff.max_hint)
+            )
+            if give_up:
+                if retry is RetryMode.ORDER and may_have_arrived and client_order_id is not None:
+                    # Decided here: after an ambiguous send the order may exist, whatever the last attempt said
+                    # (short of a definite answer, which returns above). The caller looks it up by this id.
+                    raise UnknownOutcomeError(
+                        f"order {client_order_id}: sent, no definite answer after {attempt + 1} attempt(s): {error}",
+                        client_order_id=client_order_id,
+                        status=error.status,
+                        code=error.code,
+                        trace_id=error.trace_id,
+                    ) from error
+                raise error
+            delay = self._backoff.delay(attempt, jitter=self._jitter(), hint=hint)
+            _log.warning(
+                "retrying %s %s in %.2fs after %s", request.method, request.url.path, delay, type(error).__name__
+            )
+            attempt += 1
+            await self._sleep(delay)
+
+    async def _send_single(
+        self, request: httpx.Request, *, public: bool, bucket: TokenBucket
+    ) -> httpx.Response | CoinbaseError:
+        """One attempt: the answer on success, else the mapped error (returned, so the loop decides)."""
+        try:
+            response = await self.client.send(request, auth=None if public else self._auth)
+        except httpx.HTTPError as exc:
+            error = error_from_exception(exc)
+            error.__cause__ = exc
+            return error
+        self._observe_budget(response, bucket)
+        if response.is_success:
+            return response
+        error = error_from_response(response, now=self._wall_clock())
+        if isinstance(error, RateLimitedError) and error.retry_after is None:
+            error.retry_after = self._reset_in(response)
+        return error
+
+    def _observe_budget(self, response: httpx.Response, bucket: TokenBucket) -> None:
+        # x-ratelimit-remaining 0 means the next request would draw a 429: hold the bucket until the reset.
+        remaining = response.headers.get("x-ratelimit-remaining")
+        if remaining is not None and remaining.strip() == "0":
+            wait = self._reset_in(response)
+            if wait is not None:
+                bucket.hold(min(wait, self._backoff.max_hint))
+
+    def _reset_in(self, response: httpx.Response) -> float | None:
+        # x-ratelimit-reset is undocumented: an epoch-seconds value is read as such, a small one as a delta.
+        raw = response.headers.get("x-ratelimit-reset")
+        try:
+            value = float(raw) if raw is not None else None
+        except ValueError:
+            return None
+        if value is None:
+            return None
+        return max(0.0, value - self._wall_clock()) if value > 1e9 else max(0.0, value)
+
+
+def _clean(params: Params | None) -> dict[str, Any] | None:
+    """Drop unset options; lists become repeated keys (`product_ids=A&product_ids=B`), as Coinbase expects."""
+    if params is None:
+        return None
+    return {name: value for name, value in params.items() if value is not None and value != []}
+
+
+def decode(response: httpx.Response, model: type[M]) -> M:
+    """Validate a 2xx body; a misfit names the fields, never echoes values (they may be anything)."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)[:5]
+        )
+        raise UnexpectedResponseError(
+            f"{response.request.url.path}: answer does not fit {model.__name__}: {problems}",
+            status=response.status_code,
+            trace_id=response.headers.get("trace-id"),
+        ) from exc

@@ -1,0 +1,66 @@
+"""Small wire helpers of the client: path ids, query values, and the create-order rejection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from cryptoj.coinbase.errors import OrderRejectedError
+from cryptoj.coinbase.models import CreateOrderResponse
+
+__all__ = ["rejection"]
+
+_UNKNOWN = "UNKNOWN_FAILURE_REASON"
+
+
+def rejection(response: CreateOrderResponse, client_order_id: str) -> OrderRejectedError:
+    """The typed rejection; the real cause is often in `error_response` while `failure_reason` is UNKNOWN."""
+    detail = response.error_response
+    candidates = [
+        response.failure_reason,
+        detail.new_order_failure_reason if detail else None,
+        detail.error if detail else None,
+        detail.preview_failure_reason if detail else None,
+    ]
+    cause = next((reason for reason in candidates if reason and not reason.startswith("UNKNOWN_")), _UNKNOWN)
+    message = detail.message if detail and detail.message else "no message"
+    details = detail.error_details if detail else None
+    return OrderRejectedError(
+        f"order {client_order_id} rejected: {cause}: {message}" + (f" ({details})" if details else ""),
+        client_order_id=client_order_id,
+        failure_reason=cause,
+        preview_failure_reason=detail.preview_failure_reason if detail else None,
+        new_order_failure_reason=detail.new_order_failure_reason if detail else None,
+        error_details=details,
+        code=detail.error if detail else response.failure_reason,
+        status=200,
+    )
+
+
+def _id(value: str) -> str:
+    """A path segment: refuse what would change the route (ids never hold these)."""
+    if not value or any(char in value for char in "/?#%") or value in (".", ".."):
+        raise ValueError(f"not a valid id for a URL path: {value!r}")
+    return value
+
+
+def _list(values: Sequence[str] | None) -> list[str] | None:
+    if isinstance(values, str):
+        return [values]  # a lone id, not its characters
+    return list(values) if values else None
+
+
+def _rfc3339(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("times sent to Coinbase must be timezone-aware")
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def _trades(limit: int, start: datetime | None, end: datetime | None) -> dict[str, str | int | None]:
+    return {
+        "limit": limit,
+        "start": str(int(start.timestamp())) if start else None,
+        "end": str(int(end.timestamp())) if end else None,
+    }

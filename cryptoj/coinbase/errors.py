@@ -1,0 +1,304 @@
+"""Errors the Coinbase REST client raises, grouped by what the caller does next.
+
+::
+
+    CryptojError
+    └── CoinbaseError                   any failure talking to Coinbase (status, code, trace_id)
+        ├── TransientError              RETRY later, with backoff (`should_retry` says yes)
+        │   ├── RateLimitedError        429: wait `retry_after` seconds first
+        │   ├── ServerError             5xx: the venue or its gateway failed
+        │   └── TransportError          no HTTP answer at all (connect failure, timeout, broken connection)
+        ├── UnknownOutcomeError         LOOK UP: an order was sent and no answer came back; find it by
+        │                               `client_order_id`, never resend blindly
+        ├── RequestError                FIX THE INPUT: Coinbase understood and said no
+        │   ├── InvalidRequestError     400 (unknown field, bad enum, too many candles...)
+        │   ├── NotFoundError           404 (unknown order id, product, or an unserved path)
+        │   ├── OrderRejectedError      create/close answered `success: false` (failure_reason...)
+        │   └── EditRejectedError       edit answered `success: false`
+        └── OperatorError               CALL AN OPERATOR: retrying or changing the order cannot help
+            ├── AuthenticationError     401: bad key, bad JWT, clock skew
+            ├── PermissionDeniedError   403: the key lacks a scope ("Missing required scopes")
+            └── UnexpectedResponseError the answer does not fit the documented shape
+
+`error_from_response` is the one place an HTTP answer becomes an error and `should_retry` the one
+retry policy (the client and Prefect tasks both use it). Foreign exceptions (httpx, pydantic) are
+translated in cryptoj.coinbase.client at one boundary, always with ``from exc``.
+No error text ever holds a key name, private key or JWT: only what Coinbase answered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from cryptoj.errors import CryptojError
+
+__all__ = [
+    "AuthenticationError",
+    "CoinbaseError",
+    "EditRejectedError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OperatorError",
+    "OrderRejectedError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RequestError",
+    "ServerError",
+    "TransientError",
+    "TransportError",
+    "UnexpectedResponseError",
+    "UnknownOutcomeError",
+    "error_from_exception",
+    "error_from_response",
+    "parse_retry_after",
+    "should_retry",
+]
+
+_SNIPPET = 200  # characters of a non-JSON body kept in a message: enough to recognise a gateway page
+
+
+class CoinbaseError(CryptojError):
+    """Base of every failure talking to Coinbase.
+
+    Parameters:
+        message: what went wrong, in Coinbase's words where it gave any.
+        status: the HTTP status, or None when no answer came.
+        code: Coinbase's error code (`INVALID_ARGUMENT`, `NOT_FOUND`, ...), when the body had one.
+        trace_id: the `trace-id` response header, which Coinbase support asks for.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, trace_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.trace_id = trace_id
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status is not None:
+            parts.append(f"status={self.status}")
+        if self.code:
+            parts.append(f"code={self.code}")
+        if self.trace_id:
+            parts.append(f"trace_id={self.trace_id}")
+        return parts[0] if len(parts) == 1 else f"{parts[0]} ({', '.join(parts[1:])})"
+
+
+class TransientError(CoinbaseError):
+    """A failure that may pass: the request is safe to retry after a backoff."""
+
+
+class RateLimitedError(TransientError):
+    """429: too many requests; wait `retry_after` seconds (None: the answer gave no hint)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.retry_after = retry_after
+
+
+class ServerError(TransientError):
+    """5xx: Coinbase or its gateway failed; the body is often an HTML page."""
+
+
+class TransportError(TransientError):
+    """No HTTP answer: connection refused or reset, TLS failure, or a timeout.
+
+    `may_have_arrived` is False only when the request surely never left (connect failures): an order
+    request that failed with it True has an unknown outcome.
+    """
+
+    def __init__(self, message: str, *, may_have_arrived: bool = True, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.may_have_arrived = may_have_arrived
+
+
+class UnknownOutcomeError(CoinbaseError):
+    """An order request was sent and no definite answer came back.
+
+    The order may or may not exist. Look it up by `client_order_id` (list orders, or the user channel)
+    before doing anything else; never resend it under a new id.
+    """
+
+    def __init__(self, message: str, *, client_order_id: str, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.client_order_id = client_order_id
+
+
+class RequestError(CoinbaseError):
+    """Coinbase understood the request and refused it: fix the input, don't retry as is."""
+
+
+class InvalidRequestError(RequestError):
+    """400: a malformed or unacceptable request (Coinbase's `error_details` says which part)."""
+
+
+class NotFoundError(RequestError):
+    """404: no such order, product or account, or a path Coinbase does not serve."""
+
+
+class OrderRejectedError(RequestError):
+    """Create order (or close position) answered HTTP 200 with `success: false`.
+
+    `failure_reason` is the top-level or new-order reason; Coinbase often leaves it at
+    `UNKNOWN_FAILURE_REASON` and puts the real cause in `error_code`/`error_details`/`preview_failure_reason`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_order_id: str,
+        failure_reason: str | None = None,
+        preview_failure_reason: str | None = None,
+        new_order_failure_reason: str | None = None,
+        error_details: str | None = None,
+        **fields: Any,
+    ) -> None:
+        super().__init__(message, **fields)
+        self.client_order_id = client_order_id
+        self.failure_reason = failure_reason
+        self.preview_failure_reason = preview_failure_reason
+        self.new_order_failure_reason = new_order_failure_reason
+        self.error_details = error_details
+
+
+class EditRejectedError(RequestError):
+    """Edit order answered `success: false`; `edit_failure_reason`/`preview_failure_reason` say why."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        order_id: str,
+        edit_failure_reason: str | None = None,
+        preview_failure_reason: str | None = None,
+        **fields: Any,
+    ) -> None:
+        super().__init__(message, **fields)
+        self.order_id = order_id
+        self.edit_failure_reason = edit_failure_reason
+        self.preview_failure_reason = preview_failure_reason
+
+
+class OperatorError(CoinbaseError):
+    """Retrying or changing the order cannot help: someone must fix keys, scopes or the code."""
+
+
+class AuthenticationError(OperatorError):
+    """401: Coinbase refused the JWT (wrong key, mangled private key, clock skew, wrong `uri`)."""
+
+
+class PermissionDeniedError(OperatorError):
+    """403: the key is valid but lacks a permission (view, trade) or the portfolio is restricted."""
+
+
+class UnexpectedResponseError(OperatorError):
+    """The answer does not fit the documented shape (a missing field, a non-JSON success body)."""
+
+
+def should_retry(exc: BaseException) -> bool:
+    """The one retry policy: transient failures are retried, everything else is not.
+
+    `UnknownOutcomeError` is deliberately not retried: it is resolved by looking the order up.
+    """
+    return isinstance(exc, TransientError)
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta seconds or an HTTP date); None if absent or bad."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def _body_fields(response: httpx.Response) -> tuple[str | None, str | None]:
+    """(code, message) from an error body, which may be JSON, HTML or plain text (real traffic has all three)."""
+    text = response.text.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            code = data.get("error")
+            message = data.get("message") or data.get("error_details")
+            return (str(code) if code else None, str(message) if message else None)
+    if text.lower().startswith(("<!doctype", "<html")) or "<body" in text.lower():
+        title = re.search(r"<title>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
+        page = f"HTML page: {title.group(1).strip()}" if title else "HTML page"
+        return None, page[:_SNIPPET]
+    return None, (text[:_SNIPPET] or None)
+
+
+def error_from_response(response: httpx.Response, *, now: float) -> CoinbaseError:
+    """Map a non-2xx answer to the most specific error; `now` (epoch seconds) resolves date-form Retry-After."""
+    status = response.status_code
+    code, detail = _body_fields(response)
+    fields: dict[str, Any] = {"status": status, "code": code, "trace_id": response.headers.get("trace-id")}
+    reason = response.reason_phrase or "HTTP error"
+    message = f"{reason}: {detail}" if detail and detail != reason else reason
+    if status == 429:
+        return RateLimitedError(
+            message, retry_after=parse_retry_after(response.headers.get("retry-after"), now=now), **fields
+        )
+    if status >= 500:
+        return ServerError(message, **fields)
+    if status == 401:
+        return AuthenticationError(message, **fields)
+    if status == 403:
+        return PermissionDeniedError(message, **fields)
+    if status == 404:
+        return NotFoundError(message, **fields)
+    if status == 408:
+        return TransportError(message, **fields)
+    if 400 <= status < 500:
+        return InvalidRequestError(message, **fields)
+    return UnexpectedResponseError(message, **fields)
+
+
+# Each foreign transport failure, most specific first: (type, error class, may the request have arrived).
+# A test walks every httpx.HTTPError subclass and fails if one lands on the fallback.
+_HTTPX_ERRORS: tuple[tuple[type[httpx.HTTPError], type[CoinbaseError], bool], ...] = (
+    (httpx.ConnectTimeout, TransportError, False),
+    (httpx.PoolTimeout, TransportError, False),
+    (httpx.ConnectError, TransportError, False),
+    (httpx.ProxyError, TransportError, False),
+    (httpx.UnsupportedProtocol, UnexpectedResponseError, False),
+    (httpx.LocalProtocolError, UnexpectedResponseError, False),
+    (httpx.ReadTimeout, TransportError, True),
+    (httpx.WriteTimeout, TransportError, True),
+    (httpx.TimeoutException, TransportError, True),
+    (httpx.RemoteProtocolError, TransportError, True),
+    (httpx.NetworkError, TransportError, True),  # ReadError, WriteError, CloseError
+    (httpx.DecodingError, UnexpectedResponseError, True),
+    (httpx.TooManyRedirects, UnexpectedResponseError, True),
+    (httpx.HTTPStatusError, UnexpectedResponseError, True),
+)
+
+
+def error_from_exception(exc: httpx.HTTPError) -> CoinbaseError:
+    """Translate an httpx failure into our hierarchy (the caller raises it `from exc`)."""
+    for kind, error_class, may_have_arrived in _HTTPX_ERRORS:
+        if isinstance(exc, kind):
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if error_class is TransportError:
+                return TransportError(message, may_have_arrived=may_have_arrived)
+            return error_class(message)
+    return TransportError(f"{type(exc).__name__}: {exc}")

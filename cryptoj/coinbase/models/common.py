@@ -1,0 +1,76 @@
+"""Shared bases and field types of the REST wire models.
+
+Responses keep unknown fields (Coinbase keeps adding them: real orders and accounts carry many
+undocumented ones) and never fail on them. Requests forbid unknown fields, because Coinbase answers
+400 `unknown field` for any field it does not document. Money is `Decimal`, parsed from Coinbase's
+decimal strings; an empty string (Coinbase's "unset") becomes None.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+
+__all__ = [
+    "Amount",
+    "OptDecimal",
+    "OptTime",
+    "RequestModel",
+    "WireDecimal",
+    "WireModel",
+]
+
+
+def _blank_to_none(value: Any) -> Any:
+    # Coinbase renders unset scalars as "" (and the zero time as 0001-01-01), not as null.
+    if isinstance(value, str) and (not value.strip() or value.startswith("0001-01-01")):
+        return None
+    return value
+
+
+def _number_to_text(value: Any) -> Any:
+    # A few bodies (transaction_summary) carry JSON numbers: go through their shortest text, never binary float.
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+WireDecimal = Annotated[
+    Decimal,
+    BeforeValidator(_number_to_text),
+    PlainSerializer(lambda value: format(value, "f"), return_type=str, when_used="json"),
+]
+"""A required decimal: sent and received as Coinbase's decimal string."""
+
+OptDecimal = Annotated[WireDecimal | None, BeforeValidator(_blank_to_none)]
+"""A decimal Coinbase may leave empty ("") or out."""
+
+OptTime = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
+"""An RFC 3339 time (up to nine fractional digits; kept to microseconds) that may be unset."""
+
+
+class WireModel(BaseModel):
+    """A response body or part of one: frozen, unknown fields kept in `model_extra`."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+
+class RequestModel(BaseModel):
+    """A request body: frozen, and only documented fields (Coinbase rejects unknown ones with 400)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body: unset options left out, decimals as strings."""
+        data: dict[str, Any] = self.model_dump(mode="json", exclude_none=True, by_alias=True)
+        return data
+
+
+class Amount(WireModel):
+    """A balance: `{"value": "1.23", "currency": "BTC"}`."""
+
+    value: WireDecimal
+    currency: str

@@ -1,0 +1,391 @@
+"""Orders: configurations, create/preview/edit/cancel/close bodies, orders and fills.
+
+Request bodies forbid unknown fields (Coinbase answers 400 `proto: ... unknown field` for them);
+response bodies keep them. Create order answers HTTP 200 for rejections too: read `success`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cryptoj.coinbase.models.common import OptDecimal, OptTime, RequestModel, WireModel
+
+__all__ = [
+    "BatchCancelRequest",
+    "BatchCancelResponse",
+    "CancelResult",
+    "ClosePositionRequest",
+    "CreateOrderErrorResponse",
+    "CreateOrderRequest",
+    "CreateOrderResponse",
+    "CreateOrderSuccessResponse",
+    "EditError",
+    "EditHistoryEntry",
+    "EditOrderPreviewResponse",
+    "EditOrderRequest",
+    "EditOrderResponse",
+    "Fill",
+    "GetOrderResponse",
+    "LimitConfig",
+    "ListFillsResponse",
+    "ListOrdersResponse",
+    "MarketConfig",
+    "Order",
+    "OrderConfiguration",
+    "OrderSide",
+    "PreviewOrderRequest",
+    "PreviewOrderResponse",
+    "StopLimitConfig",
+    "TriggerBracketConfig",
+    "TwapConfig",
+]
+
+OrderSide = Literal["BUY", "SELL"]
+
+
+class MarketConfig(WireModel):
+    """`market_market_ioc` / `market_market_fok`: exactly one of quote_size (buy) or base_size."""
+
+    quote_size: OptDecimal = None
+    base_size: OptDecimal = None
+    rfq_disabled: bool | None = None
+
+
+class LimitConfig(WireModel):
+    """`limit_limit_gtc`, `limit_limit_gtd` (needs end_time), `limit_limit_fok`, `sor_limit_ioc`."""
+
+    base_size: OptDecimal = None
+    quote_size: OptDecimal = None
+    limit_price: OptDecimal = None
+    end_time: OptTime = None
+    post_only: bool | None = None
+    rfq_disabled: bool | None = None
+
+
+class StopLimitConfig(WireModel):
+    """`stop_limit_stop_limit_gtc` / `_gtd`; `stop_direction` is STOP_DIRECTION_STOP_UP or _DOWN."""
+
+    base_size: OptDecimal = None
+    limit_price: OptDecimal = None
+    stop_price: OptDecimal = None
+    stop_direction: str | None = None
+    end_time: OptTime = None
+
+
+class TriggerBracketConfig(WireModel):
+    """`trigger_bracket_gtc` / `_gtd`: take-profit limit_price and stop-loss stop_trigger_price."""
+
+    base_size: OptDecimal = None
+    limit_price: OptDecimal = None
+    stop_trigger_price: OptDecimal = None
+    end_time: OptTime = None
+
+
+class TwapConfig(WireModel):
+    """`twap_limit_gtd`: a limit order sliced into buckets between start_time and end_time."""
+
+    quote_size: OptDecimal = None
+    base_size: OptDecimal = None
+    start_time: OptTime = None
+    end_time: OptTime = None
+    limit_price: OptDecimal = None
+    number_buckets: str | None = None
+    bucket_size: OptDecimal = None
+    bucket_duration: str | None = None  # protobuf duration text, e.g. "300s"
+
+
+class OrderConfiguration(WireModel):
+    """Exactly one key names the order type; its value holds the sizes and prices.
+
+    Unknown keys (newer order types such as `scaled_limit_gtc`) are kept when reading.
+    """
+
+    market_market_ioc: MarketConfig | None = None
+    market_market_fok: MarketConfig | None = None
+    sor_limit_ioc: LimitConfig | None = None  # a limit IOC order: real traffic echoes this key
+    limit_limit_gtc: LimitConfig | None = None
+    limit_limit_gtd: LimitConfig | None = None
+    limit_limit_fok: LimitConfig | None = None
+    stop_limit_stop_limit_gtc: StopLimitConfig | None = None
+    stop_limit_stop_limit_gtd: StopLimitConfig | None = None
+    trigger_bracket_gtc: TriggerBracketConfig | None = None
+    trigger_bracket_gtd: TriggerBracketConfig | None = None
+    twap_limit_gtd: TwapConfig | None = None
+
+    def kind(self) -> str:
+        """The order type key that is set (the first one, for a malformed echo with several)."""
+        for name in type(self).model_fields:
+            if getattr(self, name) is not None:
+                return name
+        extra = list(self.model_extra or {})
+        return extra[0] if extra else ""
+
+
+def _only_documented(config: OrderConfiguration) -> OrderConfiguration:
+    """Refuse a configuration we would send with undocumented keys or fields, or not exactly one type."""
+    if config.model_extra:
+        raise ValueError(f"unknown order configuration {sorted(config.model_extra)}")
+    chosen = [name for name in type(config).model_fields if getattr(config, name) is not None]
+    if len(chosen) != 1:
+        raise ValueError(f"order_configuration needs exactly one order type, got {chosen or 'none'}")
+    inner = getattr(config, chosen[0])
+    if inner.model_extra:
+        raise ValueError(f"unknown field(s) {sorted(inner.model_extra)} in {chosen[0]}")
+    return config
+
+
+class CreateOrderRequest(RequestModel):
+    """`POST /orders`. `client_order_id` is required: it makes a resend return the same order."""
+
+    client_order_id: str = Field(min_length=1, max_length=128)
+    product_id: str = Field(min_length=1)
+    side: OrderSide
+    order_configuration: OrderConfiguration
+    self_trade_prevention_id: str | None = None
+    leverage: str | None = None
+    margin_type: Literal["CROSS", "ISOLATED"] | None = None
+    retail_portfolio_id: str | None = None
+    preview_id: str | None = None
+    attached_order_configuration: OrderConfiguration | None = None
+
+    @field_validator("order_configuration")
+    @classmethod
+    def _documented_configuration(cls, value: OrderConfiguration) -> OrderConfiguration:
+        return _only_documented(value)
+
+    @field_validator("client_order_id")
+    @classmethod
+    def _no_blank_id(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("client_order_id must not be blank")
+        return value
+
+
+class PreviewOrderRequest(RequestModel):
+    """`POST /orders/preview`: like create, without client_order_id."""
+
+    product_id: str = Field(min_length=1)
+    side: OrderSide
+    order_configuration: OrderConfiguration
+    leverage: str | None = None
+    margin_type: Literal["CROSS", "ISOLATED"] | None = None
+    retail_portfolio_id: str | None = None
+    attached_order_configuration: OrderConfiguration | None = None
+
+    @field_validator("order_configuration")
+    @classmethod
+    def _documented_configuration(cls, value: OrderConfiguration) -> OrderConfiguration:
+        return _only_documented(value)
+
+
+class EditOrderRequest(RequestModel):
+    """`POST /orders/edit` and `/orders/edit_preview`: new price and size of a resting limit GTC order."""
+
+    order_id: str = Field(min_length=1)
+    price: OptDecimal = None
+    size: OptDecimal = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> EditOrderRequest:
+        if self.price is None and self.size is None:
+            raise ValueError("an edit needs a new price or a new size")
+        return self
+
+
+class BatchCancelRequest(RequestModel):
+    """`POST /orders/batch_cancel`."""
+
+    order_ids: list[str] = Field(min_length=1)
+
+
+class ClosePositionRequest(RequestModel):
+    """`POST /orders/close_position`; `size` omitted closes all of it."""
+
+    client_order_id: str = Field(min_length=1)
+    product_id: str = Field(min_length=1)
+    size: OptDecimal = None
+
+
+class CreateOrderSuccessResponse(WireModel):
+    """The identifiers of an accepted (or, for a reused client_order_id, the existing) order."""
+
+    order_id: str
+    product_id: str | None = None
+    side: str | None = None
+    client_order_id: str | None = None
+    attached_order_id: str | None = None
+
+
+class CreateOrderErrorResponse(WireModel):
+    """Why an order was rejected; `error` often says more than the top-level failure_reason."""
+
+    error: str | None = None
+    message: str | None = None
+    error_details: str | None = None
+    preview_failure_reason: str | None = None
+    new_order_failure_reason: str | None = None
+
+
+class CreateOrderResponse(WireModel):
+    """`POST /orders` and `/orders/close_position`: HTTP 200 whether accepted or rejected."""
+
+    success: bool
+    failure_reason: str | None = None  # UNKNOWN_FAILURE_REASON on successes too, and on many rejections
+    order_id: str | None = None
+    success_response: CreateOrderSuccessResponse | None = None
+    error_response: CreateOrderErrorResponse | None = None
+    order_configuration: OrderConfiguration | None = None
+
+
+class PreviewOrderResponse(WireModel):
+    """`POST /orders/preview`: what the order would cost; `errs` lists preview failure reasons."""
+
+    order_total: OptDecimal = None
+    commission_total: OptDecimal = None
+    errs: list[str] = Field(default_factory=list)
+    warning: list[str] = Field(default_factory=list)
+    quote_size: OptDecimal = None
+    base_size: OptDecimal = None
+    best_bid: OptDecimal = None
+    best_ask: OptDecimal = None
+    is_max: bool | None = None
+    slippage: OptDecimal = None
+    preview_id: str | None = None
+
+
+class EditError(WireModel):
+    """One reason an edit failed."""
+
+    edit_failure_reason: str | None = None
+    preview_failure_reason: str | None = None
+
+
+class EditOrderResponse(WireModel):
+    """`POST /orders/edit`."""
+
+    success: bool
+    errors: list[EditError] = Field(default_factory=list)
+
+
+class EditOrderPreviewResponse(WireModel):
+    """`POST /orders/edit_preview`."""
+
+    errors: list[EditError] = Field(default_factory=list)
+    slippage: OptDecimal = None
+    order_total: OptDecimal = None
+    commission_total: OptDecimal = None
+    quote_size: OptDecimal = None
+    base_size: OptDecimal = None
+    best_bid: OptDecimal = None
+    best_ask: OptDecimal = None
+    average_filled_price: OptDecimal = None
+
+
+class CancelResult(WireModel):
+    """One id's outcome; `failure_reason` is UNKNOWN_CANCEL_FAILURE_REASON even on success."""
+
+    success: bool
+    failure_reason: str | None = None
+    order_id: str | None = None
+
+
+class BatchCancelResponse(WireModel):
+    """HTTP 200 even when some ids fail: each result says."""
+
+    results: list[CancelResult] = Field(default_factory=list)
+
+
+class EditHistoryEntry(WireModel):
+    """A past edit of a limit order."""
+
+    price: OptDecimal = None
+    size: OptDecimal = None
+    replace_accept_timestamp: OptTime = None
+
+
+class Order(WireModel):
+    """An order as Coinbase reports it (grown many undocumented fields: they are kept)."""
+
+    order_id: str
+    product_id: str
+    user_id: str | None = None
+    order_configuration: OrderConfiguration | None = None
+    side: str | None = None  # BUY or SELL; the docs example shows ""
+    client_order_id: str | None = None
+    status: str
+    time_in_force: str | None = None
+    created_time: OptTime = None
+    completion_percentage: OptDecimal = None
+    filled_size: OptDecimal = None
+    average_filled_price: OptDecimal = None
+    fee: OptDecimal = None
+    number_of_fills: OptDecimal = None  # a count, sent as a string
+    filled_value: OptDecimal = None
+    pending_cancel: bool | None = None
+    size_in_quote: bool | None = None
+    total_fees: OptDecimal = None
+    size_inclusive_of_fees: bool | None = None
+    total_value_after_fees: OptDecimal = None
+    trigger_status: str | None = None
+    order_type: str | None = None
+    reject_reason: str | None = None
+    settled: bool | None = None
+    product_type: str | None = None
+    reject_message: str | None = None
+    cancel_message: str | None = None
+    order_placement_source: str | None = None
+    outstanding_hold_amount: OptDecimal = None
+    is_liquidation: bool | None = None
+    last_fill_time: OptTime = None
+    edit_history: list[EditHistoryEntry] = Field(default_factory=list)
+    leverage: str | None = None
+    margin_type: str | None = None
+    retail_portfolio_id: str | None = None
+    originating_order_id: str | None = None
+    attached_order_id: str | None = None
+
+
+class GetOrderResponse(WireModel):
+    """`GET /orders/historical/{order_id}`."""
+
+    order: Order
+
+
+class ListOrdersResponse(WireModel):
+    """`GET /orders/historical/batch`: pass `cursor` back while `has_next`."""
+
+    orders: list[Order] = Field(default_factory=list)
+    has_next: bool = False
+    cursor: str | None = None
+    sequence: str | None = None  # deprecated int64 string
+    proof_token_required: bool | None = None
+
+
+class Fill(WireModel):
+    """One execution of an order; `commission` is in the quote currency."""
+
+    entry_id: str
+    trade_id: str
+    order_id: str
+    trade_time: datetime
+    trade_type: str | None = None
+    price: OptDecimal = None
+    size: OptDecimal = None
+    commission: OptDecimal = None
+    product_id: str
+    sequence_timestamp: OptTime = None
+    liquidity_indicator: str | None = None
+    size_in_quote: bool | None = None
+    user_id: str | None = None
+    side: str | None = None
+    retail_portfolio_id: str | None = None
+
+
+class ListFillsResponse(WireModel):
+    """`GET /orders/historical/fills`: no `has_next`; the last page has an empty cursor."""
+
+    fills: list[Fill] = Field(default_factory=list)
+    cursor: str | None = None
