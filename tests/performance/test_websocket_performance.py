@@ -1,0 +1,139 @@
+"""Level2 handling speed and memory: parse + validate + apply, beside bare `json.loads` of the same frames.
+
+Run: uv run pytest -m performance tests/performance/test_websocket_performance.py --no-cov -s
+The ratios are printed and stored in each benchmark's extra_info; docs/performance.md quotes them.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import time
+from collections.abc import Callable
+
+import psutil
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from cryptoj.coinbase.ws_books import BookKeeper
+from cryptoj.coinbase.ws_decode import FrameDecoder
+from cryptoj.coinbase.ws_models import L2Message
+from cryptoj.domain.book import BookSide
+from tests.utils.fixtures.websocket import big_snapshot_frame, l2_event, ws_frame
+
+pytestmark = pytest.mark.performance
+
+SNAPSHOT_LEVELS = 2_000  # the book the update frames move (1,000 per side)
+
+
+def update_frames(count: int, *, mean_levels: float = 5, seed: int = 7) -> list[bytes]:
+    """Level2 update frames like real traffic: 1 to 60 levels (median about `mean_levels`), near the touch."""
+    rng = random.Random(seed)
+    frames = []
+    for seq in range(count):
+        n = min(60, max(1, int(rng.expovariate(1 / mean_levels))))
+        levels = []
+        for _ in range(n):
+            side = rng.choice(("bid", "offer"))
+            offset = rng.randint(1, 400)
+            price = 50000 - offset / 100 if side == "bid" else 50000 + offset / 100
+            size = "0" if rng.random() < 0.3 else f"{rng.uniform(0.001, 3):.8f}"
+            levels.append((side, f"{price:.2f}", size))
+        frames.append(ws_frame("l2_data", seq + 1, [l2_event("update", "BTC-USD", levels)]).encode())
+    return frames
+
+
+def synced_books(decoder: FrameDecoder) -> BookKeeper:
+    books = BookKeeper()
+    books.expect(["BTC-USD"])
+    snapshot = decoder.decode(big_snapshot_frame(levels=SNAPSHOT_LEVELS))
+    assert isinstance(snapshot, L2Message)
+    books.apply(snapshot)
+    return books
+
+
+def best_of(runs: int, work: Callable[[], object], baseline: Callable[[], object]) -> tuple[float, float]:
+    """The fastest of `runs` timings of `work` and of `baseline`, taken in turns so both see the same load."""
+    best_work = best_base = float("inf")
+    for _ in range(runs):
+        for fn, is_work in ((work, True), (baseline, False)):
+            started = time.perf_counter()
+            fn()
+            elapsed = time.perf_counter() - started
+            if is_work:
+                best_work = min(best_work, elapsed)
+            else:
+                best_base = min(best_base, elapsed)
+    return best_work, best_base
+
+
+def test_level2_updates_parse_validate_apply_beside_json_loads(benchmark: BenchmarkFixture) -> None:
+    frames = update_frames(5_000)
+    decoder = FrameDecoder()
+    books = synced_books(decoder)
+    decode, apply = decoder.decode, books.apply
+
+    def handle() -> None:
+        for frame in frames:
+            message = decode(frame)
+            apply(message)  # type: ignore[arg-type]
+
+    def bare() -> None:
+        for frame in frames:
+            json.loads(frame)
+
+    benchmark(handle)
+    handled, parsed = best_of(7, handle, bare)
+    ratio = handled / parsed
+    benchmark.extra_info.update(
+        frames_per_second=round(len(frames) / handled), json_loads_per_second=round(len(frames) / parsed), ratio=ratio
+    )
+    print(
+        f"\nlevel2 updates: {len(frames) / handled:,.0f} frames/s handled, "
+        f"{len(frames) / parsed:,.0f}/s json.loads, ratio {ratio:.2f}x"
+    )
+    assert books.book("BTC-USD").best_bid is not None
+
+
+def test_a_46000_level_snapshot_frame_is_applied_and_compared_with_json_loads(benchmark: BenchmarkFixture) -> None:
+    frame = big_snapshot_frame(levels=46_000).encode()
+    decoder = FrameDecoder()
+
+    def handle() -> BookKeeper:
+        books = BookKeeper()
+        books.expect(["BTC-USD"])
+        books.apply(decoder.decode(frame))  # type: ignore[arg-type]
+        return books
+
+    books = benchmark(handle)
+    handled, parsed = best_of(5, handle, lambda: json.loads(frame))
+    ratio = handled / parsed
+    benchmark.extra_info.update(apply_seconds=handled, json_loads_seconds=parsed, ratio=ratio, bytes=len(frame))
+    print(
+        f"\n46,000-level snapshot ({len(frame) / 1e6:.1f} MB): {handled * 1000:.0f} ms handled, "
+        f"{parsed * 1000:.0f} ms json.loads, ratio {ratio:.2f}x"
+    )
+    assert books.book("BTC-USD").level_count(BookSide.BID) == 23_000
+
+
+def test_rss_after_a_million_frames_stays_within_20_mb_of_the_start(benchmark: BenchmarkFixture) -> None:
+    frames = update_frames(1_000, mean_levels=1)  # small frames keep a million of them to seconds
+    decoder = FrameDecoder()
+    books = synced_books(decoder)
+    process = psutil.Process()
+
+    def run(rounds: int) -> None:
+        for _ in range(rounds):
+            for frame in frames:
+                books.apply(decoder.decode(frame))  # type: ignore[arg-type]
+
+    run(5)  # warm up: the book reaches its working size, caches fill
+    gc.collect()
+    start = process.memory_info().rss
+    benchmark.pedantic(run, args=(1_000,), rounds=1, iterations=1)
+    gc.collect()
+    grown_mb = (process.memory_info().rss - start) / 2**20
+    benchmark.extra_info.update(frames=1_000_000, rss_growth_mb=grown_mb)
+    print(f"\nRSS growth after 1,000,000 frames: {grown_mb:.2f} MB")
+    assert grown_mb < 20
