@@ -89,7 +89,7 @@ def interaction(
         "request": {
             "method": method,
             "uri": API + path,
-            "body": None if request_body is None else json.dumps(request_body),
+            "body": "" if request_body is None else json.dumps(request_body),
             "headers": request_headers,
         },
         "response": {
@@ -109,7 +109,7 @@ def captured(name: str) -> dict[str, Any]:
             continue
         headers[header] = value if isinstance(value, list) else [value]
     return {
-        "request": {"method": data["request"]["method"], "uri": data["request"]["uri"], "body": None, "headers": {}},
+        "request": {"method": data["request"]["method"], "uri": data["request"]["uri"], "body": "", "headers": {}},
         "response": {
             "status": data["response"]["status"],
             "headers": headers,

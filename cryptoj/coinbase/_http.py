@@ -136,13 +136,31 @@ class RestSession:
         client_order_id: str | None = None,
     ) -> M:
         """Send one logical request (with its retries) and decode the answer into `model`."""
+        model_value, _ = await self.exchange(
+            method, path, model, params=params, body=body, public=public, retry=retry, client_order_id=client_order_id
+        )
+        return model_value
+
+    async def exchange(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        params: Params | None = None,
+        body: dict[str, Any] | None = None,
+        public: bool = False,
+        retry: RetryMode = RetryMode.SAFE,
+        client_order_id: str | None = None,
+    ) -> tuple[M, httpx.Response]:
+        """Like `call`, also returning the raw answer (for its headers, such as `trace-id`)."""
         if not public and self._auth is None:
             raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
         request = self.client.build_request(
             method, API_PREFIX + path, params=_clean(params), json=body if body is not None else None
         )
         response = await self._with_retries(request, public=public, retry=retry, client_order_id=client_order_id)
-        return decode(response, model)
+        return decode(response, model), response
 
     async def _with_retries(
         self, request: httpx.Request, *, public: bool, retry: RetryMode, client_order_id: str | None

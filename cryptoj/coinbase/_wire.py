@@ -13,7 +13,7 @@ __all__ = ["rejection"]
 _UNKNOWN = "UNKNOWN_FAILURE_REASON"
 
 
-def rejection(response: CreateOrderResponse, client_order_id: str) -> OrderRejectedError:
+def rejection(response: CreateOrderResponse, client_order_id: str, *, trace_id: str | None) -> OrderRejectedError:
     """The typed rejection; the real cause is often in `error_response` while `failure_reason` is UNKNOWN."""
     detail = response.error_response
     candidates = [
@@ -34,6 +34,7 @@ def rejection(response: CreateOrderResponse, client_order_id: str) -> OrderRejec
         error_details=details,
         code=detail.error if detail else response.failure_reason,
         status=200,
+        trace_id=trace_id,
     )
 
 
@@ -64,3 +65,8 @@ def _trades(limit: int, start: datetime | None, end: datetime | None) -> dict[st
         "start": str(int(start.timestamp())) if start else None,
         "end": str(int(end.timestamp())) if end else None,
     }
+
+
+def _flag(value: bool | None) -> str | None:
+    # Coinbase's gateway reads Go-style booleans; the official SDK sends Python's "True"/"False".
+    return None if value is None else str(value)

@@ -26,7 +26,7 @@ import httpx
 from cryptoj.coinbase import pagination
 from cryptoj.coinbase._http import Backoff, CdpAuth, RestSession, RetryMode
 from cryptoj.coinbase._ratelimit import TokenBucket
-from cryptoj.coinbase._wire import _id, _list, _rfc3339, _trades, rejection
+from cryptoj.coinbase._wire import _flag, _id, _list, _rfc3339, _trades, rejection
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.errors import EditRejectedError
 from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
@@ -179,9 +179,13 @@ class CoinbaseAdvancedClient:
         offset: int | None = None,
         product_type: str | None = None,
         product_ids: Sequence[str] | None = None,
+        get_all_products: bool | None = None,
     ) -> ListProductsResponse:
         """`GET /market/products` (CDN-cached about a second)."""
-        params = {"limit": limit, "offset": offset, "product_type": product_type, "product_ids": _list(product_ids)}
+        params = {
+            "limit": limit, "offset": offset, "product_type": product_type, "product_ids": _list(product_ids),
+            "get_all_products": _flag(get_all_products),
+        }  # fmt: skip
         return await self._session.call("GET", "/market/products", ListProductsResponse, params=params, public=True)
 
     async def get_public_product(self, product_id: str) -> Product:
@@ -423,11 +427,11 @@ class CoinbaseAdvancedClient:
     # Private steps -------------------------------------------------------------------------------
 
     async def _place(self, path: str, body: dict[str, object], client_order_id: str) -> CreateOrderResponse:
-        response = await self._session.call(
+        response, raw = await self._session.exchange(
             "POST", path, CreateOrderResponse, body=body, retry=RetryMode.ORDER, client_order_id=client_order_id
         )
         if not response.success:
-            raise rejection(response, client_order_id)
+            raise rejection(response, client_order_id, trace_id=raw.headers.get("trace-id"))
         return response
 
     async def _candles(

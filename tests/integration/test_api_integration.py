@@ -1,0 +1,396 @@
+"""The real client against recorded Coinbase exchanges (cassettes/), replayed through pytest-recording.
+
+Requests must match a cassette on method, host, path, query and JSON body, so these tests also pin the
+request shapes. Public market cassettes hold real responses; the rest are built from documented bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import pytest
+
+from cryptoj.coinbase.auth import CdpKey
+from cryptoj.coinbase.client import CoinbaseAdvancedClient
+from cryptoj.coinbase.errors import (
+    AuthenticationError,
+    EditRejectedError,
+    InvalidRequestError,
+    NotFoundError,
+    OrderRejectedError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+)
+from cryptoj.coinbase.models import (
+    ClosePositionRequest,
+    CreateOrderRequest,
+    EditOrderRequest,
+    Granularity,
+    LimitConfig,
+    OrderConfiguration,
+    PreviewOrderRequest,
+)
+from tests.utils.fixtures.coinbase import FakeTime
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+pytestmark = pytest.mark.api
+
+
+def cassette(name: str) -> Callable[[F], F]:
+    """Replay `cassettes/<name>` (and record to it under --record-mode=once)."""
+
+    def mark(test: F) -> F:
+        marked: F = pytest.mark.vcr(pytest.mark.default_cassette(name)(test))
+        return marked
+
+    return mark
+
+
+@pytest.fixture
+async def client(ec_key: CdpKey, fake_time: FakeTime) -> AsyncIterator[CoinbaseAdvancedClient]:
+    async with CoinbaseAdvancedClient(key=ec_key, max_retries=0, **fake_time.client_kwargs()) as client:
+        yield client
+
+
+@pytest.fixture
+async def public_client(fake_time: FakeTime) -> AsyncIterator[CoinbaseAdvancedClient]:
+    async with CoinbaseAdvancedClient(max_retries=0, **fake_time.client_kwargs()) as client:
+        yield client
+
+
+def _limit_gtc() -> OrderConfiguration:
+    return OrderConfiguration(
+        limit_limit_gtc=LimitConfig(base_size=Decimal("0.001"), limit_price=Decimal("10000.00"), post_only=False)
+    )
+
+
+def _create(client_order_id: str = "0000-00000-000000") -> CreateOrderRequest:
+    return CreateOrderRequest(
+        client_order_id=client_order_id, product_id="BTC-USD", side="BUY", order_configuration=_limit_gtc()
+    )
+
+
+# Public market endpoints (real recorded responses) ---------------------------------------------------
+
+
+@cassette("public_get_product.yaml")
+async def test_public_product_parses_a_real_response_without_a_key(public_client: CoinbaseAdvancedClient) -> None:
+    product = await public_client.get_public_product("BTC-USD")
+    assert product.product_id == "BTC-USD"
+    assert isinstance(product.price, Decimal)
+    assert product.base_increment == Decimal("0.00000001")
+
+
+@cassette("public_product_book.yaml")
+async def test_public_product_book_is_decimal_and_ordered(public_client: CoinbaseAdvancedClient) -> None:
+    book = await public_client.get_public_product_book("BTC-USD", limit=5)
+    bids, asks = book.pricebook.bids, book.pricebook.asks
+    assert len(bids) == 5
+    assert all(isinstance(level.price, Decimal) for level in bids + asks)
+    assert bids[0].price > bids[-1].price
+    assert asks[0].price < asks[-1].price
+    assert bids[0].price < asks[0].price
+
+
+@cassette("public_candles.yaml")
+async def test_public_candles_real_response_newest_first(public_client: CoinbaseAdvancedClient) -> None:
+    start = datetime.fromtimestamp(1771651345, UTC)
+    end = datetime.fromtimestamp(1771737745, UTC)
+    response = await public_client.get_public_candles("BTC-USD", start=start, end=end, granularity=Granularity.ONE_HOUR)
+    starts = [candle.start for candle in response.candles]
+    assert len(starts) == 24
+    assert starts == sorted(starts, reverse=True)
+    assert all(candle.low <= candle.high for candle in response.candles)
+
+
+@cassette("public_list_products.yaml")
+async def test_public_products_real_list_parses_every_product(public_client: CoinbaseAdvancedClient) -> None:
+    response = await public_client.list_public_products(get_all_products=False)
+    assert len(response.products) > 500
+    assert response.num_products == len(response.products)
+    btc = next(product for product in response.products if product.product_id == "BTC-USD")
+    assert btc.quote_increment == Decimal("0.01")
+
+
+@cassette("public_server_time.yaml")
+async def test_server_time_reads_int64_strings(public_client: CoinbaseAdvancedClient) -> None:
+    now = await public_client.get_server_time()
+    assert now.epoch_seconds == 1622455199
+    assert now.epoch_millis == 1622455199000
+    assert now.iso == datetime(2021, 5, 31, 9, 59, 59, tzinfo=UTC)
+
+
+# Accounts, products ------------------------------------------------------------------------------
+
+
+@cassette("accounts_list.yaml")
+async def test_iter_accounts_follows_the_cursor_until_has_next_is_false(client: CoinbaseAdvancedClient) -> None:
+    accounts = [account async for account in client.iter_accounts()]
+    assert [account.uuid[-2:] for account in accounts] == ["fe", "ff"]
+    assert accounts[0].available_balance.value == Decimal("1.23")
+
+
+@cassette("accounts_get.yaml")
+async def test_get_account_returns_the_wrapped_account(client: CoinbaseAdvancedClient) -> None:
+    account = await client.get_account("8bfc20d7-f7c6-4422-bf07-8243ca4169fe")
+    assert account.currency == "BTC"
+    assert account.hold is not None
+    assert account.hold.value == Decimal("1.23")
+
+
+@cassette("products_list.yaml")
+async def test_list_products_sends_documented_query(client: CoinbaseAdvancedClient) -> None:
+    response = await client.list_products(limit=1, product_type="SPOT")
+    assert response.products[0].product_id == "BTC-USD"
+    assert response.pagination is not None
+    assert response.pagination.has_next
+
+
+@cassette("products_get.yaml")
+async def test_get_product(client: CoinbaseAdvancedClient) -> None:
+    product = await client.get_product("BTC-USD")
+    assert product.base_min_size is not None
+
+
+@cassette("products_book.yaml")
+async def test_get_product_book(client: CoinbaseAdvancedClient) -> None:
+    book = await client.get_product_book("BTC-USD", limit=1)
+    assert book.pricebook.bids[0].price == Decimal("30000.00")
+
+
+@cassette("products_best_bid_ask.yaml")
+async def test_best_bid_ask_repeats_product_ids(client: CoinbaseAdvancedClient) -> None:
+    response = await client.get_best_bid_ask(["BTC-USD", "ETH-USD"])
+    assert response.pricebooks[0].product_id == "BTC-USD"
+
+
+@cassette("products_candles.yaml")
+async def test_candles_send_unix_second_strings(client: CoinbaseAdvancedClient) -> None:
+    response = await client.get_candles(
+        "BTC-USD",
+        start=datetime.fromtimestamp(1639508000, UTC),
+        end=datetime.fromtimestamp(1639508300, UTC),
+        granularity=Granularity.FIVE_MINUTE,
+    )
+    assert response.candles[0].start == 1639508050
+    assert response.candles[0].volume == Decimal("56437345")
+
+
+@cassette("products_market_trades.yaml")
+async def test_market_trades(client: CoinbaseAdvancedClient) -> None:
+    response = await client.get_market_trades("BTC-USD", limit=1)
+    assert response.trades[0].price == Decimal("140.91")
+    assert response.best_ask == Decimal("292.40")
+
+
+# Orders -----------------------------------------------------------------------------------------
+
+
+@cassette("orders_create_success.yaml")
+async def test_create_order_success_carries_unknown_failure_reason_and_succeeds(
+    client: CoinbaseAdvancedClient,
+) -> None:
+    response = await client.create_order(_create())
+    assert response.success_response is not None
+    assert response.success_response.order_id == "11111-00000-000000"
+    assert response.failure_reason == "UNKNOWN_FAILURE_REASON"
+
+
+@cassette("orders_create_insufficient_fund.yaml")
+async def test_fact_12_rejection_cause_comes_from_error_response(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(OrderRejectedError) as caught:
+        await client.create_order(_create())
+    error = caught.value
+    assert error.failure_reason == "INSUFFICIENT_FUND"
+    assert error.preview_failure_reason == "PREVIEW_INSUFFICIENT_FUND"
+    assert error.client_order_id == "0000-00000-000000"
+    assert error.trace_id == "5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f"
+
+
+@cassette("orders_create_sor_limit_ioc.yaml")
+async def test_fact_12_limit_ioc_is_sent_and_echoed_as_sor_limit_ioc(client: CoinbaseAdvancedClient) -> None:
+    request = CreateOrderRequest(
+        client_order_id="ioc-0001",
+        product_id="BTC-USD",
+        side="BUY",
+        order_configuration=OrderConfiguration(
+            sor_limit_ioc=LimitConfig(base_size=Decimal("0.001"), limit_price=Decimal("10000.00"))
+        ),
+    )
+    response = await client.create_order(request)
+    assert response.order_configuration is not None
+    assert response.order_configuration.kind() == "sor_limit_ioc"
+
+
+@cassette("orders_create_unknown_field.yaml")
+async def test_fact_13_unknown_field_answer_is_an_invalid_request(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(InvalidRequestError, match="unknown field") as caught:
+        await client.create_order(_create())
+    assert caught.value.code == "INVALID_ARGUMENT"
+
+
+@cassette("orders_batch_cancel.yaml")
+async def test_fact_15_batch_cancel_reports_per_id_failures(client: CoinbaseAdvancedClient) -> None:
+    response = await client.cancel_orders(["0000-00000", "bad-id"])
+    assert [result.success for result in response.results] == [True, False]
+    assert response.results[1].failure_reason == "INVALID_CANCEL_REQUEST"
+
+
+@cassette("orders_get.yaml")
+async def test_get_order_fills_documented_fields(client: CoinbaseAdvancedClient) -> None:
+    order = await client.get_order("0000-000000-000000")
+    assert order.filled_size == Decimal("0.001")
+    assert order.edit_history[0].price == Decimal("19000.00")
+    assert order.order_configuration is not None
+    assert order.order_configuration.kind() == "limit_limit_gtc"
+
+
+@cassette("orders_list.yaml")
+async def test_iter_orders_follows_cursor(client: CoinbaseAdvancedClient) -> None:
+    orders = [order async for order in client.iter_orders(product_ids=["BTC-USD"], order_status=["FILLED"])]
+    assert [order.order_id for order in orders] == ["0000-000000-000000", "0000-000000-000001"]
+
+
+@cassette("orders_fills.yaml")
+async def test_iter_fills_stops_on_empty_cursor(client: CoinbaseAdvancedClient) -> None:
+    fills = [fill async for fill in client.iter_fills(product_ids=["BTC-USD"])]
+    assert [fill.entry_id[-1] for fill in fills] == ["2", "3"]
+    assert fills[0].commission == Decimal("1.25")
+
+
+@cassette("orders_preview.yaml")
+async def test_preview_order(client: CoinbaseAdvancedClient) -> None:
+    request = PreviewOrderRequest(product_id="BTC-USD", side="BUY", order_configuration=_limit_gtc())
+    response = await client.preview_order(request)
+    assert response.commission_total == Decimal("0.06")
+    assert response.errs == []
+
+
+@cassette("orders_edit.yaml")
+async def test_edit_order(client: CoinbaseAdvancedClient) -> None:
+    request = EditOrderRequest(order_id="0000-000000-000000", price=Decimal("10001.00"), size=Decimal("0.001"))
+    assert (await client.edit_order(request)).success
+
+
+@cassette("orders_edit_not_found.yaml")
+async def test_edit_rejection_is_typed(client: CoinbaseAdvancedClient) -> None:
+    request = EditOrderRequest(order_id="0000-000000-000000", price=Decimal("10001.00"), size=Decimal("0.001"))
+    with pytest.raises(EditRejectedError) as caught:
+        await client.edit_order(request)
+    assert caught.value.edit_failure_reason == "ORDER_NOT_FOUND"
+
+
+@cassette("orders_edit_preview.yaml")
+async def test_edit_preview(client: CoinbaseAdvancedClient) -> None:
+    request = EditOrderRequest(order_id="0000-000000-000000", price=Decimal("10001.00"), size=Decimal("0.001"))
+    response = await client.preview_edit_order(request)
+    assert response.average_filled_price == Decimal("10001.00")
+
+
+@cassette("orders_close_position.yaml")
+async def test_close_position(client: CoinbaseAdvancedClient) -> None:
+    request = ClosePositionRequest(client_order_id="close-0001", product_id="BTC-USD", size=Decimal("0.001"))
+    response = await client.close_position(request)
+    assert response.success_response is not None
+    assert response.success_response.side == "SELL"
+
+
+# Portfolios, fees, permissions ---------------------------------------------------------------------
+
+
+@cassette("portfolios_list.yaml")
+async def test_list_portfolios(client: CoinbaseAdvancedClient) -> None:
+    response = await client.list_portfolios()
+    assert response.portfolios[0].type == "DEFAULT"
+
+
+@cassette("portfolios_breakdown.yaml")
+async def test_portfolio_breakdown_reads_json_numbers_as_exact_decimals(client: CoinbaseAdvancedClient) -> None:
+    response = await client.get_portfolio_breakdown("9f2cb3d2-4f2a-4c1e-8f43-2b1f0e0d5a11", currency="USD")
+    position = response.breakdown.spot_positions[0]
+    assert position.total_balance_fiat == Decimal("523.45")
+    assert position.total_balance_crypto == Decimal("0.0101")
+
+
+@cassette("fees_transaction_summary.yaml")
+async def test_transaction_summary(client: CoinbaseAdvancedClient) -> None:
+    summary = await client.get_transaction_summary(product_type="SPOT")
+    assert summary.fee_tier.taker_fee_rate == Decimal("0.006")
+    assert summary.total_fees == Decimal("6.003")
+    assert summary.fee_tier.aop_from is None
+
+
+@cassette("key_permissions.yaml")
+async def test_key_permissions(client: CoinbaseAdvancedClient) -> None:
+    permissions = await client.get_key_permissions()
+    assert permissions.can_trade
+    assert not permissions.can_transfer
+
+
+# Errors in the shapes real traffic shows ------------------------------------------------------------
+
+
+async def _first_account(client: CoinbaseAdvancedClient) -> None:
+    await client.list_accounts(limit=250)
+
+
+@cassette("error_401_plain_text.yaml")
+async def test_fact_14_plain_text_401_is_an_authentication_error(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(AuthenticationError, match="Unauthorized") as caught:
+        await _first_account(client)
+    assert caught.value.status == 401
+
+
+@cassette("error_403_missing_scopes.yaml")
+async def test_fact_17_missing_scopes_is_permission_denied(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(PermissionDeniedError, match="Missing required scopes") as caught:
+        await _first_account(client)
+    assert caught.value.code == "PERMISSION_DENIED"
+
+
+@cassette("error_404_order.yaml")
+async def test_fact_17_unknown_order_is_not_found(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(NotFoundError, match="order with this orderID was not found"):
+        await client.get_order("no-such-order")
+
+
+@cassette("error_404_unserved_path.yaml")
+async def test_fact_14_plain_text_404_is_not_found(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(NotFoundError, match="404 page not found"):
+        await client.get_product("BTC-USD")
+
+
+@cassette("error_400_account_not_available.yaml")
+async def test_fact_17_account_not_available_is_invalid_request(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(InvalidRequestError, match="account is not available"):
+        await client.get_account("closed-account")
+
+
+@cassette("error_400_too_many_candles.yaml")
+async def test_too_many_candles_is_invalid_request(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(InvalidRequestError, match="less than 350"):
+        await client.get_candles(
+            "BTC-USD",
+            start=datetime.fromtimestamp(1639000000, UTC),
+            end=datetime.fromtimestamp(1639500000, UTC),
+            granularity=Granularity.ONE_MINUTE,
+        )
+
+
+@cassette("error_429_html.yaml")
+async def test_fact_14_html_429_is_rate_limited_with_retry_after(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(RateLimitedError, match="HTML page: 429 Too Many Requests") as caught:
+        await _first_account(client)
+    assert caught.value.retry_after == 2.0
+
+
+@cassette("error_502_html.yaml")
+async def test_fact_14_html_502_is_a_server_error(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(ServerError, match="502 Bad Gateway") as caught:
+        await _first_account(client)
+    assert caught.value.trace_id is not None
