@@ -101,6 +101,9 @@ class RestingOrder:
     remaining: Decimal  # base units still to fill
     state: RestingState = RestingState.RESTING
     fill_count: int = 0
+    # (price, size) this order already took from opposite levels. The market's book never learns of paper
+    # fills, so a level that stays visible must not fill the order a second time; only growth is new.
+    taken: tuple[tuple[Decimal, Decimal], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,18 +181,29 @@ def _take(
     levels: Iterator[Level],
     *,
     size: Decimal,
+    taken: tuple[tuple[Decimal, Decimal], ...] = (),
     liquidity: Liquidity = Liquidity.TAKER,
     price_override: Decimal | None = None,
-) -> Decimal:
-    """Fill level by level until `size` base units are filled or the levels run out; returns base filled."""
+) -> tuple[Decimal, tuple[tuple[Decimal, Decimal], ...]]:
+    """Fill level by level until `size` base units are filled or the levels run out.
+
+    Returns the base filled and what the order has now taken from each level it walked; a level that
+    shrank below what was taken from it counts as taken down to its new size (others traded it away).
+    """
+    before = dict(taken)
     filled = ZERO
+    now: list[tuple[Decimal, Decimal]] = []
     for level in levels:
-        take = min(level.size, size - filled)
-        filler.add(level.price if price_override is None else price_override, take, liquidity)
-        filled += take
+        seen = min(before.get(level.price, ZERO), level.size)
+        take = min(level.size - seen, size - filled)
+        if take > 0:
+            filler.add(level.price if price_override is None else price_override, take, liquidity)
+            filled += take
+        if seen + take:
+            now.append((level.price, seen + take))
         if filled == size:
             break
-    return filled
+    return filled, tuple(now)
 
 
 def _take_quote(filler: _Filler, levels: Iterator[Level], *, budget: Decimal, size_increment: Decimal | None) -> bool:
@@ -270,7 +284,8 @@ def _market(
     if intent.base_size is not None:
         if fok and not _holds(_crossing_levels(book, intent.side, None), size=intent.base_size):
             return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
-        complete = _take(filler, _crossing_levels(book, intent.side, None), size=intent.base_size) == intent.base_size
+        filled, _ = _take(filler, _crossing_levels(book, intent.side, None), size=intent.base_size)
+        complete = filled == intent.base_size
     else:
         # OrderIntent guarantees a quote_size when there is no base_size.
         quote_size = intent.quote_size or ZERO
@@ -314,18 +329,22 @@ def _activate(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: dat
     ):
         return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
     filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
-    filled = _take(filler, _crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining)
-    return _after(resting, filler, filled)
+    filled, taken = _take(
+        filler, _crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining, taken=resting.taken
+    )
+    return _after(resting, filler, filled, taken)
 
 
-def _after(resting: RestingOrder, filler: _Filler, filled: Decimal) -> PaperResult:
+def _after(
+    resting: RestingOrder, filler: _Filler, filled: Decimal, taken: tuple[tuple[Decimal, Decimal], ...]
+) -> PaperResult:
     remaining = resting.remaining - filled
     fills = tuple(filler.fills)
     if not remaining:
         return PaperResult(fills, OrderStatus.FILLED)
     if not resting.intent.rests:
         return PaperResult(fills, OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
-    left = replace(resting, remaining=remaining, state=RestingState.RESTING, fill_count=filler.count)
+    left = replace(resting, remaining=remaining, state=RestingState.RESTING, fill_count=filler.count, taken=taken)
     return PaperResult(fills, OrderStatus.OPEN, left)
 
 
@@ -343,14 +362,15 @@ def on_book(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datet
     # The market book does not hold our paper order. An opposite level at or through our price means the
     # queue at our price has been taken (an order rests there only once nothing better is left), so the
     # order that did it traded with us at our price, up to the size it still shows.
-    filled = _take(
+    filled, taken = _take(
         filler,
         _crossing_levels(book, intent.side, intent.limit_price),
         size=resting.remaining,
+        taken=resting.taken,
         liquidity=Liquidity.MAKER,
         price_override=intent.limit_price,
     )
-    return _after(resting, filler, filled)
+    return _after(resting, filler, filled, taken)
 
 
 def on_trade(
@@ -394,4 +414,4 @@ def on_trade(
     filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
     take = min(size, resting.remaining)
     filler.add(limit, take, Liquidity.MAKER)
-    return _after(resting, filler, take)
+    return _after(resting, filler, take, resting.taken)

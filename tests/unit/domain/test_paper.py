@@ -100,7 +100,9 @@ def test_limit_fills_what_crosses_and_rests_the_remainder(fees: FeeRates) -> Non
     result = _run(limit(Side.BUY, "3", "101.5"), fees)
     assert [(f.price, f.size) for f in result.fills] == [(d(101), d(1))]
     assert result.status is OrderStatus.OPEN
-    assert result.resting == RestingOrder("c1", limit(Side.BUY, "3", "101.5"), d(2), RestingState.RESTING, 1)
+    assert result.resting == RestingOrder(
+        "c1", limit(Side.BUY, "3", "101.5"), d(2), RestingState.RESTING, 1, taken=((d(101), d(1)),)
+    )
 
 
 def test_limit_that_does_not_cross_rests_whole(fees: FeeRates) -> None:
@@ -227,3 +229,29 @@ def test_fee_rates_must_be_fractions() -> None:
 
 def test_the_same_inputs_give_the_same_fills(fees: FeeRates) -> None:
     assert _run(market(Side.BUY, base="2"), fees) == _run(market(Side.BUY, base="2"), fees)
+
+
+def test_a_level_the_order_already_took_does_not_fill_it_again(fees: FeeRates) -> None:
+    # The market's book never learns of paper fills: the ask at 101 stays visible after we took it.
+    resting = _run(limit(Side.BUY, "3", "101.5"), fees).resting
+    assert resting is not None
+    same = on_book(resting, BOOK, fees=fees, at=T0)
+    assert (same.fills, same.resting) == ((), resting)
+    grown = on_book(resting, make_book(asks=[("101", "1.25"), ("102", "2")]), fees=fees, at=T0)
+    assert [(f.price, f.size) for f in grown.fills] == [(d("101.5"), d("0.25"))]
+    assert grown.resting is not None
+    assert grown.resting.taken == ((d(101), d("1.25")),)
+
+
+def test_a_level_that_shrank_or_left_offers_only_its_new_liquidity(fees: FeeRates) -> None:
+    resting = _run(limit(Side.BUY, "3", "101.5"), fees).resting
+    assert resting is not None
+    shrunk = on_book(resting, make_book(asks=[("101", "0.5")]), fees=fees, at=T0)
+    assert shrunk.fills == ()
+    assert shrunk.resting is not None
+    assert shrunk.resting.taken == ((d(101), d("0.5")),)
+    regrown = on_book(shrunk.resting, make_book(asks=[("101", "2")]), fees=fees, at=T0)
+    assert regrown.filled_size == d("1.5")
+    left = on_book(resting, make_book(asks=[("103", "1")]), fees=fees, at=T0)
+    assert left.resting is not None
+    assert left.resting.taken == ()
