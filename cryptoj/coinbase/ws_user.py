@@ -1,8 +1,9 @@
 """The `user` channel turned into domain order events for the executor.
 
 Coinbase reports each order's cumulative totals, not individual fills, so the tracker remembers the last
-totals per order and reports the increase as a `FillDelta`. The first sight of an order (a snapshot on a
-fresh start) sets the baseline without a fill: what filled before is the executor's to reconcile over REST.
+totals per order and reports the increase as a `FillDelta`. An order first seen in the open-orders snapshot
+sets the baseline without a fill (what filled before we watched is the executor's to reconcile over REST);
+one first seen in a live update was placed while we watched, so everything it reports filled is new.
 After a reconnect the snapshot is compared with what was known, so fills missed while away still show.
 """
 
@@ -93,6 +94,9 @@ class UserOrderTracker:
             raise FrameError(f"user order {order.order_id}: {exc}") from None
         status = _status(order.status)
         previous = self._totals.get(order.order_id)
+        if previous is None and not snapshot:
+            # A live update of an order not seen before: it was placed while we watched, so all of it is new.
+            previous = (ZERO, ZERO, ZERO)
         new_fill = None
         if previous is not None and filled > previous[0]:
             new_fill = FillDelta(size=filled - previous[0], value=value - previous[1], fees=fees - previous[2])

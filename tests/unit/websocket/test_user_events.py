@@ -33,6 +33,14 @@ def test_first_sight_sets_the_baseline_without_a_fill() -> None:
     assert event.limit_price == Decimal("50000")
 
 
+def test_an_order_first_seen_in_a_live_update_reports_all_its_fills() -> None:
+    (event,) = UserOrderTracker().events(
+        message("update", user_order("o9", status="FILLED", filled="1", value="50000"))
+    )
+    assert event.new_fill is not None
+    assert event.new_fill.size == Decimal("1")
+
+
 def test_a_rise_in_cumulative_quantity_is_reported_as_a_fill_increment() -> None:
     tracker = UserOrderTracker()
     tracker.events(message("snapshot", user_order("o1", filled="0.4", value="20000", fees="10")))
@@ -47,7 +55,8 @@ def test_a_rise_in_cumulative_quantity_is_reported_as_a_fill_increment() -> None
 def test_a_repeated_report_gives_no_second_fill() -> None:
     tracker = UserOrderTracker()
     tracker.events(message("snapshot", user_order("o1")))
-    tracker.events(message("update", user_order("o1", filled="0.5", value="25000")))
+    (first,) = tracker.events(message("update", user_order("o1", filled="0.5", value="25000")))
+    assert first.new_fill is not None
     (again,) = tracker.events(message("update", user_order("o1", filled="0.5", value="25000")))
     assert again.new_fill is None
 
