@@ -13,16 +13,24 @@ the same inputs gives the same fills.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import Decimal
 from enum import StrEnum
 
-from cryptoj.domain.book import BookSide, Level, OrderBook
-from cryptoj.domain.errors import DomainError
-from cryptoj.domain.money import ZERO, round_size_down
+from cryptoj.domain._walk import (
+    FeeRates,
+    Filler,
+    PaperError,
+    Taken,
+    crossing_levels,
+    holds,
+    paper_trade_id,
+    take,
+    take_quote,
+)
+from cryptoj.domain.book import BookSide, OrderBook
+from cryptoj.domain.money import ZERO
 from cryptoj.domain.orders import (
     Fill,
     Liquidity,
@@ -51,8 +59,6 @@ __all__ = [
     "paper_trade_id",
 ]
 
-_TRADE_ID_NAMESPACE = uuid.UUID("b5a4d7c2-8f3e-4a61-9c0d-2e7f1a6b3c48")
-
 # Coinbase's failure reasons for the rejections the paper model can produce.
 POST_ONLY_WOULD_CROSS = "INVALID_LIMIT_PRICE_POST_ONLY"
 NO_LIQUIDITY = "INVALID_NO_LIQUIDITY"
@@ -60,28 +66,6 @@ NO_LIQUIDITY = "INVALID_NO_LIQUIDITY"
 FOK_KILLED = "FILL_OR_KILL could not fill entirely"
 IOC_REST_CANCELLED = "IMMEDIATE_OR_CANCEL remainder cancelled"
 GTD_EXPIRED = "GOOD_UNTIL_DATE_TIME end time passed"
-
-
-class PaperError(DomainError):
-    """The paper model cannot act on its input (a crossed book, a book for another product)."""
-
-
-@dataclass(frozen=True, slots=True)
-class FeeRates:
-    """Fee rates as fractions of notional (0.006 = 0.6%), charged in quote currency."""
-
-    maker: Decimal
-    taker: Decimal
-
-    def __post_init__(self) -> None:
-        for name in ("maker", "taker"):
-            rate = getattr(self, name)
-            if not rate.is_finite() or not ZERO <= rate < 1:
-                raise PaperError(f"{name} fee rate must be in [0, 1), got {rate}")
-
-    def rate(self, liquidity: Liquidity) -> Decimal:
-        """The rate for a maker or taker fill."""
-        return self.maker if liquidity is Liquidity.MAKER else self.taker
 
 
 class RestingState(StrEnum):
@@ -103,7 +87,7 @@ class RestingOrder:
     fill_count: int = 0
     # (price, size) this order already took from opposite levels. The market's book never learns of paper
     # fills, so a level that stays visible must not fill the order a second time; only growth is new.
-    taken: tuple[tuple[Decimal, Decimal], ...] = ()
+    taken: Taken = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,112 +112,11 @@ class PaperResult:
         return sum((f.size for f in self.fills), ZERO)
 
 
-def paper_trade_id(client_order_id: str, number: int) -> str:
-    """The deterministic trade id of an order's `number`-th paper fill."""
-    return str(uuid.uuid5(_TRADE_ID_NAMESPACE, f"{client_order_id}|{number}"))
-
-
 def _check_book(book: OrderBook, intent: OrderIntent) -> None:
     if book.product_id != intent.product_id:
         raise PaperError(f"book is for {book.product_id}, order is for {intent.product_id}")
     if book.is_crossed:
         raise PaperError(f"the {book.product_id} book is crossed: no fill is simulated on it")
-
-
-def _crossing_levels(book: OrderBook, side: Side, limit: Decimal | None) -> Iterator[Level]:
-    """Opposite-side levels an order of `side` may take, best first, up to its limit price."""
-    for level in book.levels(BookSide.ASK if side is Side.BUY else BookSide.BID):
-        if limit is not None and (level.price > limit if side is Side.BUY else level.price < limit):
-            return
-        yield level
-
-
-@dataclass(slots=True)
-class _Filler:
-    """Builds an order's fills with consecutive trade numbers."""
-
-    client_order_id: str
-    intent: OrderIntent
-    fees: FeeRates
-    at: datetime
-    count: int
-    fills: list[Fill]
-
-    def add(self, price: Decimal, size: Decimal, liquidity: Liquidity) -> None:
-        self.count += 1
-        self.fills.append(
-            Fill(
-                trade_id=paper_trade_id(self.client_order_id, self.count),
-                client_order_id=self.client_order_id,
-                product_id=self.intent.product_id,
-                side=self.intent.side,
-                price=price,
-                size=size,
-                fee=price * size * self.fees.rate(liquidity),
-                liquidity=liquidity,
-                time=self.at,
-            )
-        )
-
-
-def _take(
-    filler: _Filler,
-    levels: Iterator[Level],
-    *,
-    size: Decimal,
-    taken: tuple[tuple[Decimal, Decimal], ...] = (),
-    liquidity: Liquidity = Liquidity.TAKER,
-    price_override: Decimal | None = None,
-) -> tuple[Decimal, tuple[tuple[Decimal, Decimal], ...]]:
-    """Fill level by level until `size` base units are filled or the levels run out.
-
-    Returns the base filled and what the order has now taken from each level it walked; a level that
-    shrank below what was taken from it counts as taken down to its new size (others traded it away).
-    """
-    before = dict(taken)
-    filled = ZERO
-    now: list[tuple[Decimal, Decimal]] = []
-    for level in levels:
-        seen = min(before.get(level.price, ZERO), level.size)
-        take = min(level.size - seen, size - filled)
-        if take > 0:
-            filler.add(level.price if price_override is None else price_override, take, liquidity)
-            filled += take
-        if seen + take:
-            now.append((level.price, seen + take))
-        if filled == size:
-            break
-    return filled, tuple(now)
-
-
-def _take_quote(filler: _Filler, levels: Iterator[Level], *, budget: Decimal, size_increment: Decimal | None) -> bool:
-    """Fill level by level until `budget` of notional is used; True when the budget, not the book, ran out."""
-    spent = ZERO
-    for level in levels:
-        # Round the base size down so the notional never passes the budget.
-        with localcontext() as ctx:
-            ctx.rounding = ROUND_FLOOR
-            wanted = (budget - spent) / level.price
-        take = min(level.size, wanted)
-        if size_increment is not None:
-            take = round_size_down(take, size_increment)
-        if take > 0:
-            filler.add(level.price, take, Liquidity.TAKER)
-            spent += take * level.price
-        if take < level.size:  # this level had more than the budget could buy: the budget is used up
-            return True
-    return False
-
-
-def _holds(levels: Iterator[Level], *, size: Decimal | None = None, value: Decimal | None = None) -> bool:
-    """Whether the levels hold `size` base units (or `value` of notional); stops walking once they do."""
-    total = ZERO
-    target = size if size is not None else value
-    for level in levels:
-        total += level.size if size is not None else level.size * level.price
-        if target is not None and total >= target:
-            return True
-    return False
 
 
 def execute(
@@ -279,22 +162,22 @@ def _market(
 ) -> PaperResult:
     if book.level_count(BookSide.ASK if intent.side is Side.BUY else BookSide.BID) == 0:
         return PaperResult((), OrderStatus.REJECTED, reason=NO_LIQUIDITY)
-    filler = _Filler(client_order_id, intent, fees, at, 0, [])
+    filler = Filler(client_order_id, intent, fees, at, 0, [])
     fok = intent.time_in_force is TimeInForce.FILL_OR_KILL
     if intent.base_size is not None:
-        if fok and not _holds(_crossing_levels(book, intent.side, None), size=intent.base_size):
+        if fok and not holds(crossing_levels(book, intent.side, None), size=intent.base_size):
             return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
-        filled, _ = _take(filler, _crossing_levels(book, intent.side, None), size=intent.base_size)
+        filled, _ = take(filler, crossing_levels(book, intent.side, None), size=intent.base_size)
         complete = filled == intent.base_size
     else:
         # OrderIntent guarantees a quote_size when there is no base_size.
         quote_size = intent.quote_size or ZERO
         # A buy's quote_size pays for the fee as well; a sell's quote_size is the proceeds wanted.
         budget = quote_size / (1 + fees.taker) if intent.side is Side.BUY else quote_size
-        if fok and not _holds(_crossing_levels(book, intent.side, None), value=budget):
+        if fok and not holds(crossing_levels(book, intent.side, None), value=budget):
             return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
-        complete = _take_quote(
-            filler, _crossing_levels(book, intent.side, None), budget=budget, size_increment=size_increment
+        complete = take_quote(
+            filler, crossing_levels(book, intent.side, None), budget=budget, size_increment=size_increment
         )
     if not filler.fills:
         return PaperResult((), OrderStatus.CANCELLED, reason="the order is smaller than one size increment")
@@ -320,24 +203,22 @@ def _expired(resting: RestingOrder, at: datetime) -> bool:
 def _activate(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datetime) -> PaperResult:
     """A limit order arriving at the book: take what crosses, then rest, cancel or reject the rest."""
     intent = resting.intent
-    if intent.post_only and next(_crossing_levels(book, intent.side, intent.limit_price), None) is not None:
+    if intent.post_only and next(crossing_levels(book, intent.side, intent.limit_price), None) is not None:
         return PaperResult((), OrderStatus.REJECTED, reason=POST_ONLY_WOULD_CROSS)
     if _expired(resting, at):
         return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
-    if intent.time_in_force is TimeInForce.FILL_OR_KILL and not _holds(
-        _crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining
+    if intent.time_in_force is TimeInForce.FILL_OR_KILL and not holds(
+        crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining
     ):
         return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
-    filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
-    filled, taken = _take(
-        filler, _crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining, taken=resting.taken
+    filler = Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
+    filled, taken = take(
+        filler, crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining, taken=resting.taken
     )
     return _after(resting, filler, filled, taken)
 
 
-def _after(
-    resting: RestingOrder, filler: _Filler, filled: Decimal, taken: tuple[tuple[Decimal, Decimal], ...]
-) -> PaperResult:
+def _after(resting: RestingOrder, filler: Filler, filled: Decimal, taken: Taken) -> PaperResult:
     remaining = resting.remaining - filled
     fills = tuple(filler.fills)
     if not remaining:
@@ -358,13 +239,13 @@ def on_book(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datet
     if resting.state is RestingState.TRIGGERED:
         return _activate(resting, book, fees=fees, at=at)
     intent = resting.intent
-    filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
+    filler = Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
     # The market book does not hold our paper order. An opposite level at or through our price means the
     # queue at our price has been taken (an order rests there only once nothing better is left), so the
     # order that did it traded with us at our price, up to the size it still shows.
-    filled, taken = _take(
+    filled, taken = take(
         filler,
-        _crossing_levels(book, intent.side, intent.limit_price),
+        crossing_levels(book, intent.side, intent.limit_price),
         size=resting.remaining,
         taken=resting.taken,
         liquidity=Liquidity.MAKER,
@@ -411,7 +292,7 @@ def on_trade(
     through = limit is not None and (price < limit if intent.side is Side.BUY else price > limit)
     if limit is None or not through:
         return PaperResult((), OrderStatus.OPEN, resting)
-    filler = _Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
+    filler = Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
     take = min(size, resting.remaining)
     filler.add(limit, take, Liquidity.MAKER)
     return _after(resting, filler, take, resting.taken)
