@@ -7,12 +7,16 @@ of the same snapshot, so rounds measure the same work.
 """
 
 import random
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from cryptoj.domain.book import BookSide, OrderBook
+from cryptoj.domain.orders import OrderIntent, OrderType, TimeInForce
+from cryptoj.domain.paper import FeeRates, execute
+from cryptoj.domain.side import Side
 
 pytestmark = pytest.mark.performance
 
@@ -108,3 +112,20 @@ def test_snapshot_of_1000_levels_a_side(benchmark: BenchmarkFixture) -> None:
     assert book.level_count(BookSide.BID) == LEVELS
     assert book.best_ask is not None
     assert book.best_ask.price == MID + TICK
+
+
+def test_paper_market_order_on_a_deep_book_walks_only_what_it_takes(benchmark: BenchmarkFixture) -> None:
+    """A market buy of 0.5 BTC against 46,000 ask levels (the size of a real BTC-USD snapshot)."""
+    book = OrderBook("BTC-USD")
+    book.apply_snapshot(
+        [(MID - TICK * (i + 1), Decimal("0.1")) for i in range(46_000)],
+        [(MID + TICK * (i + 1), Decimal("0.1")) for i in range(46_000)],
+    )
+    intent = OrderIntent(
+        "BTC-USD", Side.BUY, OrderType.MARKET, base_size=Decimal("0.5"), time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL
+    )
+    fees = FeeRates(maker=Decimal("0.004"), taker=Decimal("0.006"))
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    result = benchmark(execute, intent, book, client_order_id="c1", fees=fees, at=at)
+    assert len(result.fills) == 5
+    assert result.filled_size == Decimal("0.5")
