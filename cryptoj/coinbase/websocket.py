@@ -383,8 +383,7 @@ class WebSocketHandler:
                     self.stats.connects += 1
                     self._ws = ws
                     self._last_seq = -1  # the counter restarts with each connection
-                    for channel, products in list(self._wanted.items()):
-                        await ws.send(self._message("subscribe", channel, sorted(products)))
+                    await self._resubscribe(ws)
                     self._connected.set()
                     await self._read(ws)
             except _RECONNECTABLE as exc:
@@ -404,6 +403,15 @@ class WebSocketHandler:
             wait = self._policy.delay(max(failures, 1), self._draw())
             _log.warning("WebSocket connection lost (%s); reconnecting in %.2f s", last_error, wait)
             await self._sleep(wait)
+
+    async def _resubscribe(self, ws: ClientConnection) -> None:
+        # Loop until nothing new: a subscribe() made while these sends await is recorded, not sent, since
+        # the handler is not "connected" yet; no await separates the last check from setting connected.
+        sent: dict[str, set[str]] = {}
+        while unsent := {c: set(p) for c, p in self._wanted.items() if sent.get(c) != p}:
+            for channel, products in unsent.items():
+                await ws.send(self._message("subscribe", channel, sorted(products)))
+                sent[channel] = products
 
     def _on_disconnect(self) -> None:
         self._ws = None

@@ -202,8 +202,14 @@ async def test_missed_heartbeats_replace_the_connection(feed_server: FeedServer)
 async def test_user_channel_drives_order_events_with_fill_increments(feed_server: FeedServer) -> None:
     source = feed_server.source
     source.orders[KEY_NAME] = [user_order(f"o{i}") for i in range(60)]
+    called: list[str] = []
+
+    async def on_order(event: Any) -> None:
+        called.append(event.order_id)
+
     async with handler_for(feed_server, key=source.key) as handler:
         events = handler.order_events()
+        handler.on("orders", on_order)
         await handler.wait_connected()
         await handler.subscribe("user")
         snapshot = [await next_message(events, lambda e: True) for _ in range(60)]
@@ -219,6 +225,7 @@ async def test_user_channel_drives_order_events_with_fill_increments(feed_server
             OrderUpdated(owner="someone-else", order=user_order("x1", status="FILLED", filled="1"), time=FIXED_NOW)
         )
         update = await next_message(events, lambda e: not e.snapshot)
+        await eventually(lambda: "o7" in called)
     assert update.order_id == "o7"
     assert update.status is OrderStatus.FILLED
     assert update.new_fill is not None

@@ -112,3 +112,24 @@ def test_forget_drops_a_product() -> None:
     keeper.forget(["BTC-USD"])
     assert keeper.product_ids == []
     assert keeper.state("BTC-USD") is None
+
+
+def test_fact_05_every_event_of_a_frame_is_applied() -> None:
+    keeper = BookKeeper()
+    keeper.expect(["BTC-USD", "ETH-USD"])
+    message = L2Message(
+        timestamp=NOW,
+        sequence_num=0,
+        events=[
+            L2Event(
+                type="snapshot", product_id="BTC-USD", updates=[level("bid", "100", "1"), level("offer", "101", "1")]
+            ),
+            L2Event(
+                type="snapshot", product_id="ETH-USD", updates=[level("bid", "10", "1"), level("offer", "11", "1")]
+            ),
+            L2Event(type="update", product_id="BTC-USD", updates=[level("bid", "100.5", "2")]),
+        ],
+    )
+    assert keeper.apply(message) == []
+    assert keeper.book("BTC-USD").best_bid == (Decimal("100.5"), Decimal("2"))
+    assert keeper.book("ETH-USD").mid == Decimal("10.5")
