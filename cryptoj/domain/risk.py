@@ -26,6 +26,7 @@ __all__ = [
     "KillSwitchState",
     "Reason",
     "RiskContext",
+    "RiskError",
     "RiskLimits",
     "RiskRule",
     "portfolio_check",
@@ -33,6 +34,10 @@ __all__ = [
 ]
 
 _MINUTE = timedelta(minutes=1)
+
+
+class RiskError(DomainError):
+    """A limit that makes no sense, or a kill switch used the wrong way (no reason, no operator)."""
 
 
 class RiskRule(StrEnum):
@@ -85,7 +90,9 @@ class RiskLimits:
         position_limits: per-product overrides of max_position_notional.
         max_gross_exposure: quote value of all positions after the order.
         max_open_orders: working orders, counting the new one.
-        max_daily_loss: a positive amount of quote; the day's realized + unrealized loss may not reach it.
+        max_daily_loss: a positive amount of quote; the day's realized + unrealized loss (fees included) may
+            not reach it. It is measured as equity against the day's first equity, so a deposit or
+            withdrawal must be recorded with `EquityWatermark.transfer`.
         max_drawdown: a fraction (0.2 = 20%) of the equity peak.
         price_band: a fraction of mid a limit price may stray from it (0.05 = 5%).
         max_orders_per_minute: new orders in any sliding minute, counting the new one.
@@ -111,16 +118,16 @@ class RiskLimits:
         }
         for name, amount in amounts.items():
             if amount is not None and (not amount.is_finite() or amount <= 0):
-                raise DomainError(f"risk limit {name} must be positive, got {amount}")
+                raise RiskError(f"risk limit {name} must be positive, got {amount}")
         for name, fraction in (("max_drawdown", self.max_drawdown), ("price_band", self.price_band)):
             if fraction is not None and (not fraction.is_finite() or not ZERO < fraction < 1):
-                raise DomainError(f"risk limit {name} must be a fraction between 0 and 1, got {fraction}")
+                raise RiskError(f"risk limit {name} must be a fraction between 0 and 1, got {fraction}")
         for name, count in (
             ("max_open_orders", self.max_open_orders),
             ("max_orders_per_minute", self.max_orders_per_minute),
         ):
             if count is not None and count < 1:
-                raise DomainError(f"risk limit {name} must be at least 1, got {count}")
+                raise RiskError(f"risk limit {name} must be at least 1, got {count}")
 
     def position_limit(self, product_id: str) -> Decimal | None:
         """The position notional limit of one product."""
@@ -163,7 +170,7 @@ class KillSwitch:
     def engage(self, reason: str, *, at: datetime) -> bool:
         """Stop new orders; False when it was engaged already (the first reason stays)."""
         if not reason:
-            raise DomainError("the kill switch needs a reason to engage")
+            raise RiskError("the kill switch needs a reason to engage")
         if self.state is not None:
             return False
         self.state = KillSwitchState(reason, at)
@@ -179,9 +186,9 @@ class KillSwitch:
     def reset(self, *, by: str, at: datetime) -> None:
         """Clear the switch: an operator's explicit decision, recorded with their name."""
         if not by:
-            raise DomainError("resetting the kill switch needs the operator's name")
+            raise RiskError("resetting the kill switch needs the operator's name")
         if self.state is None:
-            raise DomainError("the kill switch is not engaged")
+            raise RiskError("the kill switch is not engaged")
         self.state = None
         self.history.append(("reset", at, by))
 
@@ -197,12 +204,19 @@ class EquityWatermark:
     def update(self, equity: Decimal, *, at: datetime) -> None:
         """Record the equity seen at `at` (timezone-aware)."""
         if at.tzinfo is None:
-            raise DomainError("equity times must be timezone-aware")
+            raise RiskError("equity times must be timezone-aware")
         day = at.astimezone(UTC).date().isoformat()
         if self.day != day:
             self.day, self.day_start = day, equity
         if self.peak is None or equity > self.peak:
             self.peak = equity
+
+    def transfer(self, amount: Decimal) -> None:
+        """Shift both marks by a deposit (positive) or withdrawal (negative): moving money is no gain or loss."""
+        if self.peak is not None:
+            self.peak += amount
+        if self.day_start is not None:
+            self.day_start += amount
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,13 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from cryptoj.domain.errors import DomainError
 from cryptoj.domain.positions import Portfolio
 from cryptoj.domain.risk import (
     EquityWatermark,
     KillSwitch,
     Reason,
     RiskContext,
+    RiskError,
     RiskLimits,
     RiskRule,
     portfolio_check,
@@ -158,7 +158,7 @@ def test_engaging_again_keeps_the_first_reason() -> None:
 def test_only_an_explicit_reset_by_an_operator_clears_the_switch() -> None:
     switch = KillSwitch()
     switch.engage("drawdown", at=T0)
-    with pytest.raises(DomainError, match="operator's name"):
+    with pytest.raises(RiskError, match="operator's name"):
         switch.reset(by="", at=T0)
     assert switch.engaged
     switch.reset(by="alice", at=T0 + timedelta(minutes=5))
@@ -166,12 +166,12 @@ def test_only_an_explicit_reset_by_an_operator_clears_the_switch() -> None:
     assert switch.reason is None
     assert switch.engaged_at is None
     assert [event for event, _, _ in switch.history] == ["engaged", "reset"]
-    with pytest.raises(DomainError, match="not engaged"):
+    with pytest.raises(RiskError, match="not engaged"):
         switch.reset(by="alice", at=T0)
 
 
 def test_engaging_needs_a_reason() -> None:
-    with pytest.raises(DomainError, match="needs a reason"):
+    with pytest.raises(RiskError, match="needs a reason"):
         KillSwitch().engage("", at=T0)
 
 
@@ -186,7 +186,7 @@ def test_engaging_needs_a_reason() -> None:
     ],
 )
 def test_nonsense_limits_are_refused(fields: dict[str, object], message: str) -> None:
-    with pytest.raises(DomainError, match=message):
+    with pytest.raises(RiskError, match=message):
         RiskLimits(**fields)  # type: ignore[arg-type]
 
 
@@ -198,7 +198,7 @@ def test_equity_watermark_tracks_peak_and_utc_day_start() -> None:
     assert (mark.peak, mark.day_start) == (d(120), d(100))
     mark.update(d(95), at=T0 + timedelta(days=1))
     assert (mark.peak, mark.day_start) == (d(120), d(95))
-    with pytest.raises(DomainError, match="timezone-aware"):
+    with pytest.raises(RiskError, match="timezone-aware"):
         mark.update(d(1), at=T0.replace(tzinfo=None))
 
 
@@ -210,3 +210,17 @@ def test_a_held_product_without_a_price_denies_orders_and_is_a_breach() -> None:
     assert decision.rules == {RiskRule.NO_PRICE}
     assert "ETH-USD" in decision.reasons[0].message
     assert [b.rule for b in portfolio_check(context, RiskLimits())] == [RiskRule.NO_PRICE]
+
+
+def test_a_withdrawal_is_not_a_loss_once_recorded() -> None:
+    mark = EquityWatermark()
+    mark.transfer(d(5))  # before any equity is seen there is nothing to shift
+    assert mark.peak is None
+    mark.update(d(1000), at=T0)
+    mark.transfer(d(-400))
+    mark.update(d(600), at=T0 + timedelta(minutes=1))
+    assert (mark.peak, mark.day_start) == (d(600), d(600))
+    context = _context(
+        day_start_equity=mark.day_start, equity_peak=mark.peak, portfolio=Portfolio(cash={"USD": d(600)})
+    )
+    assert portfolio_check(context, RiskLimits(max_daily_loss=d(1), max_drawdown=d("0.01"))) == ()
