@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.errors import ConfigurationError
 
-__all__ = ["parse_data_options", "sandbox_app"]
+if TYPE_CHECKING:
+    from cryptoj.sandbox.exchange import SandboxExchange
+
+__all__ = ["build_exchange", "parse_data_options", "sandbox_app"]
 
 sandbox_app = typer.Typer(help="Run the local exchange and make keys for it.", no_args_is_help=True)
 DEFAULT_DATA_PRODUCT = "BTC-USD"
@@ -48,25 +51,13 @@ def serve(
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
 ) -> None:
     """Serve the sandbox exchange: REST under /api/v3/brokerage and the WebSocket at /, on one port."""
-    from cryptoj.sandbox.clock import SimClock
-    from cryptoj.sandbox.exchange import SandboxExchange
-    from cryptoj.sandbox.keys import generate_key, write_key_file
     from cryptoj.sandbox.server import SandboxServer, TlsFiles
 
     if (certfile is None) != (keyfile is None):
         raise ConfigurationError("give both --certfile and --keyfile, or neither")
-    exchange = SandboxExchange(seed=seed, data=parse_data_options(data or []), clock=SimClock(speed=speed))
-    for path in keys or []:
-        exchange.trust(CdpKey.from_file(path))
-    if not keys:
-        path = Path.cwd() / "sandbox-key.json"
-        if path.exists():
-            exchange.trust(CdpKey.from_file(path))
-        else:
-            key = generate_key()
-            write_key_file(key, path)
-            exchange.trust(key)
-        typer.echo(f"Trusting the key in {path}")
+    exchange, key_note = build_exchange(keys=keys or [], seed=seed, data=data or [], speed=speed, home=Path.cwd())
+    if key_note:
+        typer.echo(key_note)
     tls = TlsFiles(certfile, keyfile) if certfile is not None and keyfile is not None else None
 
     def announce(server: SandboxServer) -> None:
@@ -74,6 +65,29 @@ def serve(
         typer.echo(f"Sandbox exchange on {server.base_url} (WebSocket {server.ws_url}); products: {products}")
 
     SandboxServer(exchange, host=host, port=port, tls=tls).run_forever(announce=announce)
+
+
+def build_exchange(
+    *, keys: list[Path], seed: int, data: list[str], speed: float, home: Path
+) -> tuple[SandboxExchange, str]:
+    """The exchange `serve` runs, trusting `keys` (or `home/sandbox-key.json`, made when absent); and a note."""
+    from cryptoj.sandbox.clock import SimClock
+    from cryptoj.sandbox.exchange import SandboxExchange
+    from cryptoj.sandbox.keys import generate_key, write_key_file
+
+    exchange = SandboxExchange(seed=seed, data=parse_data_options(data), clock=SimClock(speed=speed))
+    for path in keys:
+        exchange.trust(CdpKey.from_file(path))
+    if keys:
+        return exchange, ""
+    path = home / "sandbox-key.json"
+    if path.exists():
+        exchange.trust(CdpKey.from_file(path))
+        return exchange, f"Trusting the key in {path}"
+    key = generate_key()
+    write_key_file(key, path)
+    exchange.trust(key)
+    return exchange, f"Made a new key and trusting it: {path}"
 
 
 @sandbox_app.command()

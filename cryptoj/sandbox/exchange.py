@@ -20,7 +20,7 @@ from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.engine import Engine, FeeTier, FillRecord, Ledger, OrderRecord
 from cryptoj.sandbox.engine.wire import user_order_body
 from cryptoj.sandbox.events import CandleUpdated, EventHub, OrderUpdated, TickerUpdated, TradePrinted
-from cryptoj.sandbox.faults import FaultPlan
+from cryptoj.sandbox.faults import FaultConfig, FaultPlan
 from cryptoj.sandbox.keys import AuthFailed, KeyRing
 from cryptoj.sandbox.market import (
     CANDLE_SECONDS,
@@ -67,7 +67,7 @@ class SandboxExchange:
         self.seed = seed
         self.clock = clock or SimClock()
         self.keys = keys or KeyRing()
-        self.faults = faults or FaultPlan()
+        self.faults = faults or FaultPlan(FaultConfig(seed=seed))
         self.limiter = limiter or RateLimiter()
         self.fee_tier = fee_tier or FeeTier()
         self.hosts: list[str] = []  # host[:port] values REST JWTs may name (set by the server)

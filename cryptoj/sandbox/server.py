@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,8 @@ class SandboxServer:
         self._thread = threading.Thread(target=serve, name=f"sandbox-{self.port}", daemon=True)
         self._thread.start()
         ready = threading.Event()
-        while not server.started and self._thread.is_alive():
+        deadline = time.monotonic() + timeout
+        while not server.started and self._thread.is_alive() and time.monotonic() < deadline:
             ready.wait(0.01)
         if not server.started:
             raise RuntimeError("the sandbox server failed to start")
@@ -125,15 +127,20 @@ class SandboxServer:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._socket is not None:
-            self._socket.close()
+            if self._socket is not None:
+                self._socket.close()
+        # run_forever closes its own socket when its loop ends.
 
     def run_forever(self, *, announce: Callable[[SandboxServer], None] | None = None) -> None:
         """Serve in the calling thread until interrupted (the CLI); `announce` runs once the port is bound."""
         sock = self.bind()
+        self._server = uvicorn.Server(self.config())
         if announce is not None:
             announce(self)
-        asyncio.run(uvicorn.Server(self.config()).serve(sockets=[sock]))
+        try:
+            asyncio.run(self._server.serve(sockets=[sock]))
+        finally:
+            sock.close()
 
     def __enter__(self) -> SandboxServer:
         return self.start()

@@ -75,7 +75,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, CdpKey]]:
                 break
         else:
             pytest.fail("the sandbox did not start: " + "".join(lines))
-        assert "Trusting the key in" in "".join(lines)
+        assert "sandbox-key.json" in "".join(lines)
         yield found.group(1), CdpKey.from_file(tmp_path / "sandbox-key.json")
     finally:
         process.send_signal(signal.SIGINT)

@@ -357,3 +357,138 @@ def test_filled_order_cannot_be_cancelled(engine: Engine) -> None:
 def test_volume_and_fees_sum_the_fills(engine: Engine) -> None:
     place(engine, "market_market_ioc", base_size="1")
     assert engine.total_volume_and_fees(ME) == (D("101"), D("0.202"))
+
+
+def test_quote_sized_market_sell_sells_what_the_quote_buys(engine: Engine) -> None:
+    order = place(engine, "market_market_ioc", side="SELL", quote_size="99")
+    assert order.status is OrderStatus.FILLED
+    assert order.filled_size == D("1")
+    assert balance(engine, "BTC") == (D("1"), D(0))
+
+
+def test_market_fill_or_kill_without_depth_fills_nothing(engine: Engine) -> None:
+    order = place(engine, "market_market_fok", base_size="5")
+    assert order.status is OrderStatus.CANCELLED
+    assert order.filled_size == 0
+    assert balance(engine, "USD") == (D("1000"), D(0))
+
+
+def test_market_order_larger_than_the_book_ends_cancelled_with_what_filled(engine: Engine) -> None:
+    order = place(engine, "market_market_ioc", side="SELL", base_size="2")
+    # Bids hold 3 BTC but the key owns 2: all of it sells.
+    assert order.status is OrderStatus.FILLED
+    big = Engine(
+        products=engine.products,
+        ledger=Ledger(seed=1, created_at=NOW, funding={"USD": D("100000"), "BTC": D("0")}),
+        market=engine.market,
+        fee_tier=engine.fee_tier,
+        seed=2,
+    )
+    partial = big.create(ME, order_body("market_market_ioc", base_size="5"), now=NOW)
+    assert partial.status is OrderStatus.CANCELLED
+    assert partial.filled_size == D("3")
+    assert big.ledger.account(ME, "USD").hold == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "config", "preview"),
+    [
+        (
+            "limit_limit_gtc",
+            {"base_size": "1", "quote_size": "10", "limit_price": "90"},
+            "PREVIEW_INVALID_ORDER_CONFIG",
+        ),
+        ("market_market_ioc", {"quote_size": "10.001"}, "PREVIEW_INVALID_QUOTE_SIZE_PRECISION"),
+        ("market_market_ioc", {"quote_size": "999999999"}, "PREVIEW_INVALID_QUOTE_SIZE_TOO_LARGE"),
+        ("limit_limit_gtc", {"base_size": "1"}, "PREVIEW_INVALID_ORDER_CONFIG"),
+        ("limit_limit_gtd", {"base_size": "1", "limit_price": "90"}, "PREVIEW_GTD_ORDERS_MUST_HAVE_END_TIME"),
+        (
+            "stop_limit_stop_limit_gtc",
+            {"base_size": "1", "limit_price": "90", "stop_direction": "STOP_DIRECTION_STOP_DOWN"},
+            "PREVIEW_INVALID_STOP_PRICE",
+        ),
+        (
+            "stop_limit_stop_limit_gtc",
+            {"base_size": "1", "limit_price": "103", "stop_price": "99", "stop_direction": "STOP_DIRECTION_STOP_UP"},
+            "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE",
+        ),
+    ],
+)
+def test_more_rule_violations_are_rejections(engine: Engine, key: str, config: dict[str, str], preview: str) -> None:
+    with pytest.raises(Rejection) as caught:
+        place(engine, key, **config)
+    assert caught.value.preview_reason == preview
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"base_size": "1", "limit_price": "90", "end_time": "tomorrow"}, "RFC3339"),
+        ({"base_size": "1", "limit_price": "90", "end_time": "2030-01-01T00:00:00"}, "time zone"),
+        ({"base_size": "1", "limit_price": "90", "end_time": "2030-01-01T00:00:00Z", "post_only": "yes"}, "boolean"),
+        ({"base_size": "NaN", "limit_price": "90", "end_time": "2030-01-01T00:00:00Z"}, "not a decimal"),
+    ],
+)
+def test_malformed_gtd_fields_are_bad_requests(engine: Engine, config: dict[str, str], message: str) -> None:
+    with pytest.raises(BadRequest, match=message):
+        place(engine, "limit_limit_gtd", **config)
+
+
+def test_a_bad_stop_direction_is_a_bad_request(engine: Engine) -> None:
+    with pytest.raises(BadRequest, match="StopDirection"):
+        place(
+            engine, "stop_limit_stop_limit_gtc", base_size="1", limit_price="90", stop_price="95", stop_direction="UP"
+        )
+
+
+def test_a_missing_product_id_is_a_bad_request(engine: Engine) -> None:
+    body = order_body("market_market_ioc", base_size="1")
+    del body["product_id"]
+    with pytest.raises(BadRequest, match="product_id"):
+        engine.create(ME, body, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "error"),
+    [("trading_disabled", True, "ORDER_ENTRY_DISABLED"), ("limit_only", True, "ORDER_ENTRY_DISABLED")],
+)
+def test_disabled_products_refuse_orders(engine: Engine, flag: str, value: bool, error: str) -> None:
+    from dataclasses import replace
+
+    engine.products["BTC-USD"] = replace(engine.products["BTC-USD"], **{flag: value})
+    with pytest.raises(Rejection, match=error):
+        place(engine, "market_market_ioc", base_size="0.1")
+
+
+def test_sell_edit_rebalances_the_base_hold(engine: Engine) -> None:
+    order = place(engine, "limit_limit_gtc", side="SELL", base_size="1", limit_price="110")
+    assert balance(engine, "BTC") == (D("2"), D("1"))
+    engine.edit(ME, order.order_id, D("120"), D("0.5"), now=NOW)
+    assert balance(engine, "BTC") == (D("2"), D("0.5"))
+    with pytest.raises(Rejection, match="INSUFFICIENT_FUND"):
+        engine.edit(ME, order.order_id, D("120"), D("5"), now=NOW)
+    with pytest.raises(Rejection, match="INVALID_SIZE_PRECISION"):
+        engine.edit(ME, order.order_id, D("120"), D("0"), now=NOW)
+
+
+def test_post_only_edit_that_would_cross_is_refused(engine: Engine) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90", post_only=True)
+    with pytest.raises(Rejection, match="POST_ONLY"):
+        engine.edit(ME, order.order_id, D("101"), D("1"), now=NOW)
+
+
+def test_preview_of_a_bad_order_lists_the_reason(engine: Engine) -> None:
+    body = order_body("limit_limit_gtc", base_size="1", limit_price="101", post_only=True)
+    assert engine.preview(ME, body, now=NOW)["errs"] == ["PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY"]
+    rejected = engine.preview(ME, order_body("limit_limit_gtc", base_size="1", limit_price="90.001"), now=NOW)
+    assert rejected["errs"] == ["PREVIEW_INVALID_PRICE_PRECISION"]
+    assert rejected["base_size"] == "0"
+    assert engine.edit_preview(ME, "missing", D("1"), D("1"))["errors"][0]["edit_failure_reason"] == "ORDER_NOT_FOUND"
+
+
+def test_resting_sell_fills_as_maker_when_bids_rise_to_it(engine: Engine, market: FakeMarket) -> None:
+    order = place(engine, "limit_limit_gtc", side="SELL", base_size="0.5", limit_price="105")
+    market.books["BTC-USD"].apply_snapshot(bids=[(D("106"), D("3"))], asks=[(D("107"), D("1"))])
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.status is OrderStatus.FILLED
+    assert balance(engine, "USD")[0] == D("1000") + D("52.5") - D("52.5") * D("0.001")

@@ -1,0 +1,45 @@
+"""The in-process runner: a context manager in a thread, or the calling thread as the CLI runs it."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from cryptoj.sandbox.clock import SimClock
+from cryptoj.sandbox.exchange import SandboxExchange
+from cryptoj.sandbox.server import SandboxServer
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_runner_is_a_context_manager_on_a_free_port() -> None:
+    exchange = SandboxExchange(seed=1, clock=SimClock())
+    with SandboxServer(exchange, step_interval=None) as server:
+        assert server.port > 0
+        assert server.ws_url == f"ws://127.0.0.1:{server.port}"
+        assert exchange.hosts == [f"127.0.0.1:{server.port}", f"localhost:{server.port}"]
+        assert httpx.get(server.base_url + "/api/v3/brokerage/time").status_code == 200
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(server.base_url + "/api/v3/brokerage/time")
+
+
+def test_run_forever_serves_in_the_calling_thread_until_stopped() -> None:
+    server = SandboxServer(SandboxExchange(seed=1, clock=SimClock()))
+    announced = threading.Event()
+    thread = threading.Thread(target=server.run_forever, kwargs={"announce": lambda s: announced.set()})
+    thread.start()
+    try:
+        assert announced.wait(10)
+        # The socket listens from the announcement on: the request waits for the loop to accept it.
+        assert httpx.get(server.base_url + "/api/v3/brokerage/time", timeout=10).status_code == 200
+    finally:
+        server.stop()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_taken_port_is_a_clear_error() -> None:
+    with SandboxServer(SandboxExchange(seed=1)) as first, pytest.raises(OSError, match="in use"):
+        SandboxServer(SandboxExchange(seed=1), port=first.port).start()
