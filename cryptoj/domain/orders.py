@@ -363,6 +363,11 @@ class Order:
         """Add a fill; returns False when this trade was already counted (fills arrive more than once)."""
         if fill.client_order_id != self.client_order_id:
             raise InvalidIntent(f"fill {fill.trade_id} belongs to {fill.client_order_id}, not {self.client_order_id}")
+        if (fill.product_id, fill.side) != (self.intent.product_id, self.intent.side):
+            raise InvalidIntent(
+                f"fill {fill.trade_id} is a {fill.side.value} of {fill.product_id}; order {self.client_order_id} "
+                f"is a {self.intent.side.value} of {self.intent.product_id}"
+            )
         if fill.trade_id in self.trade_ids:
             return False
         base_size = self.intent.base_size

@@ -235,6 +235,10 @@ def test_a_fill_for_another_order_or_beyond_the_size_is_refused() -> None:
     order = _order("1")
     with pytest.raises(InvalidIntent, match="belongs to c2"):
         order.apply_fill(fill(Side.BUY, "1", "100", client_order_id="c2"))
+    with pytest.raises(InvalidIntent, match="is a SELL of BTC-USD; order c1 is a BUY of BTC-USD"):
+        order.apply_fill(fill(Side.SELL, "1", "100"))
+    with pytest.raises(InvalidIntent, match="of ETH-USD"):
+        order.apply_fill(fill(Side.BUY, "1", "100", product_id="ETH-USD"))
     with pytest.raises(InvalidIntent, match="would overfill"):
         order.apply_fill(fill(Side.BUY, "1.5", "100"))
     assert order.filled_size == 0

@@ -202,3 +202,29 @@ def test_the_status_machine_accepts_no_illegal_path(path: list[OrderStatus]) -> 
     visited = [change.status for change in order.history]
     assert all(can_transition(a, b) for a, b in pairwise(visited))
     assert not any(s in TERMINAL_STATUSES for s in visited[:-1])
+
+
+@FAST
+@given(
+    asks=book_levels,
+    size=st.decimals("0.01", "20", places=2),
+    price=st.integers(100, 199),
+    fees=fee_rates,
+    later=book_levels,
+)
+def test_paper_results_drive_a_legal_order_lifecycle(
+    asks: list[tuple[int, Decimal]], size: Decimal, price: int, fees: FeeRates, later: list[tuple[int, Decimal]]
+) -> None:
+    intent = limit(Side.BUY, str(size), str(price))
+    order = Order(client_order_id="c1", intent=intent, created_at=T0)
+    order.transition(OrderStatus.SUBMITTING, at=T0)
+    result = execute(intent, _book([], asks), client_order_id="c1", fees=fees, at=T0)
+    for step in range(2):
+        order.transition(result.status, at=T0)
+        for f in result.fills:
+            assert order.apply_fill(f)
+        if result.resting is None:
+            break
+        result = on_book(result.resting, _book([], later if step == 0 else asks), fees=fees, at=T0)
+    assert order.filled_size <= size
+    assert (order.filled_size == size) == (order.status is OrderStatus.FILLED)
