@@ -19,9 +19,8 @@ import random
 import ssl as ssl_module
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
@@ -30,6 +29,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from cryptoj.coinbase.auth import CdpKey, build_ws_jwt
 from cryptoj.coinbase.ws_books import BookKeeper
 from cryptoj.coinbase.ws_decode import FrameDecoder
+from cryptoj.coinbase.ws_dispatch import Callback, Dispatcher
 from cryptoj.coinbase.ws_errors import (
     FrameError,
     HeartbeatTimeout,
@@ -44,6 +44,7 @@ from cryptoj.coinbase.ws_models import (
     UserMessage,
     WsMessage,
 )
+from cryptoj.coinbase.ws_policy import FrameSink, HandlerStats, ReconnectPolicy
 from cryptoj.coinbase.ws_streams import MessageStream, OverflowPolicy
 from cryptoj.coinbase.ws_user import UserOrderEvent, UserOrderTracker
 from cryptoj.errors import ConfigurationError
@@ -72,52 +73,6 @@ _SUBSCRIBED_NAME = {"l2_data": "level2"}
 _RECONNECTABLE = (ConnectionClosed, OSError, InvalidHandshake, TimeoutError, HeartbeatTimeout)
 
 
-class FrameSink(Protocol):
-    """Where raw received frames go before decoding (the JSONL recorder)."""
-
-    def record(self, frame: str | bytes) -> None:
-        """Keep one frame."""
-        ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class ReconnectPolicy:
-    """Exponential backoff with jitter, and a cap on consecutive failed attempts.
-
-    Parameters:
-        base_delay: the first wait, in seconds.
-        max_delay: no wait is longer.
-        max_attempts: consecutive failed attempts before `ReconnectExhausted`.
-        jitter: the fraction of each wait that is random (0 = none, 1 = anywhere from 0 to the full wait).
-    """
-
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    max_attempts: int = 10
-    jitter: float = 0.5
-
-    def delay(self, attempt: int, draw: float) -> float:
-        """The wait before attempt `attempt` (1-based), given a uniform draw in [0, 1)."""
-        full = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return full * (1 - self.jitter) + full * self.jitter * draw
-
-
-@dataclass
-class HandlerStats:
-    """Counters a caller or a test can read."""
-
-    connects: int = 0  # successful handshakes
-    frames: int = 0  # frames received
-    decode_errors: int = 0  # frames skipped because they could not be decoded
-    error_frames: int = 0  # `type: error` frames not answering a subscribe of ours
-    sequence_gaps: int = 0  # jumps in sequence_num (frames lost)
-    out_of_order: int = 0  # frames with a sequence_num at or below the last one (dropped)
-    resyncs: int = 0  # level2 resubscriptions for a fresh snapshot
-    heartbeat_timeouts: int = 0
-    callback_errors: int = 0
-
-
-_Callback = Callable[[Any], Awaitable[None]]
 _AckMatch = Callable[[dict[str, frozenset[str]]], bool]  # whether an ack's whole set answers our request
 
 
@@ -171,9 +126,7 @@ class WebSocketHandler:
         self.stats = HandlerStats()
         self._orders = UserOrderTracker()
         self._wanted: dict[str, set[str]] = {"heartbeats": set()}
-        self._streams: dict[str, list[MessageStream[Any]]] = {}
-        self._order_streams: list[MessageStream[UserOrderEvent]] = []
-        self._callback_tasks: set[asyncio.Task[None]] = set()
+        self._dispatch = Dispatcher(self.stats)
         self._ws: ClientConnection | None = None
         self._last_seq = -1
         self._pending: asyncio.Future[SubscriptionsMessage | ErrorFrame | None] | None = None
@@ -194,43 +147,28 @@ class WebSocketHandler:
     def stream(
         self, channel: str, *, maxsize: int = 1000, policy: OverflowPolicy = OverflowPolicy.DROP_OLDEST
     ) -> MessageStream[Any]:
-        """A bounded stream of a channel's typed messages (channel as subscribed: ``level2``, not ``l2_data``)."""
-        stream: MessageStream[Any] = MessageStream(maxsize=maxsize, policy=policy, key=_product_key)
-        self._streams.setdefault(channel, []).append(stream)
-        return stream
+        """A bounded stream of a channel's typed messages (channel as subscribed: ``level2``, not ``l2_data``).
+
+        ``error`` streams the server's unsolicited error frames.
+        """
+        return self._dispatch.stream(channel, maxsize=maxsize, policy=policy)
 
     def order_events(
         self, *, maxsize: int = 10_000, policy: OverflowPolicy = OverflowPolicy.DROP_NEWEST
     ) -> MessageStream[UserOrderEvent]:
         """A bounded stream of domain order events from the `user` channel."""
-        stream: MessageStream[UserOrderEvent] = MessageStream(maxsize=maxsize, policy=policy)
-        self._order_streams.append(stream)
-        return stream
+        return self._dispatch.order_events(maxsize=maxsize, policy=policy)
 
     def on(
         self,
         channel: str,
-        callback: _Callback,
+        callback: Callback,
         *,
         maxsize: int = 1000,
         policy: OverflowPolicy = OverflowPolicy.DROP_OLDEST,
     ) -> MessageStream[Any]:
-        """Call `callback` with each message of `channel` from its own task (a slow callback only fills its stream)."""
-        stream = self.order_events(maxsize=maxsize, policy=policy) if channel == "orders" else None
-        if stream is None:
-            stream = self.stream(channel, maxsize=maxsize, policy=policy)
-        task = asyncio.get_running_loop().create_task(self._run_callback(stream, callback))
-        self._callback_tasks.add(task)
-        task.add_done_callback(self._callback_tasks.discard)
-        return stream
-
-    async def _run_callback(self, stream: MessageStream[Any], callback: _Callback) -> None:
-        async for message in stream:
-            try:
-                await callback(message)
-            except Exception:
-                self.stats.callback_errors += 1
-                _log.exception("WebSocket callback failed; the stream goes on")
+        """Call `callback` with each message of `channel` (``orders`` for order events) from its own task."""
+        return self._dispatch.on(channel, callback, maxsize=maxsize, policy=policy)
 
     # --- subscriptions --------------------------------------------------------------------------------
 
@@ -353,13 +291,7 @@ class WebSocketHandler:
                 await task
         elif task is not None and not task.cancelled():
             failure = task.exception()
-        for streams in self._streams.values():
-            for stream in streams:
-                stream.close()
-        for order_stream in self._order_streams:
-            order_stream.close()
-        if self._callback_tasks:
-            await asyncio.gather(*self._callback_tasks, return_exceptions=True)
+        await self._dispatch.close()
         return failure
 
     async def run(self) -> None:
@@ -479,7 +411,7 @@ class WebSocketHandler:
             return
         self.stats.error_frames += 1
         _log.warning("server sent an error frame: %s", frame.message)
-        self._publish("error", frame)
+        self._dispatch.publish("error", frame)
 
     async def _handle(self, ws: ClientConnection, message: WsMessage) -> None:
         if isinstance(message, L2Message):
@@ -499,15 +431,9 @@ class WebSocketHandler:
                 self.stats.decode_errors += 1
                 _log.warning("%s", exc)
                 events = []
-            for event in events:
-                for stream in self._order_streams:
-                    stream.put(event)
+            self._dispatch.publish_orders(events)
         channel = type(message).__struct_config__.tag
-        self._publish(_SUBSCRIBED_NAME.get(str(channel), str(channel)), message)
-
-    def _publish(self, channel: str, message: Any) -> None:
-        for stream in self._streams.get(channel, ()):
-            stream.put(message)
+        self._dispatch.publish(_SUBSCRIBED_NAME.get(str(channel), str(channel)), message)
 
 
 def _subscribed(channel: str, products: list[str]) -> _AckMatch:
@@ -519,13 +445,6 @@ def _subscribed(channel: str, products: list[str]) -> _AckMatch:
 
 def _unsubscribed(channel: str, removed: set[str]) -> _AckMatch:
     return lambda current: channel not in current or not (removed & current[channel])
-
-
-def _product_key(message: Any) -> Any:
-    # Coalescing replaces a queued message of the same channel and products (e.g. the latest ticker).
-    events = getattr(message, "events", ())
-    products = tuple(getattr(event, "product_id", "") for event in events)
-    return type(message), products
 
 
 def _describe(exc: BaseException) -> str:

@@ -47,6 +47,8 @@ def test_errors_are_cryptoj_errors_with_their_fields() -> None:
         "cryptoj.coinbase.websocket",
         "cryptoj.coinbase.ws_books",
         "cryptoj.coinbase.ws_decode",
+        "cryptoj.coinbase.ws_dispatch",
+        "cryptoj.coinbase.ws_policy",
         "cryptoj.coinbase.ws_errors",
         "cryptoj.coinbase.ws_models",
         "cryptoj.coinbase.ws_recording",

@@ -1,0 +1,53 @@
+"""The handler's tunables and counters: reconnect backoff, statistics, and where raw frames may be recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["FrameSink", "HandlerStats", "ReconnectPolicy"]
+
+
+class FrameSink(Protocol):
+    """Where raw received frames go before decoding (the JSONL recorder)."""
+
+    def record(self, frame: str | bytes) -> None:
+        """Keep one frame."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconnectPolicy:
+    """Exponential backoff with jitter, and a cap on consecutive failed attempts.
+
+    Parameters:
+        base_delay: the first wait, in seconds.
+        max_delay: no wait is longer.
+        max_attempts: consecutive failed attempts before `ReconnectExhausted`.
+        jitter: the fraction of each wait that is random (0 = none, 1 = anywhere from 0 to the full wait).
+    """
+
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    max_attempts: int = 10
+    jitter: float = 0.5
+
+    def delay(self, attempt: int, draw: float) -> float:
+        """The wait before attempt `attempt` (1-based), given a uniform draw in [0, 1)."""
+        full = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return full * (1 - self.jitter) + full * self.jitter * draw
+
+
+@dataclass
+class HandlerStats:
+    """Counters a caller or a test can read."""
+
+    connects: int = 0  # successful handshakes
+    frames: int = 0  # frames received
+    decode_errors: int = 0  # frames skipped because they could not be decoded
+    error_frames: int = 0  # `type: error` frames not answering a subscribe of ours
+    sequence_gaps: int = 0  # jumps in sequence_num (frames lost)
+    out_of_order: int = 0  # frames with a sequence_num at or below the last one (dropped)
+    resyncs: int = 0  # level2 resubscriptions for a fresh snapshot
+    heartbeat_timeouts: int = 0
+    callback_errors: int = 0
