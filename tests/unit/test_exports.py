@@ -2,7 +2,8 @@
 
 Modules are found on disk at collection time and imported only inside each test, so one broken module
 fails its own test instead of the whole collection. Nothing is skipped silently: the only modules left
-out are Alembic's scripts, which Alembic runs itself and which are not importable on their own.
+out are Alembic's scripts, which Alembic runs itself and which are not importable on their own, and
+`__main__` modules, whose import runs the program.
 """
 
 import importlib
@@ -21,7 +22,7 @@ def _module_names() -> list[str]:
     names = []
     for path in sorted(PACKAGE_ROOT.rglob("*.py")):
         relative = path.relative_to(PACKAGE_ROOT).as_posix()
-        if relative.startswith(NOT_IMPORTABLE):
+        if relative.startswith(NOT_IMPORTABLE) or path.name == "__main__.py":
             continue
         parts = ["cryptoj", *path.relative_to(PACKAGE_ROOT).with_suffix("").parts]
         if parts[-1] == "__init__":
