@@ -91,7 +91,8 @@ class _FeedConnection:
                     await self._ws.close(code=1011, reason="connection dropped (fault injected)")
                 elif isinstance(error, _FellBehind):
                     await self._ws.close(code=1011, reason="client fell behind")
-                elif error is not None and not isinstance(error, WebSocketDisconnect):
+                elif error is not None and not isinstance(error, WebSocketDisconnect | OSError):
+                    # OSError: the server's "client disconnected" while a frame was being sent.
                     raise error
         except (WebSocketDisconnect, RuntimeError):
             # RuntimeError: starlette's "already closed" after the client went away first.

@@ -110,6 +110,9 @@ class SandboxApp:
         public = route.public
         cache = {"Cache-Control": "public, max-age=1" if public else "no-store"}
         if faults.fires("error_5xx"):
+            # The gateway's HTML page is a 502; a JSON answer says the service is unavailable.
+            if faults.config.html_errors:
+                return self._error_page(502, "Bad Gateway", cache), False
             return self._error_page(503, "Service Temporarily Unavailable", cache), False
         owner = None
         if not public:

@@ -155,7 +155,7 @@ def _time(text: str | None, name: str) -> datetime | None:
         raise ApiError(400, "INVALID_ARGUMENT", f"{name} argument is invalid") from None
 
 
-def _matches(call: Call, order: OrderRecord) -> bool:
+def _matches(call: Call, order: OrderRecord, start: datetime | None, end: datetime | None) -> bool:
     q = call.query
     checks = (
         ("order_ids", order.order_id),
@@ -171,7 +171,6 @@ def _matches(call: Call, order: OrderRecord) -> bool:
     side = q.get("order_side")
     if side and order.request.side.value != side:
         return False
-    start, end = _time(q.get("start_date"), "start_date"), _time(q.get("end_date"), "end_date")
     return (start is None or order.created_time >= start) and (end is None or order.created_time < end)
 
 
@@ -185,7 +184,8 @@ async def list_orders(call: Call) -> dict[str, Any]:
         raise ApiError(400, "INVALID_ARGUMENT", "OPEN is not a valid order_status when combined with other statuses")
     offset, limit = _paged(call, default=None)
     exchange = call.exchange
-    orders = [o for o in exchange.engine.orders(call.user) if _matches(call, o)]
+    start, end = _time(call.query.get("start_date"), "start_date"), _time(call.query.get("end_date"), "end_date")
+    orders = [o for o in exchange.engine.orders(call.user) if _matches(call, o, start, end)]
     page = orders[offset : offset + limit] if limit else orders[offset:]
     has_next = limit is not None and offset + limit < len(orders)
     portfolio = exchange.ledger.portfolio_uuid(call.user)

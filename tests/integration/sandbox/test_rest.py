@@ -408,3 +408,91 @@ def test_advancing_the_clock_fills_a_resting_order_the_market_reaches(api: Api, 
     fills = api.get("/orders/historical/fills", order_ids=order_id).json()["fills"]
     assert {f["liquidity_indicator"] for f in fills} == {"MAKER"}
     assert json.loads(json.dumps(fills))[0]["price"] == price.rstrip("0").rstrip(".")
+
+
+def test_fact_04_the_book_has_thousands_of_levels_per_side(sandbox: SandboxHandle) -> None:
+    from cryptoj.domain.book import BookSide
+
+    book = sandbox.exchange.book("BTC-USD")
+    assert book.level_count(BookSide.BID) > 2000
+    assert book.level_count(BookSide.ASK) > 2000
+
+
+def test_fact_16_order_and_account_objects_carry_the_newer_fields(api: Api) -> None:
+    order_id = api.order("f16", "limit_limit_gtc", base_size="0.01", limit_price="1000.00").json()["order_id"]
+    order = api.get(f"/orders/historical/{order_id}").json()["order"]
+    newer = {
+        "retail_portfolio_id",
+        "edit_history",
+        "leverage",
+        "margin_type",
+        "prediction_side",
+        "equity_trading_session",
+        "cost_basis_method",
+        "displayed_order_config",
+        "workable_size",
+    }
+    assert newer <= set(order)
+    account = api.get("/accounts").json()["accounts"][0]
+    assert {"retail_portfolio_id", "platform"} <= set(account)
+
+
+def test_fact_14_a_gateway_error_can_be_an_html_502(api: Api) -> None:
+    api.client.post("/sandbox/admin/faults", json={"error_5xx_rate": 1.0, "html_errors": True})
+    response = api.get("/accounts")
+    assert response.status_code == 502
+    assert response.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/orders", [1, 2], "JSON object"),
+        ("/orders/batch_cancel", {}, "order_ids is required"),
+        ("/orders/batch_cancel", {"order_ids": [str(i) for i in range(101)]}, "at most 100"),
+        ("/orders/edit", {"order_id": "x", "price": "NaN", "size": "1"}, "decimals"),
+        ("/orders/edit_preview", {"price": "1", "size": "1"}, "order_id is required"),
+    ],
+)
+def test_unreadable_order_requests_are_invalid_argument(api: Api, path: str, body: object, message: str) -> None:
+    response = api.post(path, body)
+    assert response.status_code == 400
+    assert message in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/orders/historical/batch", {"cursor": "abc"}),
+        ("/orders/historical/batch", {"order_status": "WAITING"}),
+        ("/orders/historical/batch", {"start_date": "yesterday"}),
+        ("/orders/historical/fills", {"limit": "-1"}),
+        ("/accounts", {"cursor": "x"}),
+        ("/accounts", {"limit": "251"}),
+    ],
+)
+def test_bad_list_parameters_are_invalid_argument(api: Api, path: str, params: dict[str, str]) -> None:
+    response = api.get(path, **params)
+    assert response.status_code == 400
+    assert response.json()["error"] == "INVALID_ARGUMENT"
+
+
+def test_order_and_fill_filters(api: Api) -> None:
+    api.order("f-buy", "market_market_ioc", quote_size="50")
+    api.order("f-sell", "market_market_ioc", side="SELL", base_size="0.001")
+    api.order("f-rest", "limit_limit_gtc", base_size="0.01", limit_price="1000.00")
+    sells = api.get("/orders/historical/batch", order_side="SELL").json()["orders"]
+    assert [o["client_order_id"] for o in sells] == ["f-sell"]
+    limits = api.get("/orders/historical/batch", order_types="LIMIT", time_in_forces="GOOD_UNTIL_CANCELLED").json()
+    assert [o["client_order_id"] for o in limits["orders"]] == ["f-rest"]
+    window = api.get("/orders/historical/batch", start_date="2000-01-01T00:00:00Z", end_date="2000-01-02T00:00:00Z")
+    assert window.json()["orders"] == []
+    fills = api.get("/orders/historical/fills", product_ids="BTC-USD").json()["fills"]
+    assert {f["side"] for f in fills} == {"BUY", "SELL"}
+    trade = fills[0]["trade_id"]
+    assert [f["trade_id"] for f in api.get("/orders/historical/fills", trade_ids=trade).json()["fills"]] == [trade]
+    assert api.get("/orders/historical/fills", product_ids="ETH-USD").json() == {
+        "fills": [],
+        "cursor": "",
+        "proof_token_required": False,
+    }
