@@ -244,3 +244,23 @@ async def test_feed_fault_sequence_gap_skips_one_number(feed_server: FeedServer)
         await send(ws, type="subscribe", channel="heartbeats")
         frames = await frames_until(ws, lambda f: f["sequence_num"] >= 3)
     assert [f["sequence_num"] for f in frames] == [0, 2, 3]
+
+
+async def test_feed_closes_a_client_that_falls_behind_the_exchange(feed_server: FeedServer) -> None:
+    from decimal import Decimal
+
+    from cryptoj.domain.book import BookSide
+    from cryptoj.sandbox.events import BookChanged, EventHub
+    from tests.utils.fixtures.websocket import FIXED_NOW
+
+    feed_server.source.hub = EventHub(max_queue=2)
+    async with connect(feed_server.url) as ws:
+        await send(ws, type="subscribe", channel="level2", product_ids=["BTC-USD"])
+        await frames_until(ws, is_ack)
+        for size in range(1, 6):  # published at once: more than the connection's queue holds
+            change = ((BookSide.BID, Decimal("49999.99"), Decimal(size)),)
+            feed_server.source.hub.publish(BookChanged("BTC-USD", change, FIXED_NOW))
+        with pytest.raises(ConnectionClosed) as caught:
+            await frames_until(ws, lambda f: False)
+    assert caught.value.rcvd is not None
+    assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (1011, "client fell behind")

@@ -235,3 +235,21 @@ def test_l2_messages_are_what_the_committed_recording_holds() -> None:
     kinds = {type(decoder.decode(frame)).__name__ for _, frame in frames}
     assert {"L2Message", "HeartbeatsMessage", "SubscriptionsMessage", "TickerMessage"} <= kinds
     assert L2Message.__name__ in kinds
+
+
+async def test_every_subscribe_carries_a_jwt_when_a_key_is_set_and_none_reaches_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.utils.fixtures.websocket import make_key
+
+    key = make_key()
+    async with replaying(opening()) as server, handler_for(server.url, key=key) as handler:
+        await handler.subscribe("level2", ["BTC-USD"])
+        await handler.subscribe("user")
+        await eventually(lambda: len(server.received) >= 3)
+    assert [(m["channel"], m["jwt"]) for m in server.received[:3]] == [
+        ("heartbeats", "<redacted>"),
+        ("level2", "<redacted>"),
+        ("user", "<redacted>"),
+    ]
+    assert "eyJ" not in caplog.text  # no JWT (base64 JSON header) in any log line
