@@ -22,11 +22,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
-from cryptoj.coinbase.auth import CdpKey, build_ws_jwt
+from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.ws_books import BookKeeper
 from cryptoj.coinbase.ws_decode import FrameDecoder
 from cryptoj.coinbase.ws_dispatch import Callback, Dispatcher
@@ -46,6 +45,13 @@ from cryptoj.coinbase.ws_models import (
 )
 from cryptoj.coinbase.ws_policy import FrameSink, HandlerStats, ReconnectPolicy
 from cryptoj.coinbase.ws_streams import MessageStream, OverflowPolicy
+from cryptoj.coinbase.ws_subscriptions import (
+    AckMatch,
+    SubscriptionSet,
+    request_message,
+    subscribe_answered,
+    unsubscribe_answered,
+)
 from cryptoj.coinbase.ws_user import UserOrderEvent, UserOrderTracker
 from cryptoj.errors import ConfigurationError
 
@@ -71,9 +77,6 @@ AUTHENTICATED_CHANNELS = frozenset({"user", "futures_balance_summary"})
 _SUBSCRIBED_NAME = {"l2_data": "level2"}
 # Failures after which the handler reconnects (closed connection, refused, handshake, silence).
 _RECONNECTABLE = (ConnectionClosed, OSError, InvalidHandshake, TimeoutError, HeartbeatTimeout)
-
-
-_AckMatch = Callable[[dict[str, frozenset[str]]], bool]  # whether an ack's whole set answers our request
 
 
 class WebSocketHandler:
@@ -125,12 +128,12 @@ class WebSocketHandler:
         self.books = BookKeeper(clock=clock)
         self.stats = HandlerStats()
         self._orders = UserOrderTracker()
-        self._wanted: dict[str, set[str]] = {"heartbeats": set()}
+        self._wanted = SubscriptionSet()
         self._dispatch = Dispatcher(self.stats)
         self._ws: ClientConnection | None = None
         self._last_seq = -1
         self._pending: asyncio.Future[SubscriptionsMessage | ErrorFrame | None] | None = None
-        self._pending_match: _AckMatch | None = None
+        self._pending_match: AckMatch | None = None
         self._subscribe_lock = asyncio.Lock()
         self._connected = asyncio.Event()
         self._stop = asyncio.Event()  # set by close(): no more reconnects
@@ -140,7 +143,9 @@ class WebSocketHandler:
 
     def __repr__(self) -> str:
         # The key is deliberately absent: its name identifies the account.
-        return f"WebSocketHandler(url={self.url!r}, connected={self.connected}, channels={sorted(self._wanted)})"
+        return (
+            f"WebSocketHandler(url={self.url!r}, connected={self.connected}, channels={sorted(self._wanted.as_dict())})"
+        )
 
     # --- consumers ------------------------------------------------------------------------------------
 
@@ -180,7 +185,7 @@ class WebSocketHandler:
     @property
     def subscriptions(self) -> dict[str, frozenset[str]]:
         """What the handler keeps subscribed (and resubscribes after a reconnect)."""
-        return {channel: frozenset(products) for channel, products in self._wanted.items()}
+        return self._wanted.as_dict()
 
     async def wait_connected(self) -> None:
         """Wait until a connection is open and every subscription has been sent (wrap in `asyncio.timeout`)."""
@@ -195,38 +200,28 @@ class WebSocketHandler:
         if channel in AUTHENTICATED_CHANNELS and self._key is None:
             raise ConfigurationError(f"the {channel!r} channel needs an API key")
         products = sorted(set(product_ids))
-        known = self._wanted.get(channel)
-        self._wanted[channel] = (known or set()) | set(products)
+        before = self._wanted.add(channel, products)
         if channel == "level2":
             self.books.expect(products)
         try:
-            await self._request("subscribe", channel, products, _subscribed(channel, products))
+            await self._request("subscribe", channel, products, subscribe_answered(channel, products))
         except SubscriptionError:
-            if known is None:
-                del self._wanted[channel]
-            else:
-                self._wanted[channel] = known
+            self._wanted.restore(channel, before)
             if channel == "level2":
-                self.books.forget(set(products) - known if known is not None else products)
+                self.books.forget(set(products) - (before or set()))
             raise
 
     async def unsubscribe(self, channel: str, product_ids: Iterable[str] | None = None) -> None:
         """Unsubscribe from some products of a channel, or from the whole channel when `product_ids` is None."""
-        known = self._wanted.get(channel, set())
-        removed = set(known) if product_ids is None else known & set(product_ids)
-        remaining = known - removed
-        if product_ids is None or (not remaining and channel != "heartbeats"):
-            self._wanted.pop(channel, None)
-        else:
-            self._wanted[channel] = remaining
+        removed = self._wanted.remove(channel, product_ids)
         if channel == "level2":
             self.books.forget(removed)
         if product_ids is None:
-            await self._request("unsubscribe", channel, None, lambda current: channel not in current)
+            await self._request("unsubscribe", channel, None, unsubscribe_answered(channel, None))
         else:
-            await self._request("unsubscribe", channel, sorted(removed), _unsubscribed(channel, removed))
+            await self._request("unsubscribe", channel, sorted(removed), unsubscribe_answered(channel, removed))
 
-    async def _request(self, kind: str, channel: str, products: list[str] | None, answered: _AckMatch) -> None:
+    async def _request(self, kind: str, channel: str, products: list[str] | None, answered: AckMatch) -> None:
         ws = self._ws
         if ws is None or not self._connected.is_set():
             return  # sent on the next (re)connect
@@ -248,12 +243,7 @@ class WebSocketHandler:
             raise SubscriptionError(channel, answer.message)
 
     def _message(self, kind: str, channel: str, products: list[str] | None) -> str:
-        body: dict[str, Any] = {"type": kind, "channel": channel}
-        if products is not None:
-            body["product_ids"] = products
-        if self._key is not None:
-            body["jwt"] = build_ws_jwt(self._key)  # fresh per message: a JWT lives 2 minutes
-        return orjson.dumps(body).decode()
+        return request_message(kind, channel, products, key=self._key)
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
@@ -339,8 +329,8 @@ class WebSocketHandler:
     async def _resubscribe(self, ws: ClientConnection) -> None:
         # Loop until nothing new: a subscribe() made while these sends await is recorded, not sent, since
         # the handler is not "connected" yet; no await separates the last check from setting connected.
-        sent: dict[str, set[str]] = {}
-        while unsent := {c: set(p) for c, p in self._wanted.items() if sent.get(c) != p}:
+        sent: dict[str, frozenset[str]] = {}
+        while unsent := {c: p for c, p in self._wanted.as_dict().items() if sent.get(c) != p}:
             for channel, products in unsent.items():
                 await ws.send(self._message("subscribe", channel, sorted(products)))
                 sent[channel] = products
@@ -402,7 +392,7 @@ class WebSocketHandler:
             await ws.send(self._message("unsubscribe", "level2", sorted(product_ids)))
             await ws.send(self._message("subscribe", "level2", sorted(product_ids)))
         if user and "user" in self._wanted:
-            await ws.send(self._message("subscribe", "user", sorted(self._wanted["user"])))
+            await ws.send(self._message("subscribe", "user", sorted(self._wanted.products("user"))))
 
     def _on_error_frame(self, frame: ErrorFrame) -> None:
         pending = self._pending
@@ -434,17 +424,6 @@ class WebSocketHandler:
             self._dispatch.publish_orders(events)
         channel = type(message).__struct_config__.tag
         self._dispatch.publish(_SUBSCRIBED_NAME.get(str(channel), str(channel)), message)
-
-
-def _subscribed(channel: str, products: list[str]) -> _AckMatch:
-    # heartbeats list "heartbeats" and user lists the user's id, not the products asked for.
-    if channel in ("heartbeats", "user"):
-        return lambda current: channel in current
-    return lambda current: channel in current and set(products) <= current[channel]
-
-
-def _unsubscribed(channel: str, removed: set[str]) -> _AckMatch:
-    return lambda current: channel not in current or not (removed & current[channel])
 
 
 def _describe(exc: BaseException) -> str:

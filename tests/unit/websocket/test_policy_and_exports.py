@@ -53,6 +53,7 @@ def test_errors_are_cryptoj_errors_with_their_fields() -> None:
         "cryptoj.coinbase.ws_models",
         "cryptoj.coinbase.ws_recording",
         "cryptoj.coinbase.ws_streams",
+        "cryptoj.coinbase.ws_subscriptions",
         "cryptoj.coinbase.ws_user",
         "cryptoj.sandbox.feed",
         "cryptoj.sandbox.feed_frames",

@@ -1,0 +1,67 @@
+"""SubscriptionSet and ack matching: the server's ack lists the whole set, so matching is by inclusion."""
+
+from __future__ import annotations
+
+import json
+
+from cryptoj.coinbase.ws_subscriptions import (
+    SubscriptionSet,
+    request_message,
+    subscribe_answered,
+    unsubscribe_answered,
+)
+from tests.utils.fixtures.websocket import make_key
+
+
+def test_heartbeats_are_always_wanted_and_stay_when_emptied() -> None:
+    wanted = SubscriptionSet()
+    assert "heartbeats" in wanted
+    wanted.remove("heartbeats", [])
+    assert "heartbeats" in wanted
+    wanted.remove("heartbeats", None)
+    assert "heartbeats" not in wanted
+
+
+def test_a_refused_add_is_undone_exactly() -> None:
+    wanted = SubscriptionSet()
+    assert wanted.add("level2", ["BTC-USD"]) is None
+    before = wanted.add("level2", ["ETH-USD"])
+    assert before == {"BTC-USD"}
+    wanted.restore("level2", before)
+    assert wanted.products("level2") == {"BTC-USD"}
+    wanted.restore("ticker", wanted.add("ticker", ["BTC-USD"]))
+    assert "ticker" not in wanted
+
+
+def test_removing_the_last_product_drops_the_channel() -> None:
+    wanted = SubscriptionSet()
+    wanted.add("level2", ["BTC-USD", "ETH-USD"])
+    assert wanted.remove("level2", ["ETH-USD", "SOL-USD"]) == {"ETH-USD"}
+    assert wanted.as_dict()["level2"] == frozenset({"BTC-USD"})
+    wanted.remove("level2", ["BTC-USD"])
+    assert "level2" not in wanted
+
+
+def test_fact_03_an_ack_answers_a_subscribe_when_its_whole_set_includes_the_request() -> None:
+    answered = subscribe_answered("level2", ["BTC-USD", "ETH-USD"])
+    assert not answered({"heartbeats": frozenset({"heartbeats"})})
+    assert not answered({"level2": frozenset({"BTC-USD"})})
+    assert answered({"level2": frozenset({"ETH-USD", "BTC-USD", "SOL-USD"}), "heartbeats": frozenset()})
+    assert subscribe_answered("user", [])({"user": frozenset({"a-user-uuid"})})
+
+
+def test_an_ack_answers_an_unsubscribe_when_the_products_are_gone() -> None:
+    assert unsubscribe_answered("level2", {"ETH-USD"})({"level2": frozenset({"BTC-USD"})})
+    assert not unsubscribe_answered("level2", {"ETH-USD"})({"level2": frozenset({"ETH-USD"})})
+    assert unsubscribe_answered("level2", None)({"heartbeats": frozenset()})
+    assert not unsubscribe_answered("level2", None)({"level2": frozenset()})
+
+
+def test_request_messages_carry_a_fresh_jwt_only_with_a_key() -> None:
+    key = make_key()
+    plain = json.loads(request_message("subscribe", "level2", ["BTC-USD"], key=None))
+    assert plain == {"type": "subscribe", "channel": "level2", "product_ids": ["BTC-USD"]}
+    first = json.loads(request_message("subscribe", "user", None, key=key))
+    second = json.loads(request_message("subscribe", "user", None, key=key))
+    assert "product_ids" not in first
+    assert first["jwt"] != second["jwt"]  # a new nonce each time
