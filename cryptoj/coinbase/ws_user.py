@@ -17,7 +17,7 @@ from decimal import Decimal
 from cryptoj.coinbase.ws_errors import FrameError
 from cryptoj.coinbase.ws_models import UserMessage, UserOrder
 from cryptoj.domain.money import ZERO, InvalidAmount, parse_decimal
-from cryptoj.domain.orders import OrderStatus
+from cryptoj.domain.orders import Order, OrderStatus, can_transition
 from cryptoj.domain.side import Side
 
 __all__ = ["FillDelta", "UserOrderEvent", "UserOrderTracker"]
@@ -57,6 +57,20 @@ class UserOrderEvent:
     snapshot: bool  # part of the open-orders snapshot rather than a live update
     time: datetime
     new_fill: FillDelta | None = None
+    reason: str | None = None  # the cancel or reject reason, when the exchange gave one
+
+    def apply_to(self, order: Order) -> bool:
+        """Move a domain order to the reported status; False when the status machine refuses a late report.
+
+        Fills are not applied here: the channel reports totals, not trades (no trade id, no maker/taker),
+        so the executor books `new_fill` or reads the fills over REST.
+        """
+        if order.exchange_order_id is None:
+            order.exchange_order_id = self.order_id
+        if not can_transition(order.status, self.status):
+            return False
+        order.transition(self.status, at=self.time, reason=self.reason)
+        return True
 
 
 _TOTALS = tuple[Decimal, Decimal, Decimal]  # filled size, filled value, fees
@@ -119,6 +133,7 @@ class UserOrderTracker:
             snapshot=snapshot,
             time=time,
             new_fill=new_fill,
+            reason=order.cancel_reason or order.reject_reason or None,
         )
 
 

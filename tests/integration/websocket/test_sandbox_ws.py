@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,8 @@ from cryptoj.coinbase.ws_models import (
     TickerMessage,
 )
 from cryptoj.domain.book import BookSide
-from cryptoj.domain.orders import OrderStatus
+from cryptoj.domain.orders import Order, OrderIntent, OrderStatus, OrderType
+from cryptoj.domain.side import Side
 from cryptoj.sandbox.faults import FaultConfig
 from cryptoj.sandbox.rest import PREFIX
 from tests.utils.fixtures.sandbox import SandboxHandle
@@ -99,6 +101,13 @@ async def test_sandbox_drops_are_followed_by_reconnect_and_resubscribe(sandbox: 
 
 
 async def test_user_channel_follows_orders_placed_over_rest(sandbox: SandboxHandle) -> None:
+    client_order_id = uuid.uuid4().hex
+    intent = OrderIntent(
+        product_id="BTC-USD", side=Side.BUY, order_type=OrderType.LIMIT, base_size=Decimal("0.001"),
+        limit_price=Decimal("1000.00"),
+    )  # fmt: skip
+    order = Order(client_order_id=client_order_id, intent=intent, created_at=datetime.now(UTC))
+    order.transition(OrderStatus.SUBMITTING, at=datetime.now(UTC))
     async with handler_for(sandbox) as handler:
         events = handler.order_events()
         await handler.wait_connected()
@@ -107,7 +116,7 @@ async def test_user_channel_follows_orders_placed_over_rest(sandbox: SandboxHand
             sandbox,
             "/orders",
             {
-                "client_order_id": uuid.uuid4().hex,
+                "client_order_id": client_order_id,
                 "product_id": "BTC-USD",
                 "side": "BUY",
                 "order_configuration": {"limit_limit_gtc": {"base_size": "0.001", "limit_price": "1000.00"}},
@@ -117,9 +126,14 @@ async def test_user_channel_follows_orders_placed_over_rest(sandbox: SandboxHand
         opened = await next_message(events, lambda e: e.order_id == order_id, within=5)
         assert opened.status in (OrderStatus.OPEN, OrderStatus.PENDING)
         assert opened.limit_price == Decimal("1000.00")
+        assert opened.client_order_id == client_order_id
+        assert opened.apply_to(order)
         await post(sandbox, "/orders/batch_cancel", {"order_ids": [order_id]})
         cancelled = await next_message(events, lambda e: e.order_id == order_id and e.status.is_terminal, within=5)
         assert cancelled.status is OrderStatus.CANCELLED
+        assert cancelled.apply_to(order)
+        assert order.status is OrderStatus.CANCELLED
+        assert order.exchange_order_id == order_id
         market = await post(
             sandbox,
             "/orders",

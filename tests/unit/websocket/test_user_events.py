@@ -11,7 +11,7 @@ import pytest
 from cryptoj.coinbase.ws_errors import FrameError
 from cryptoj.coinbase.ws_models import UserEvent, UserMessage, UserOrder
 from cryptoj.coinbase.ws_user import UserOrderTracker
-from cryptoj.domain.orders import OrderStatus
+from cryptoj.domain.orders import Order, OrderIntent, OrderStatus, OrderType
 from cryptoj.domain.side import Side
 from tests.utils.fixtures.websocket import user_order
 
@@ -93,3 +93,39 @@ def test_empty_amounts_mean_not_applicable() -> None:
 def test_a_malformed_order_raises_frame_error(change: dict[str, str]) -> None:
     with pytest.raises(FrameError, match="o1"):
         UserOrderTracker().events(message("update", user_order("o1") | change))
+
+
+def domain_order(client_order_id: str = "coid-o1") -> Order:
+    intent = OrderIntent(
+        product_id="BTC-USD",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        base_size=Decimal("1"),
+        limit_price=Decimal("50000"),
+    )
+    order = Order(client_order_id=client_order_id, intent=intent, created_at=NOW)
+    order.transition(OrderStatus.SUBMITTING, at=NOW)
+    return order
+
+
+def test_events_drive_a_domain_order_through_its_statuses() -> None:
+    tracker, order = UserOrderTracker(), domain_order()
+    (opened,) = tracker.events(message("update", user_order("o1")))
+    (cancelled,) = tracker.events(
+        message("update", user_order("o1", status="CANCELLED") | {"cancel_reason": "User requested"})
+    )
+    assert opened.apply_to(order)
+    assert cancelled.apply_to(order)
+    assert order.status is OrderStatus.CANCELLED
+    assert order.exchange_order_id == "o1"
+    assert order.reason == "User requested"
+    assert [change.status for change in order.history][-2:] == [OrderStatus.OPEN, OrderStatus.CANCELLED]
+
+
+def test_a_late_report_after_a_terminal_status_is_refused_quietly() -> None:
+    order = domain_order()
+    (filled,) = UserOrderTracker().events(message("update", user_order("o1", status="FILLED", filled="1", value="1")))
+    (late_open,) = UserOrderTracker().events(message("update", user_order("o1")))
+    assert filled.apply_to(order)
+    assert not late_open.apply_to(order)
+    assert order.status is OrderStatus.FILLED
