@@ -1,1 +1,3 @@
-"""The packaged real 1-minute bars (see README.md here)."""
+"""The packaged real 1-minute bars (see README.md here); data only, no code."""
+
+__all__: list[str] = []

@@ -496,3 +496,17 @@ def test_order_and_fill_filters(api: Api) -> None:
         "cursor": "",
         "proof_token_required": False,
     }
+
+
+def test_http_faults_follow_the_seed_at_the_configured_rate(api: Api, sandbox: SandboxHandle) -> None:
+    sandbox.exchange.limiter = RateLimiter(private_per_second=10_000, public_per_second=10_000)
+
+    def statuses() -> list[int]:
+        api.client.post("/sandbox/admin/faults", json={"seed": 21, "error_5xx_rate": 0.3})
+        return [api.get("/time", auth=False).status_code for _ in range(60)]
+
+    first, second = statuses(), statuses()
+    assert first == second  # the same seed, the same requests fail
+    failed = first.count(503)
+    assert set(first) == {200, 503}
+    assert 6 <= failed <= 30  # 30% of 60, well inside four standard deviations
