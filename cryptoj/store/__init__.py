@@ -1,3 +1,57 @@
-"""Persistence: SQLModel tables, the engine, repositories and Alembic migrations."""
+"""Persistence: SQLModel tables, the engine, repositories and Alembic migrations.
 
-__all__: list[str] = []
+Start with `open_store(settings)` (engine + migrations), then write in a `UnitOfWork`.
+"""
+
+from __future__ import annotations
+
+from cryptoj.store.engine import create_store_engine, database_url, describe_url
+from cryptoj.store.errors import (
+    ConcurrentUpdate,
+    DuplicateRecord,
+    InvalidRecord,
+    MigrationError,
+    StoreError,
+    UnknownReference,
+)
+from cryptoj.store.market import CandleRepository, ProductRepository
+from cryptoj.store.migrate import current_revision, head_revision, open_store, upgrade
+from cryptoj.store.orders import CycleRepository, FillRepository, FlowCycle, OrderRepository
+from cryptoj.store.portfolio import (
+    Balance,
+    EquityPoint,
+    PositionRepository,
+    RiskEvent,
+    RiskRepository,
+    SnapshotRepository,
+)
+from cryptoj.store.uow import UnitOfWork
+
+__all__ = [
+    "Balance",
+    "CandleRepository",
+    "ConcurrentUpdate",
+    "CycleRepository",
+    "DuplicateRecord",
+    "EquityPoint",
+    "FillRepository",
+    "FlowCycle",
+    "InvalidRecord",
+    "MigrationError",
+    "OrderRepository",
+    "PositionRepository",
+    "ProductRepository",
+    "RiskEvent",
+    "RiskRepository",
+    "SnapshotRepository",
+    "StoreError",
+    "UnitOfWork",
+    "UnknownReference",
+    "create_store_engine",
+    "current_revision",
+    "database_url",
+    "describe_url",
+    "head_revision",
+    "open_store",
+    "upgrade",
+]

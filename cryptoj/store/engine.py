@@ -1,0 +1,93 @@
+"""The engine from `Settings`: SQLite in WAL mode under the CryptoJ home folder, or PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from cryptoj.config import Settings
+from cryptoj.errors import ConfigurationError
+
+__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_store_engine", "database_url", "describe_url"]
+
+# How long a SQLite writer waits for another writer's lock before failing.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def database_url(settings: Settings) -> URL:
+    """The SQLAlchemy URL the settings name: `CRYPTOJ_DATABASE_URL`, else SQLite at `settings.sqlite_path`.
+
+    `postgresql://` and `postgres://` mean psycopg 3; any other backend is a `ConfigurationError`.
+    """
+    if settings.database_url is None:
+        return URL.create("sqlite+pysqlite", database=str(settings.sqlite_path))
+    raw = settings.database_url.get_secret_value().strip()
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        # The URL may hold a password: say what is wrong, never echo it.
+        raise ConfigurationError(
+            "database_url is not a database URL (expected postgresql+psycopg://user:password@host/db)"
+        ) from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        url = url.set(drivername="postgresql+psycopg")
+        if not url.database:
+            raise ConfigurationError(f"database_url names no database: {describe_url(url)}")
+        return url
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        if not url.database or url.database == ":memory:":
+            raise ConfigurationError("database_url: an in-memory SQLite database would lose everything; give a file")
+        return url.set(drivername="sqlite+pysqlite")
+    raise ConfigurationError(
+        f"database_url uses {url.drivername!r}: CryptoJ supports postgresql+psycopg and sqlite; got {describe_url(url)}"
+    )
+
+
+def describe_url(url: URL) -> str:
+    """The URL with its password masked, safe to print or log."""
+    return url.render_as_string(hide_password=True)
+
+
+def create_store_engine(settings: Settings, **engine_options: Any) -> Engine:
+    """Build the engine the settings name (no connection is opened yet, no schema is changed).
+
+    SQLite: the folder is created, every connection runs in WAL mode with foreign keys on, and every
+    transaction starts with BEGIN IMMEDIATE, so two writers queue on the lock instead of failing when a
+    read turns into a write. PostgreSQL: psycopg 3 with pre-ping, so a restarted server costs no error.
+    """
+    url = database_url(settings)
+    if url.drivername.startswith("sqlite"):
+        return _sqlite_engine(url, **engine_options)
+    return create_engine(url, pool_pre_ping=True, **engine_options)
+
+
+def _sqlite_engine(url: URL, **engine_options: Any) -> Engine:
+    from pathlib import Path
+
+    path = Path(url.database or "").expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot create the database folder {path.parent}: {exc.strerror}") from None
+    engine = create_engine(url.set(database=str(path)), **engine_options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself (pysqlite's own BEGIN is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode up to the last checkpointed commit
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

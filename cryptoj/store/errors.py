@@ -1,0 +1,47 @@
+"""Store errors: what went wrong with a write, and that nothing was written.
+
+CryptojError
+└── StoreError                  the store refused or could not do something
+    ├── InvalidRecord           bad input (a negative size, a float, too many digits); fix the input
+    ├── UnknownReference        a product, order or cycle the record points at is not stored
+    ├── DuplicateRecord         a record with that key exists with different content
+    ├── ConcurrentUpdate        another writer changed the record first; reload and decide again
+    └── MigrationError          the schema could not be brought up to date; an operator has to look
+"""
+
+from __future__ import annotations
+
+from cryptoj.errors import CryptojError
+
+__all__ = [
+    "ConcurrentUpdate",
+    "DuplicateRecord",
+    "InvalidRecord",
+    "MigrationError",
+    "StoreError",
+    "UnknownReference",
+]
+
+
+class StoreError(CryptojError):
+    """Base of every store error; the transaction that raised it was rolled back."""
+
+
+class InvalidRecord(StoreError):
+    """A value the store cannot keep exactly or that means nothing (negative size, float money)."""
+
+
+class UnknownReference(StoreError):
+    """The record names a product, order or cycle that is not stored: store that first."""
+
+
+class DuplicateRecord(StoreError):
+    """A record with the same key is stored already with different content."""
+
+
+class ConcurrentUpdate(StoreError):
+    """Another writer changed the record since it was read: reload it and decide again."""
+
+
+class MigrationError(StoreError):
+    """Alembic could not bring the schema to the current revision."""

@@ -1,0 +1,252 @@
+"""Products (rules snapshots) and candles: idempotent upserts and the reads the flows need."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, RowMapping, func, select
+
+from cryptoj.domain.products import ProductRules
+from cryptoj.domain.strategy import Candle
+from cryptoj.store._sql import chunks, insert_for, translate_integrity
+from cryptoj.store.columns import check_money
+from cryptoj.store.errors import InvalidRecord, UnknownReference
+from cryptoj.store.tables import CandleRow, ProductRow
+
+__all__ = ["CANDLE_COLUMNS", "CandleRepository", "ProductRepository"]
+
+_products = ProductRow.__table__  # type: ignore[attr-defined]
+_candles = CandleRow.__table__  # type: ignore[attr-defined]
+
+_RULE_AMOUNTS = (
+    "base_increment",
+    "quote_increment",
+    "base_min_size",
+    "base_max_size",
+    "quote_min_size",
+    "quote_max_size",
+)
+_RULE_FLAGS = ("trading_disabled", "is_disabled", "cancel_only", "limit_only", "post_only")
+CANDLE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+class ProductRepository:
+    """Product rules as last seen on the exchange; other records may only name stored products."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def upsert(self, rules: ProductRules, *, at: datetime) -> None:
+        """Store (or replace) the rules snapshot of one product."""
+        values: dict[str, Any] = {
+            "product_id": rules.product_id,
+            "base_currency": rules.base_currency,
+            "quote_currency": rules.quote_currency,
+            "price_increment": rules.price_increment,
+            "status": rules.status,
+            "updated_at": at,
+        }
+        for name in _RULE_AMOUNTS:
+            values[name] = check_money(getattr(rules, name), field=f"{rules.product_id} {name}")
+        if rules.price_increment is not None:
+            check_money(rules.price_increment, field=f"{rules.product_id} price_increment")
+        for name in _RULE_FLAGS:
+            values[name] = getattr(rules, name)
+        statement = insert_for(self._connection, _products).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=["product_id"],
+            set_={name: statement.excluded[name] for name in values if name != "product_id"},
+        )
+        with translate_integrity(f"product {rules.product_id}"):
+            self._connection.execute(statement)
+
+    def get(self, product_id: str) -> ProductRules:
+        """The stored rules of a product; `UnknownReference` when it was never stored."""
+        row = self._connection.execute(select(_products).where(_products.c.product_id == product_id)).mappings().first()
+        if row is None:
+            raise UnknownReference(f"product {product_id} is not stored")
+        return _rules_from(row)
+
+    def all(self) -> list[ProductRules]:
+        """Every stored product, by product id."""
+        rows = self._connection.execute(select(_products).order_by(_products.c.product_id)).mappings()
+        return [_rules_from(row) for row in rows]
+
+    def require(self, product_ids: Iterable[str]) -> None:
+        """Raise `UnknownReference` naming every product in `product_ids` that is not stored."""
+        wanted = set(product_ids)
+        if not wanted:
+            return
+        found = set(
+            self._connection.execute(select(_products.c.product_id).where(_products.c.product_id.in_(wanted))).scalars()
+        )
+        missing = sorted(wanted - found)
+        if missing:
+            raise UnknownReference(f"product {', '.join(missing)} is not stored; store its rules first")
+
+
+def _rules_from(row: RowMapping) -> ProductRules:
+    return ProductRules(
+        product_id=row["product_id"],
+        base_currency=row["base_currency"],
+        quote_currency=row["quote_currency"],
+        price_increment=row["price_increment"],
+        status=row["status"],
+        base_increment=row["base_increment"],
+        quote_increment=row["quote_increment"],
+        base_min_size=row["base_min_size"],
+        base_max_size=row["base_max_size"],
+        quote_min_size=row["quote_min_size"],
+        quote_max_size=row["quote_max_size"],
+        trading_disabled=bool(row["trading_disabled"]),
+        is_disabled=bool(row["is_disabled"]),
+        cancel_only=bool(row["cancel_only"]),
+        limit_only=bool(row["limit_only"]),
+        post_only=bool(row["post_only"]),
+    )
+
+
+class CandleRepository:
+    """OHLCV bars keyed on (product, granularity, start): writing a window again changes nothing."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def upsert(self, product_id: str, granularity: str, candles: Sequence[Candle]) -> int:
+        """Insert new bars and replace changed ones (the last bar of a pull is still forming); returns the count.
+
+        Bad bars (high below low, negative volume, naive times, two different bars at one start) raise
+        `InvalidRecord` before anything is written.
+        """
+        if not granularity or len(granularity) > 32:
+            raise InvalidRecord(f"granularity must be 1 to 32 characters, got {granularity!r}")
+        rows = _candle_rows(product_id, granularity, candles)
+        if not rows:
+            return 0
+        ProductRepository(self._connection).require([product_id])
+        for chunk in chunks(rows, columns=8, connection=self._connection):
+            statement = insert_for(self._connection, _candles).values(list(chunk))
+            statement = statement.on_conflict_do_update(
+                index_elements=["product_id", "granularity", "start"],
+                set_={name: statement.excluded[name] for name in CANDLE_COLUMNS},
+            )
+            with translate_integrity(f"candles of {product_id}"):
+                self._connection.execute(statement)
+        return len(rows)
+
+    def latest(self, product_id: str, granularity: str) -> Candle | None:
+        """The newest stored bar of a product, or None."""
+        row = (
+            self._connection.execute(
+                select(_candles)
+                .where(_candles.c.product_id == product_id, _candles.c.granularity == granularity)
+                .order_by(_candles.c.start.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _candle_from(row)
+
+    def latest_per_product(self, granularity: str) -> dict[str, Candle]:
+        """The newest bar of every product that has bars at this granularity."""
+        newest = (
+            select(_candles.c.product_id, func.max(_candles.c.start).label("start"))
+            .where(_candles.c.granularity == granularity)
+            .group_by(_candles.c.product_id)
+            .subquery()
+        )
+        rows = self._connection.execute(
+            select(_candles)
+            .join(newest, (_candles.c.product_id == newest.c.product_id) & (_candles.c.start == newest.c.start))
+            .where(_candles.c.granularity == granularity)
+        ).mappings()
+        return {row["product_id"]: _candle_from(row) for row in rows}
+
+    def window(
+        self,
+        product_id: str,
+        granularity: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Candle]:
+        """Bars with `start <= bar.start < end`, oldest first; with `limit`, the newest `limit` of them."""
+        query = select(_candles).where(_candles.c.product_id == product_id, _candles.c.granularity == granularity)
+        if start is not None:
+            query = query.where(_candles.c.start >= start)
+        if end is not None:
+            query = query.where(_candles.c.start < end)
+        if limit is not None:
+            query = query.order_by(_candles.c.start.desc()).limit(limit)
+            return [_candle_from(row) for row in reversed(list(self._connection.execute(query).mappings()))]
+        return [_candle_from(row) for row in self._connection.execute(query.order_by(_candles.c.start)).mappings()]
+
+    def frame(
+        self,
+        product_id: str,
+        granularity: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+        floats: bool = False,
+    ) -> pd.DataFrame:
+        """Bars as a DataFrame indexed by UTC `start`, oldest first.
+
+        Prices and volume stay `Decimal` (object columns) for anything that computes money; `floats=True`
+        gives float64 columns, for indicators only.
+        """
+        bars = self.window(product_id, granularity, start=start, end=end, limit=limit)
+        index = pd.DatetimeIndex([bar.start for bar in bars], name="start", tz="UTC")
+        data: dict[str, Any] = {}
+        for name in CANDLE_COLUMNS:
+            values = [getattr(bar, name) for bar in bars]
+            data[name] = pd.Series(
+                [float(v) for v in values] if floats else values,
+                index=index,
+                dtype="float64" if floats else object,
+            )
+        return pd.DataFrame(data, index=index)
+
+
+def _candle_rows(product_id: str, granularity: str, candles: Sequence[Candle]) -> list[dict[str, Any]]:
+    by_start: dict[datetime, dict[str, Any]] = {}
+    for candle in candles:
+        if candle.start.tzinfo is None:
+            raise InvalidRecord(f"{product_id} candle at {candle.start.isoformat()} has no timezone")
+        label = f"{product_id} candle at {candle.start.isoformat()}"
+        amounts = {name: check_money(getattr(candle, name), field=f"{label} {name}") for name in CANDLE_COLUMNS}
+        _check_bar(label, amounts)
+        row = {"product_id": product_id, "granularity": granularity, "start": candle.start, **amounts}
+        previous = by_start.get(candle.start)
+        if previous is not None and previous != row:
+            raise InvalidRecord(f"two different {label} in one batch")
+        by_start[candle.start] = row
+    return list(by_start.values())
+
+
+def _check_bar(label: str, amounts: dict[str, Decimal]) -> None:
+    low, high = amounts["low"], amounts["high"]
+    if low <= 0:
+        raise InvalidRecord(f"{label}: prices must be positive, low is {low}")
+    if amounts["volume"] < 0:
+        raise InvalidRecord(f"{label}: volume must not be negative, got {amounts['volume']}")
+    if not low <= min(amounts["open"], amounts["close"]) or not max(amounts["open"], amounts["close"]) <= high:
+        raise InvalidRecord(f"{label}: open and close must lie between low {low} and high {high}")
+
+
+def _candle_from(row: RowMapping) -> Candle:
+    return Candle(
+        start=row["start"],
+        open=row["open"],
+        high=row["high"],
+        low=row["low"],
+        close=row["close"],
+        volume=row["volume"],
+    )

@@ -1,0 +1,81 @@
+"""Apply Alembic migrations from code: on start (`open_store`) and through `cryptoj db upgrade`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from cryptoj.config import Settings
+from cryptoj.store.engine import create_store_engine
+from cryptoj.store.errors import MigrationError
+
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "open_store", "upgrade"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the packaged migrations (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The newest revision the code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships a revision
+        raise MigrationError("no migrations are packaged")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise MigrationError(f"cannot read the schema revision: {type(_cause(exc)).__name__}") from exc
+
+
+def upgrade(engine: Engine, *, revision: str = "head") -> str:
+    """Bring the schema to `revision` in one transaction; returns the revision reached."""
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    except CommandError as exc:
+        # A revision stamp the code does not know: a newer CryptoJ migrated this database.
+        raise MigrationError(f"migration to {revision} failed: {exc}") from exc
+    except SQLAlchemyError as exc:
+        cause = _cause(exc)
+        raise MigrationError(f"migration to {revision} failed: {type(cause).__name__}: {cause}") from exc
+    reached = current_revision(engine)
+    if reached is None:  # pragma: no cover - command.upgrade always stamps
+        raise MigrationError("migration left no revision stamp")
+    return reached
+
+
+def _cause(exc: SQLAlchemyError) -> BaseException:
+    # The driver's own error says what failed (no SQL, no parameters); SQLAlchemy's wraps it.
+    orig = getattr(exc, "orig", None)
+    return orig if isinstance(orig, BaseException) else exc
+
+
+def open_store(settings: Settings) -> Engine:
+    """The engine the settings name, with the schema brought up to date: what every service calls on start."""
+    engine = create_store_engine(settings)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

@@ -1,0 +1,1 @@
+"""Alembic migrations of the CryptoJ schema, run from code (see `cryptoj.store.migrate`)."""

@@ -1,0 +1,417 @@
+"""Flow cycles, orders (intent apart from exchange state, with status history) and fills."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, select, update
+
+from cryptoj.domain.orders import (
+    Fill,
+    Liquidity,
+    Order,
+    OrderIntent,
+    OrderStatus,
+    OrderType,
+    StatusChange,
+    StopDirection,
+    TimeInForce,
+    can_transition,
+)
+from cryptoj.domain.side import Side
+from cryptoj.store._sql import chunks, insert_for, translate_integrity
+from cryptoj.store.columns import check_money
+from cryptoj.store.errors import ConcurrentUpdate, DuplicateRecord, InvalidRecord, UnknownReference
+from cryptoj.store.market import ProductRepository
+from cryptoj.store.tables import FillRow, FlowCycleRow, OrderRow, OrderStatusChangeRow
+
+__all__ = ["CycleRepository", "FillRepository", "FlowCycle", "OrderRepository"]
+
+_cycles = FlowCycleRow.__table__  # type: ignore[attr-defined]
+_orders = OrderRow.__table__  # type: ignore[attr-defined]
+_changes = OrderStatusChangeRow.__table__  # type: ignore[attr-defined]
+_fills = FillRow.__table__  # type: ignore[attr-defined]
+
+# The intent columns: written once when the order is first stored, compared on every later save.
+_INTENT_COLUMNS = (
+    "product_id",
+    "side",
+    "order_type",
+    "requested_base_size",
+    "requested_quote_size",
+    "limit_price",
+    "stop_price",
+    "stop_direction",
+    "time_in_force",
+    "end_time",
+    "post_only",
+)
+_OPEN_STATUSES = sorted(status.value for status in OrderStatus if status.is_open)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowCycle:
+    """One run of a trading cycle (the orders it placed carry its key)."""
+
+    cycle_key: str
+    strategy: str
+    started_at: datetime
+    flow_run_id: str | None = None
+    finished_at: datetime | None = None
+    outcome: str | None = None
+
+
+class CycleRepository:
+    """Flow-cycle records: which cycle key placed which intents."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def start(self, cycle_key: str, *, strategy: str, at: datetime, flow_run_id: str | None = None) -> bool:
+        """Record a cycle's start; False when the key is stored already (a retried run reuses it)."""
+        if not cycle_key or len(cycle_key) > 200:
+            raise InvalidRecord(f"cycle_key must be 1 to 200 characters, got {len(cycle_key)}")
+        if not strategy:
+            raise InvalidRecord(f"cycle {cycle_key} needs a strategy name")
+        statement = (
+            insert_for(self._connection, _cycles)
+            .values(cycle_key=cycle_key, strategy=strategy, started_at=at, flow_run_id=flow_run_id)
+            .on_conflict_do_nothing(index_elements=["cycle_key"])
+        )
+        with translate_integrity(f"cycle {cycle_key}"):
+            inserted = self._connection.execute(statement).rowcount == 1
+        if not inserted and self.get(cycle_key).strategy != strategy:
+            raise DuplicateRecord(f"cycle {cycle_key} is stored for another strategy")
+        return inserted
+
+    def finish(self, cycle_key: str, *, at: datetime, outcome: str) -> None:
+        """Record how and when a cycle ended."""
+        result = self._connection.execute(
+            update(_cycles).where(_cycles.c.cycle_key == cycle_key).values(finished_at=at, outcome=outcome)
+        )
+        if result.rowcount != 1:
+            raise UnknownReference(f"cycle {cycle_key} is not stored")
+
+    def get(self, cycle_key: str) -> FlowCycle:
+        """A stored cycle; `UnknownReference` when absent."""
+        row = self._connection.execute(select(_cycles).where(_cycles.c.cycle_key == cycle_key)).mappings().first()
+        if row is None:
+            raise UnknownReference(f"cycle {cycle_key} is not stored")
+        return FlowCycle(
+            cycle_key=row["cycle_key"],
+            strategy=row["strategy"],
+            started_at=row["started_at"],
+            flow_run_id=row["flow_run_id"],
+            finished_at=row["finished_at"],
+            outcome=row["outcome"],
+        )
+
+
+class OrderRepository:
+    """Orders keyed on client_order_id: saving is an upsert that never loses history or goes backwards.
+
+    Saving a new order stores its intent and history. Saving a known order checks the intent is the same
+    (`DuplicateRecord` otherwise), appends the history entries the store has not seen (each a legal
+    transition from the stored status) and takes the exchange-reported fields. A save from a stale copy
+    (its history a prefix of the stored one) changes nothing; one whose history departs from the stored
+    one raises `ConcurrentUpdate`. The row is locked while this happens, so two workers end with one copy.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def save(self, order: Order, *, cycle_key: str | None = None, intent_index: int | None = None) -> None:
+        """Insert or update `order` (see the class docstring)."""
+        intent = _intent_values(order)
+        state = _state_values(order)
+        ProductRepository(self._connection).require([order.intent.product_id])
+        if cycle_key is not None:
+            CycleRepository(self._connection).get(cycle_key)
+        what = f"order {order.client_order_id}"
+        statement = (
+            insert_for(self._connection, _orders)
+            .values(
+                client_order_id=order.client_order_id,
+                cycle_key=cycle_key,
+                intent_index=intent_index,
+                created_at=order.created_at,
+                **intent,
+                **state,
+            )
+            .on_conflict_do_nothing(index_elements=["client_order_id"])
+        )
+        with translate_integrity(what):
+            if self._connection.execute(statement).rowcount == 1:
+                self._append_history(order.client_order_id, order.history, first_seq=0)
+                return
+            self._update(order, intent, state, cycle_key=cycle_key)
+
+    def _update(self, order: Order, intent: dict[str, Any], state: dict[str, Any], *, cycle_key: str | None) -> None:
+        coid = order.client_order_id
+        row = (
+            self._connection.execute(select(_orders).where(_orders.c.client_order_id == coid).with_for_update())
+            .mappings()
+            .one()
+        )
+        changed = [name for name in _INTENT_COLUMNS if row[name] != intent[name]]
+        if changed:
+            raise DuplicateRecord(f"order {coid} is stored with a different intent ({', '.join(changed)})")
+        if cycle_key is not None and row["cycle_key"] not in (None, cycle_key):
+            raise DuplicateRecord(f"order {coid} was placed by cycle {row['cycle_key']}, not {cycle_key}")
+        stored = self._history(coid)
+        mine = order.history
+        for seq, (theirs, ours) in enumerate(zip(stored, mine, strict=False)):
+            if (theirs.status, theirs.at) != (ours.status, ours.at):
+                raise ConcurrentUpdate(
+                    f"order {coid} history departs from the stored one at step {seq}: "
+                    f"stored {theirs.status.value}, given {ours.status.value}"
+                )
+        if len(mine) < len(stored) or (len(mine) == len(stored) and order.filled_size < row["filled_size"]):
+            return  # a stale copy: the store already knows more
+        current = OrderStatus(row["status"])
+        for change in mine[len(stored) :]:
+            if not can_transition(current, change.status):
+                raise InvalidRecord(f"order {coid} cannot go from {current.value} to {change.status.value}")
+            current = change.status
+        known = row["exchange_order_id"]
+        if known is not None and order.exchange_order_id not in (None, known):
+            raise ConcurrentUpdate(f"order {coid} has exchange id {known}, not {order.exchange_order_id}")
+        if order.exchange_order_id is None:
+            state["exchange_order_id"] = known
+        self._append_history(coid, mine[len(stored) :], first_seq=len(stored))
+        self._connection.execute(
+            update(_orders)
+            .where(_orders.c.client_order_id == coid)
+            .values(cycle_key=row["cycle_key"] or cycle_key, **state)
+        )
+
+    def _append_history(self, coid: str, changes: Sequence[StatusChange], *, first_seq: int) -> None:
+        if not changes:
+            return
+        self._connection.execute(
+            _changes.insert(),
+            [
+                {"client_order_id": coid, "seq": seq, "status": c.status.value, "at": c.at, "reason": c.reason}
+                for seq, c in enumerate(changes, start=first_seq)
+            ],
+        )
+
+    def _history(self, coid: str) -> list[StatusChange]:
+        rows = self._connection.execute(
+            select(_changes).where(_changes.c.client_order_id == coid).order_by(_changes.c.seq)
+        ).mappings()
+        return [StatusChange(OrderStatus(r["status"]), r["at"], r["reason"]) for r in rows]
+
+    def get(self, client_order_id: str) -> Order | None:
+        """The stored order, or None."""
+        orders = self._load(select(_orders).where(_orders.c.client_order_id == client_order_id))
+        return orders[0] if orders else None
+
+    def by_exchange_id(self, exchange_order_id: str) -> Order | None:
+        """The stored order the exchange knows by this id, or None."""
+        orders = self._load(select(_orders).where(_orders.c.exchange_order_id == exchange_order_id))
+        return orders[0] if orders else None
+
+    def open_orders(self, *, product_id: str | None = None) -> list[Order]:
+        """Orders that may still fill (including unknown outcomes, which must be looked up), oldest first."""
+        query = select(_orders).where(_orders.c.status.in_(_OPEN_STATUSES))
+        if product_id is not None:
+            query = query.where(_orders.c.product_id == product_id)
+        return self._load(query.order_by(_orders.c.created_at, _orders.c.client_order_id))
+
+    def by_cycle(self, cycle_key: str) -> list[Order]:
+        """The orders a cycle placed, in intent order."""
+        return self._load(
+            select(_orders)
+            .where(_orders.c.cycle_key == cycle_key)
+            .order_by(_orders.c.intent_index, _orders.c.client_order_id)
+        )
+
+    def _load(self, query: Any) -> list[Order]:
+        rows = list(self._connection.execute(query).mappings())
+        if not rows:
+            return []
+        ids = [row["client_order_id"] for row in rows]
+        history: dict[str, list[StatusChange]] = {coid: [] for coid in ids}
+        for r in self._connection.execute(
+            select(_changes).where(_changes.c.client_order_id.in_(ids)).order_by(_changes.c.seq)
+        ).mappings():
+            history[r["client_order_id"]].append(StatusChange(OrderStatus(r["status"]), r["at"], r["reason"]))
+        trades: dict[str, set[str]] = {coid: set() for coid in ids}
+        for coid, trade_id in self._connection.execute(
+            select(_fills.c.client_order_id, _fills.c.trade_id).where(_fills.c.client_order_id.in_(ids))
+        ):
+            trades[coid].add(trade_id)
+        return [_order_from(row, history[row["client_order_id"]], trades[row["client_order_id"]]) for row in rows]
+
+
+def _intent_values(order: Order) -> dict[str, Any]:
+    intent = order.intent
+    coid = order.client_order_id
+    if not coid or len(coid) > 64:
+        raise InvalidRecord(f"client_order_id must be 1 to 64 characters, got {coid!r}")
+    amounts = {
+        "requested_base_size": intent.base_size,
+        "requested_quote_size": intent.quote_size,
+        "limit_price": intent.limit_price,
+        "stop_price": intent.stop_price,
+    }
+    for name, value in amounts.items():
+        if value is not None:
+            check_money(value, field=f"order {coid} {name}")
+    return {
+        "product_id": intent.product_id,
+        "side": intent.side.value,
+        "order_type": intent.order_type.value,
+        **amounts,
+        "stop_direction": intent.stop_direction.value if intent.stop_direction else None,
+        "time_in_force": intent.time_in_force.value,
+        "end_time": intent.end_time,
+        "post_only": intent.post_only,
+    }
+
+
+def _state_values(order: Order) -> dict[str, Any]:
+    coid = order.client_order_id
+    for name in ("filled_size", "filled_value", "fees"):
+        value = check_money(getattr(order, name), field=f"order {coid} {name}")
+        if value < 0:
+            raise InvalidRecord(f"order {coid} {name} must not be negative, got {value}")
+    if not order.history or order.history[-1].status != order.status:
+        raise InvalidRecord(f"order {coid} history does not end in its status {order.status.value}")
+    return {
+        "status": order.status.value,
+        "exchange_order_id": order.exchange_order_id,
+        "filled_size": order.filled_size,
+        "filled_value": order.filled_value,
+        "fees": order.fees,
+        "reason": order.reason,
+        "updated_at": order.history[-1].at,
+    }
+
+
+def _order_from(row: RowMapping, history: list[StatusChange], trade_ids: set[str]) -> Order:
+    intent = OrderIntent(
+        product_id=row["product_id"],
+        side=Side(row["side"]),
+        order_type=OrderType(row["order_type"]),
+        base_size=row["requested_base_size"],
+        quote_size=row["requested_quote_size"],
+        limit_price=row["limit_price"],
+        stop_price=row["stop_price"],
+        stop_direction=StopDirection(row["stop_direction"]) if row["stop_direction"] else None,
+        time_in_force=TimeInForce(row["time_in_force"]),
+        end_time=row["end_time"],
+        post_only=bool(row["post_only"]),
+    )
+    return Order(
+        client_order_id=row["client_order_id"],
+        intent=intent,
+        created_at=row["created_at"],
+        status=OrderStatus(row["status"]),
+        exchange_order_id=row["exchange_order_id"],
+        filled_size=row["filled_size"],
+        filled_value=row["filled_value"],
+        fees=row["fees"],
+        reason=row["reason"],
+        history=history,
+        trade_ids=trade_ids,
+    )
+
+
+class FillRepository:
+    """Fills keyed on the exchange's trade id: a repeated fill is ignored, never counted twice."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def add(self, fills: Iterable[Fill]) -> list[Fill]:
+        """Store the fills not seen before; returns exactly those (apply only them to orders and positions).
+
+        Every fill must name a stored product and a stored order (`UnknownReference` otherwise).
+        """
+        batch: dict[str, Fill] = {}
+        for fill in fills:
+            _check_fill(fill)
+            if batch.setdefault(fill.trade_id, fill) != fill:
+                raise InvalidRecord(f"two different fills with trade id {fill.trade_id} in one batch")
+        if not batch:
+            return []
+        ProductRepository(self._connection).require(f.product_id for f in batch.values())
+        coids = {f.client_order_id for f in batch.values()}
+        found = set(
+            self._connection.execute(
+                select(_orders.c.client_order_id).where(_orders.c.client_order_id.in_(coids))
+            ).scalars()
+        )
+        if coids - found:
+            raise UnknownReference(f"fills name orders that are not stored: {', '.join(sorted(coids - found))}")
+        new: list[Fill] = []
+        rows = [_fill_values(f) for f in batch.values()]
+        for chunk in chunks(rows, columns=10, connection=self._connection):
+            statement = (
+                insert_for(self._connection, _fills)
+                .values(list(chunk))
+                .on_conflict_do_nothing(index_elements=["trade_id"])
+                .returning(_fills.c.trade_id)
+            )
+            with translate_integrity("fills"):
+                inserted = set(self._connection.execute(statement).scalars())
+            new.extend(batch[row["trade_id"]] for row in chunk if row["trade_id"] in inserted)
+        return new
+
+    def for_order(self, client_order_id: str) -> list[Fill]:
+        """An order's fills, oldest first."""
+        return self._load(select(_fills).where(_fills.c.client_order_id == client_order_id))
+
+    def for_product(self, product_id: str, *, since: datetime | None = None) -> list[Fill]:
+        """A product's fills (from `since` on), oldest first."""
+        query = select(_fills).where(_fills.c.product_id == product_id)
+        if since is not None:
+            query = query.where(_fills.c.time >= since)
+        return self._load(query)
+
+    def _load(self, query: Any) -> list[Fill]:
+        rows = self._connection.execute(query.order_by(_fills.c.time, _fills.c.trade_id)).mappings()
+        return [
+            Fill(
+                trade_id=r["trade_id"],
+                client_order_id=r["client_order_id"],
+                product_id=r["product_id"],
+                side=Side(r["side"]),
+                price=r["price"],
+                size=r["size"],
+                fee=r["fee"],
+                liquidity=Liquidity(r["liquidity"]),
+                time=r["time"],
+                order_id=r["order_id"],
+            )
+            for r in rows
+        ]
+
+
+def _check_fill(fill: Fill) -> None:
+    for name in ("price", "size", "fee"):
+        check_money(getattr(fill, name), field=f"fill {fill.trade_id} {name}")
+    if not fill.trade_id or len(fill.trade_id) > 64:
+        raise InvalidRecord(f"trade_id must be 1 to 64 characters, got {fill.trade_id!r}")
+    if fill.time.tzinfo is None:
+        raise InvalidRecord(f"fill {fill.trade_id} time has no timezone")
+
+
+def _fill_values(fill: Fill) -> dict[str, Any]:
+    return {
+        "trade_id": fill.trade_id,
+        "client_order_id": fill.client_order_id,
+        "order_id": fill.order_id,
+        "product_id": fill.product_id,
+        "side": fill.side.value,
+        "price": fill.price,
+        "size": fill.size,
+        "fee": fill.fee,
+        "liquidity": fill.liquidity.value,
+        "time": fill.time,
+    }

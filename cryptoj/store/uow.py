@@ -1,0 +1,90 @@
+"""The unit of work: one transaction, with every repository on it; rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from cryptoj.store.errors import StoreError
+from cryptoj.store.market import CandleRepository, ProductRepository
+from cryptoj.store.orders import CycleRepository, FillRepository, OrderRepository
+from cryptoj.store.portfolio import PositionRepository, RiskRepository, SnapshotRepository
+
+__all__ = ["UnitOfWork"]
+
+
+class UnitOfWork:
+    """A transaction and the repositories that write in it.
+
+    Use it as a context manager and call `commit()` at the end of the block; leaving the block any other
+    way (an exception, a forgotten commit) rolls everything back, so a crash mid-write leaves nothing
+    half-written.
+
+    Parameters:
+        engine: from `cryptoj.store.open_store` (schema already migrated).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise StoreError("this unit of work is already open; use a new one per transaction")
+        connection = self._engine.connect()
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        self._committed = False
+        self.products = ProductRepository(connection)
+        self.candles = CandleRepository(connection)
+        self.cycles = CycleRepository(connection)
+        self.orders = OrderRepository(connection)
+        self.fills = FillRepository(connection)
+        self.positions = PositionRepository(connection)
+        self.snapshots = SnapshotRepository(connection)
+        self.risk = RiskRepository(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:  # pragma: no cover - __enter__ always sets it
+            return
+        try:
+            if not self._committed:
+                connection.rollback()
+        finally:
+            connection.close()
+
+    @property
+    def connection(self) -> Connection:
+        """The open connection (for reads the repositories do not offer)."""
+        if self._connection is None:
+            raise StoreError("the unit of work is not open: use it in a `with` block")
+        return self._connection
+
+    @property
+    def committed(self) -> bool:
+        """Whether `commit()` ran in this block."""
+        return self._committed
+
+    def commit(self) -> None:
+        """Make every write of this block permanent; the block may not write after this."""
+        self.connection.commit()
+        self._committed = True
+
+    def rollback(self) -> None:
+        """Discard every write of this block so far (leaving the block does this unless committed)."""
+        self.connection.rollback()
+        self.connection.begin()
