@@ -93,7 +93,9 @@ class SandboxServer:
     def bind(self) -> socket.socket:
         """Bind the listening socket now, so the port is known before serving."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP, and
+        # without it every response waits ~40 ms for a delayed ACK (measured: 44 ms vs 0.6 ms a request).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._requested_port))
         sock.listen(2048)  # connections queue from now on, even before the server loop accepts them
