@@ -264,3 +264,27 @@ async def test_feed_closes_a_client_that_falls_behind_the_exchange(feed_server: 
             await frames_until(ws, lambda f: False)
     assert caught.value.rcvd is not None
     assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (1011, "client fell behind")
+
+
+async def test_fact_04_far_levels_and_tiny_sizes_are_written_as_plain_decimals(feed_server: FeedServer) -> None:
+    from decimal import Decimal
+
+    from cryptoj.domain.book import OrderBook
+
+    book = OrderBook("BTC-USD")
+    book.apply_snapshot([(Decimal("0.01"), Decimal("1E+3"))], [(Decimal("138991023.41"), Decimal("1E-8"))])
+    feed_server.source.books["BTC-USD"] = book
+    async with connect(feed_server.url) as ws:
+        await send(ws, type="subscribe", channel="level2", product_ids=["BTC-USD"])
+        frames = await frames_until(ws, is_ack)
+    levels = {(u["price_level"], u["new_quantity"]) for u in frames[0]["events"][0]["updates"]}
+    assert levels == {("0.01", "1000"), ("138991023.41", "0.00000001")}
+
+
+async def test_fact_05_the_feed_sends_one_event_per_level2_frame(feed_server: FeedServer) -> None:
+    async with connect(feed_server.url, max_size=None) as ws:
+        await send(ws, type="subscribe", channel="level2", product_ids=["BTC-USD", "ETH-USD"])
+        frames = await frames_until(ws, is_ack)
+    level2 = [f for f in frames if f["channel"] == "l2_data"]
+    assert [len(f["events"]) for f in level2] == [1, 1]
+    assert sorted(f["events"][0]["product_id"] for f in level2) == ["BTC-USD", "ETH-USD"]
