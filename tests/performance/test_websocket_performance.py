@@ -137,3 +137,55 @@ def test_rss_after_a_million_frames_stays_within_20_mb_of_the_start(benchmark: B
     benchmark.extra_info.update(frames=1_000_000, rss_growth_mb=grown_mb)
     print(f"\nRSS growth after 1,000,000 frames: {grown_mb:.2f} MB")
     assert grown_mb < 20
+
+
+def test_why_msgspec_pydantic_validate_json_of_the_same_update_frames(benchmark: BenchmarkFixture) -> None:
+    """The same frames through equivalent pydantic models (the REST models' library), for the record."""
+    from decimal import Decimal
+    from typing import Literal
+
+    from pydantic import BaseModel, TypeAdapter
+
+    class Update(BaseModel):
+        side: Literal["bid", "offer"]
+        event_time: str
+        price_level: Decimal
+        new_quantity: Decimal
+
+    class Event(BaseModel):
+        type: Literal["snapshot", "update"]
+        product_id: str
+        updates: list[Update]
+
+    class Frame(BaseModel):
+        channel: Literal["l2_data"]
+        client_id: str = ""
+        timestamp: str
+        sequence_num: int
+        events: list[Event]
+
+    frames = update_frames(5_000)
+    adapter = TypeAdapter(Frame)
+    decoder = FrameDecoder()
+
+    def with_pydantic() -> None:
+        for frame in frames:
+            adapter.validate_json(frame)
+
+    def with_msgspec() -> None:
+        for frame in frames:
+            decoder.decode(frame)
+
+    def bare() -> None:
+        for frame in frames:
+            json.loads(frame)
+
+    benchmark(with_pydantic)
+    pydantic_time, parsed = best_of(5, with_pydantic, bare)
+    msgspec_time, parsed_again = best_of(5, with_msgspec, bare)
+    parsed = min(parsed, parsed_again)
+    benchmark.extra_info.update(pydantic_ratio=pydantic_time / parsed, msgspec_ratio=msgspec_time / parsed)
+    print(
+        f"\ndecode only, vs json.loads: pydantic validate_json {pydantic_time / parsed:.2f}x, "
+        f"msgspec {msgspec_time / parsed:.2f}x"
+    )
