@@ -131,7 +131,7 @@ class L2Update(_Model, frozen=True, kw_only=True):
     """One level: the new absolute size at a price (zero removes the level)."""
 
     side: Literal["bid", "offer"]
-    event_time: str  # matching-engine time, not monotonic; kept as text because nothing depends on it
+    event_time: str = ""  # matching-engine time, not monotonic; kept as text because nothing depends on it
     price_level: Decimal
     new_quantity: Decimal
 
@@ -262,7 +262,7 @@ class UserOrder(_Model, frozen=True, kw_only=True):
     leaves_quantity: str = ""
     filled_value: str = ""
     total_fees: str = ""
-    number_of_fills: str = ""
+    number_of_fills: str | int = ""  # a string in the docs; tolerate a number
     limit_price: str = ""
     stop_price: str = ""
     time_in_force: str = ""
