@@ -253,3 +253,20 @@ async def test_every_subscribe_carries_a_jwt_when_a_key_is_set_and_none_reaches_
         ("user", "<redacted>"),
     ]
     assert "eyJ" not in caplog.text  # no JWT (base64 JSON header) in any log line
+
+
+async def test_a_subscribe_the_server_never_answers_raises_after_the_ack_timeout() -> None:
+    from cryptoj.coinbase.ws_errors import SubscriptionError
+
+    async with replaying(opening()) as server, handler_for(server.url, ack_timeout=0.2) as handler:
+        await handler.wait_connected()
+        with pytest.raises(SubscriptionError, match=r"no answer within 0\.2 s"):
+            await handler.subscribe("ticker", ["BTC-USD"])
+        assert "ticker" not in handler.subscriptions
+
+
+async def test_a_malformed_url_is_a_configuration_error() -> None:
+    from cryptoj.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="bad WebSocket URL"):
+        await WebSocketHandler(url="http//nowhere").run()
