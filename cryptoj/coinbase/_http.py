@@ -156,20 +156,29 @@ class RestSession:
         """Like `call`, also returning the raw answer (for its headers, such as `trace-id`)."""
         if not public and self._auth is None:
             raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
-        request = self.client.build_request(
-            method, API_PREFIX + path, params=_clean(params), json=body if body is not None else None
-        )
-        response = await self._with_retries(request, public=public, retry=retry, client_order_id=client_order_id)
+        url, query = API_PREFIX + path, _clean(params)
+
+        def build() -> httpx.Request:
+            # A new request per attempt: each is signed afresh and none shares mutable state with the last.
+            return self.client.build_request(method, url, params=query, json=body)
+
+        response = await self._with_retries(build, public=public, retry=retry, client_order_id=client_order_id)
         return decode(response, model), response
 
     async def _with_retries(
-        self, request: httpx.Request, *, public: bool, retry: RetryMode, client_order_id: str | None
+        self,
+        build: Callable[[], httpx.Request],
+        *,
+        public: bool,
+        retry: RetryMode,
+        client_order_id: str | None,
     ) -> httpx.Response:
         bucket = self._public if public else self._private
         may_have_arrived = False  # has any attempt possibly reached Coinbase without a definite answer?
         attempt = 0
         while True:
             await bucket.acquire()
+            request = build()
             error = await self._send_single(request, public=public, bucket=bucket)
             if isinstance(error, httpx.Response):
                 return error

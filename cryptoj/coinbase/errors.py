@@ -286,6 +286,7 @@ _HTTPX_ERRORS: tuple[tuple[type[httpx.HTTPError], type[CoinbaseError], bool], ..
     (httpx.WriteTimeout, TransportError, True),
     (httpx.TimeoutException, TransportError, True),
     (httpx.RemoteProtocolError, TransportError, True),
+    (httpx.ProtocolError, TransportError, True),
     (httpx.NetworkError, TransportError, True),  # ReadError, WriteError, CloseError
     (httpx.DecodingError, UnexpectedResponseError, True),
     (httpx.TooManyRedirects, UnexpectedResponseError, True),
@@ -301,4 +302,5 @@ def error_from_exception(exc: httpx.HTTPError) -> CoinbaseError:
             if error_class is TransportError:
                 return TransportError(message, may_have_arrived=may_have_arrived)
             return error_class(message)
+    # A failure type httpx may add later: treat it as "maybe sent", the safe reading for orders.
     return TransportError(f"{type(exc).__name__}: {exc}")

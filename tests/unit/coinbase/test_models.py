@@ -1,0 +1,250 @@
+"""Wire models: documented bodies parse to Decimal, unknown fields are kept, requests send only documented fields."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from cryptoj.coinbase import models
+from cryptoj.coinbase.models import (
+    Account,
+    BatchCancelResponse,
+    CandlesResponse,
+    CreateOrderRequest,
+    CreateOrderResponse,
+    EditOrderRequest,
+    GetAccountResponse,
+    GetOrderResponse,
+    Granularity,
+    LimitConfig,
+    ListAccountsResponse,
+    ListFillsResponse,
+    ListOrdersResponse,
+    MarketConfig,
+    MarketTradesResponse,
+    Order,
+    OrderConfiguration,
+    PreviewOrderRequest,
+    Product,
+    TransactionSummary,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "coinbase" / "examples"
+CAPTURED = Path(__file__).resolve().parents[2] / "data" / "coinbase" / "captured"
+
+
+def _example(name: str) -> Any:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def _no_placeholders(value: Any, key: str = "") -> Any:
+    # Doc examples hold "<string>" where a decimal or time goes; blank them (Coinbase's "unset").
+    if isinstance(value, dict):
+        return {name: _no_placeholders(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_no_placeholders(item, key) for item in value]
+    return "" if value == "<string>" else value
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        ("list_accounts.json", ListAccountsResponse),
+        ("get_account.json", GetAccountResponse),
+        ("get_candles.json", CandlesResponse),
+        ("get_market_trades.json", MarketTradesResponse),
+        ("create_order_success.json", CreateOrderResponse),
+        ("create_order_failure.json", CreateOrderResponse),
+        ("create_order_docs_example.json", CreateOrderResponse),
+        ("cancel_orders.json", BatchCancelResponse),
+        ("get_order.json", GetOrderResponse),
+        ("list_orders.json", ListOrdersResponse),
+        ("list_fills.json", ListFillsResponse),
+        ("get_product.json", Product),
+    ],
+)
+def test_every_documented_body_parses(name: str, model: type[BaseModel]) -> None:
+    parsed = model.model_validate(_no_placeholders(_example(name)))
+    assert parsed.model_dump()
+
+
+def test_real_captured_product_keeps_money_as_decimal() -> None:
+    body = json.loads((CAPTURED / "market_product_btc_usd.json").read_text())["response"]["body_text"]
+    product = Product.model_validate_json(body)
+    assert isinstance(product.price, Decimal)
+    assert product.quote_increment == Decimal("0.01")
+
+
+def test_datetimes_take_nine_fractional_digits() -> None:
+    account = Account.model_validate(
+        {**_example("get_account.json")["account"], "created_at": "2023-02-09T20:32:50.714964855Z"}
+    )
+    assert account.created_at == datetime(2023, 2, 9, 20, 32, 50, 714964, tzinfo=UTC)
+
+
+def test_zero_time_and_empty_strings_read_as_unset() -> None:
+    order = Order.model_validate(
+        {"order_id": "o", "product_id": "BTC-USD", "status": "OPEN", "last_fill_time": "0001-01-01T00:00:00Z",
+         "average_filled_price": "", "fee": ""}
+    )  # fmt: skip
+    assert order.last_fill_time is None
+    assert order.average_filled_price is None
+    assert order.fee is None
+
+
+def test_fact_16_unknown_fields_on_orders_and_accounts_are_kept() -> None:
+    grown = {
+        "order_id": "o1", "product_id": "BTC-USD", "status": "FILLED", "platform": "PLATFORM_CONSUMER",
+        "prediction_side": "", "equity_trading_session": "", "cost_basis_method": "FIFO",
+        "displayed_order_config": {"x": 1}, "workable_size": "0", "edit_history": [],
+    }  # fmt: skip
+    order = Order.model_validate(grown)
+    assert order.model_extra is not None
+    assert order.model_extra["cost_basis_method"] == "FIFO"
+    assert order.model_extra["displayed_order_config"] == {"x": 1}
+    account = Account.model_validate({**_example("get_account.json")["account"], "margin_type": "CROSS"})
+    assert account.model_extra == {"margin_type": "CROSS"}
+
+
+def test_fact_02_client_id_absent_or_present_never_required() -> None:
+    body = _no_placeholders(_example("list_orders.json"))
+    with_client_id = {**body, "client_id": ""}
+    assert ListOrdersResponse.model_validate(body).orders
+    assert ListOrdersResponse.model_validate(with_client_id).model_extra == {"client_id": ""}
+
+
+def test_missing_required_field_is_named() -> None:
+    body = _example("get_account.json")
+    del body["account"]["uuid"]
+    with pytest.raises(ValidationError, match=r"account\.uuid"):
+        GetAccountResponse.model_validate(body)
+
+
+def test_placeholder_text_in_a_decimal_is_refused() -> None:
+    with pytest.raises(ValidationError, match="decimal"):
+        MarketTradesResponse.model_validate({"trades": [], "best_bid": "<string>"})
+
+
+def test_json_numbers_become_exact_decimals_not_binary_floats() -> None:
+    summary = TransactionSummary.model_validate_json('{"total_fees": 0.1, "total_volume": 1e3, "fee_tier": {}}')
+    assert summary.total_fees == Decimal("0.1")
+    assert summary.total_volume == Decimal("1000.0")
+
+
+def test_fact_12_unknown_order_configuration_in_an_answer_is_kept() -> None:
+    config = OrderConfiguration.model_validate({"scaled_limit_gtc": {"num_orders": 3}})
+    assert config.kind() == "scaled_limit_gtc"
+    assert OrderConfiguration().kind() == ""
+
+
+def _request(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "client_order_id": "c-1",
+        "product_id": "BTC-USD",
+        "side": "BUY",
+        "order_configuration": {"market_market_ioc": {"quote_size": "10"}},
+    }
+    body.update(overrides)
+    return body
+
+
+def test_fact_13_request_sends_only_set_documented_fields_with_string_amounts() -> None:
+    wire = CreateOrderRequest.model_validate(_request()).to_wire()
+    assert wire == {
+        "client_order_id": "c-1",
+        "product_id": "BTC-USD",
+        "side": "BUY",
+        "order_configuration": {"market_market_ioc": {"quote_size": "10"}},
+    }
+
+
+def test_fact_13_unknown_request_field_is_refused_before_sending() -> None:
+    with pytest.raises(ValidationError, match="max_floor"):
+        CreateOrderRequest.model_validate(_request(max_floor="1"))
+
+
+def test_fact_13_unknown_field_inside_a_configuration_is_refused() -> None:
+    config = {"limit_limit_gtc": {"base_size": "1", "limit_price": "2", "max_floor": "1"}}
+    with pytest.raises(ValidationError, match="max_floor"):
+        CreateOrderRequest.model_validate(_request(order_configuration=config))
+
+
+def test_fact_13_unknown_order_type_is_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown order configuration"):
+        PreviewOrderRequest.model_validate(
+            {"product_id": "BTC-USD", "side": "BUY", "order_configuration": {"iceberg": {"base_size": "1"}}}
+        )
+
+
+def test_fact_13_bad_side_is_refused_before_sending() -> None:
+    with pytest.raises(ValidationError, match="side"):
+        CreateOrderRequest.model_validate(_request(side="buy"))
+
+
+def test_order_configuration_needs_exactly_one_type() -> None:
+    two = OrderConfiguration(
+        market_market_ioc=MarketConfig(quote_size=Decimal("1")),
+        limit_limit_gtc=LimitConfig(base_size=Decimal("1"), limit_price=Decimal("1")),
+    )
+    with pytest.raises(ValidationError, match="exactly one"):
+        CreateOrderRequest(client_order_id="c", product_id="BTC-USD", side="BUY", order_configuration=two)
+    with pytest.raises(ValidationError, match="exactly one"):
+        CreateOrderRequest(
+            client_order_id="c", product_id="BTC-USD", side="BUY", order_configuration=OrderConfiguration()
+        )
+
+
+def test_an_order_cannot_be_built_without_a_client_order_id() -> None:
+    with pytest.raises(ValidationError, match="client_order_id"):
+        CreateOrderRequest.model_validate(_request(client_order_id=""))
+    with pytest.raises(ValidationError, match="blank"):
+        CreateOrderRequest.model_validate(_request(client_order_id="   "))
+
+
+def test_decimal_amounts_are_sent_without_exponent() -> None:
+    config = OrderConfiguration(limit_limit_gtc=LimitConfig(base_size=Decimal("1E-8"), limit_price=Decimal("1E+5")))
+    wire = CreateOrderRequest(
+        client_order_id="c", product_id="BTC-USD", side="SELL", order_configuration=config
+    ).to_wire()
+    assert wire["order_configuration"]["limit_limit_gtc"] == {"base_size": "0.00000001", "limit_price": "100000"}
+
+
+def test_gtd_end_time_is_sent_as_rfc3339() -> None:
+    end = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    config = OrderConfiguration(
+        limit_limit_gtd=LimitConfig(base_size=Decimal("1"), limit_price=Decimal("2"), end_time=end)
+    )
+    wire = CreateOrderRequest(
+        client_order_id="c", product_id="BTC-USD", side="BUY", order_configuration=config
+    ).to_wire()
+    assert wire["order_configuration"]["limit_limit_gtd"]["end_time"] == "2026-01-01T12:00:00Z"
+
+
+def test_edit_needs_a_new_price_or_size() -> None:
+    with pytest.raises(ValidationError, match="new price or a new size"):
+        EditOrderRequest(order_id="o")
+    assert EditOrderRequest(order_id="o", size=Decimal("2")).to_wire() == {"order_id": "o", "size": "2"}
+
+
+def test_granularity_widths() -> None:
+    assert Granularity.ONE_MINUTE.seconds == 60
+    assert Granularity.FOUR_HOUR.seconds == 14400
+    assert Granularity.ONE_DAY.seconds == 86400
+
+
+def test_models_are_frozen() -> None:
+    account = Account.model_validate(_example("get_account.json")["account"])
+    with pytest.raises(ValidationError):
+        account.uuid = "x"  # type: ignore[misc]
+
+
+def test_public_names_are_exported() -> None:
+    for name in models.__all__:
+        assert hasattr(models, name)
+    assert "CreateOrderRequest" in models.__all__

@@ -1,0 +1,114 @@
+"""The client-side limiter: bursts, then paces at the configured rate; holds when the venue says so."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from cryptoj.coinbase._ratelimit import TokenBucket
+from cryptoj.coinbase.limits import VenueLimits
+from tests.unit.coinbase.conftest import MakeClient, Script, json_response
+from tests.utils.fixtures.coinbase import FakeTime
+
+ACCOUNTS = {"accounts": [], "has_next": False}
+
+
+def _bucket(fake_time: FakeTime, *, rate: float = 10.0, burst: int = 3) -> TokenBucket:
+    return TokenBucket(rate=rate, burst=burst, clock=fake_time.monotonic, sleep=fake_time.sleep)
+
+
+async def test_a_burst_goes_at_once_then_requests_are_paced(fake_time: FakeTime) -> None:
+    bucket = _bucket(fake_time)
+    for _ in range(3):
+        await bucket.acquire()
+    assert fake_time.sleeps == []
+    await bucket.acquire()
+    await bucket.acquire()
+    assert fake_time.sleeps == pytest.approx([0.1, 0.1], abs=1e-5)
+
+
+async def test_a_hundred_requests_take_as_long_as_the_rate_demands(fake_time: FakeTime) -> None:
+    bucket = _bucket(fake_time, rate=30.0, burst=5)
+    start = fake_time.now
+    for _ in range(100):
+        await bucket.acquire()
+    assert fake_time.now - start == pytest.approx((100 - 5) / 30.0, abs=1e-4)
+
+
+async def test_quiet_time_refills_the_burst(fake_time: FakeTime) -> None:
+    bucket = _bucket(fake_time)
+    for _ in range(3):
+        await bucket.acquire()
+    fake_time.now += 10
+    for _ in range(3):
+        await bucket.acquire()
+    assert fake_time.sleeps == []
+
+
+async def test_concurrent_waiters_get_distinct_slots(fake_time: FakeTime) -> None:
+    bucket = _bucket(fake_time, burst=1)
+    start = fake_time.now
+    await asyncio.gather(*(bucket.acquire() for _ in range(4)))
+    # the fake sleep advances one shared clock, so distinct slots add up to three intervals
+    assert fake_time.now - start == pytest.approx(0.3, abs=1e-5)
+
+
+async def test_hold_waits_then_resumes_from_empty(fake_time: FakeTime) -> None:
+    bucket = _bucket(fake_time)
+    bucket.hold(5.0)
+    bucket.hold(1.0)  # a shorter hold never shortens a longer one
+    bucket.hold(0.0)
+    await bucket.acquire()
+    await bucket.acquire()
+    assert fake_time.sleeps == pytest.approx([5.0, 0.1], abs=1e-5)
+
+
+def test_a_bucket_needs_a_positive_rate(fake_time: FakeTime) -> None:
+    with pytest.raises(ValueError, match="rate"):
+        _bucket(fake_time, rate=0)
+
+
+async def test_a_backfill_never_exceeds_the_private_budget(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(*[json_response(ACCOUNTS) for _ in range(40)])
+    limits = VenueLimits(private_requests_per_second=20.0, burst=4)
+    start = fake_time.now
+    async with make_client(script, limits=limits) as client:
+        for _ in range(40):
+            await client.list_accounts()
+    assert fake_time.now - start == pytest.approx((40 - 4) / 20.0, abs=1e-4)
+
+
+async def test_public_and_private_budgets_are_separate(make_client: MakeClient, fake_time: FakeTime) -> None:
+    time_body = {"iso": "2026-01-01T00:00:00Z", "epochSeconds": "1", "epochMillis": "1000"}
+    script = Script(*[json_response(ACCOUNTS) for _ in range(4)], *[json_response(time_body) for _ in range(4)])
+    async with make_client(script, limits=VenueLimits(burst=4)) as client:
+        for _ in range(4):
+            await client.list_accounts()
+        for _ in range(4):
+            await client.get_server_time()
+    assert fake_time.sleeps == []
+
+
+async def test_remaining_zero_holds_until_the_reset(make_client: MakeClient, fake_time: FakeTime) -> None:
+    reset = str(int(fake_time.now) + 3)
+    script = Script(
+        json_response(ACCOUNTS, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}),
+        json_response(ACCOUNTS, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2"}),
+        json_response(ACCOUNTS, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"}),
+        json_response(ACCOUNTS),
+    )
+    async with make_client(script) as client:
+        for _ in range(4):
+            await client.list_accounts()
+    # an epoch reset, then a delta reset, then one paced slot (the bucket restarts empty); "soon" is ignored
+    assert fake_time.sleeps == pytest.approx([3.0, 2.0, 1 / 30], abs=1e-5)
+
+
+async def test_429_html_then_success_is_transparent(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(httpx.Response(429, text="<html><title>429</title></html>"), json_response(ACCOUNTS))
+    async with make_client(script) as client:
+        await client.list_accounts()
+    assert len(script.requests) == 2
+    assert fake_time.sleeps == [0.25]

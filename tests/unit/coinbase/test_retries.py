@@ -1,0 +1,190 @@
+"""Retry policy of the client, driven by faults injected through the transport (time is fake: nothing waits)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from cryptoj.coinbase._http import Backoff
+from cryptoj.coinbase.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    RateLimitedError,
+    ServerError,
+    TransportError,
+    UnexpectedResponseError,
+    UnknownOutcomeError,
+)
+from cryptoj.coinbase.models import CreateOrderRequest, EditOrderRequest, MarketConfig, OrderConfiguration
+from tests.unit.coinbase.conftest import MakeClient, Script, json_response
+from tests.utils.fixtures.coinbase import FakeTime
+
+ACCOUNTS = {"accounts": [], "has_next": False, "cursor": "", "size": 0}
+PLACED = {
+    "success": True,
+    "failure_reason": "UNKNOWN_FAILURE_REASON",
+    "success_response": {"order_id": "o-1", "product_id": "BTC-USD", "side": "BUY", "client_order_id": "c-1"},
+}
+
+
+def _order(client_order_id: str = "c-1") -> CreateOrderRequest:
+    return CreateOrderRequest(
+        client_order_id=client_order_id,
+        product_id="BTC-USD",
+        side="BUY",
+        order_configuration=OrderConfiguration(market_market_ioc=MarketConfig(quote_size=Decimal("10"))),
+    )
+
+
+async def test_reads_retry_5xx_with_growing_jittered_backoff(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(httpx.Response(503), httpx.Response(502), json_response(ACCOUNTS))
+    async with make_client(script) as client:
+        await client.list_accounts()
+    assert len(script.requests) == 3
+    # jitter is pinned to 0.5: 0.5 * base * 2**attempt
+    assert fake_time.sleeps == [0.25, 0.5]
+
+
+async def test_each_retry_is_signed_with_a_fresh_jwt(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(500), json_response(ACCOUNTS))
+    async with make_client(script) as client:
+        await client.list_accounts()
+    first, second = (request.headers["Authorization"] for request in script.requests)
+    assert first != second
+
+
+async def test_backoff_is_capped() -> None:
+    backoff = Backoff(base=1.0, cap=4.0)
+    assert backoff.delay(10, jitter=1.0, hint=None) == 4.0
+    assert backoff.delay(0, jitter=0.0, hint=3.0) == 3.0
+
+
+async def test_429_waits_what_retry_after_says(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(
+        httpx.Response(429, text="<html>slow</html>", headers={"Retry-After": "7"}), json_response(ACCOUNTS)
+    )
+    async with make_client(script) as client:
+        await client.list_accounts()
+    assert fake_time.sleeps == [7.0]
+
+
+async def test_429_without_retry_after_uses_the_rate_limit_reset(make_client: MakeClient, fake_time: FakeTime) -> None:
+    reset = str(int(fake_time.now) + 4)
+    script = Script(
+        httpx.Response(429, headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}),
+        json_response(ACCOUNTS),
+    )
+    async with make_client(script) as client:
+        await client.list_accounts()
+    # the reset holds the bucket and also sets the retry delay
+    assert sum(fake_time.sleeps) >= 4.0
+
+
+async def test_a_retry_after_longer_than_the_limit_is_raised_not_waited(
+    make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    script = Script(httpx.Response(429, headers={"Retry-After": "3600"}))
+    async with make_client(script) as client:
+        with pytest.raises(RateLimitedError) as caught:
+            await client.list_accounts()
+    assert caught.value.retry_after == 3600.0
+    assert fake_time.sleeps == []
+
+
+async def test_retries_stop_after_max_retries(make_client: MakeClient) -> None:
+    script = Script(*[httpx.Response(500) for _ in range(3)])
+    async with make_client(script, max_retries=2) as client:
+        with pytest.raises(ServerError):
+            await client.list_accounts()
+    assert len(script.requests) == 3
+
+
+async def test_transport_faults_are_retried_then_translated(make_client: MakeClient) -> None:
+    script = Script(httpx.ConnectError("refused"), httpx.ConnectError("refused"))
+    async with make_client(script, max_retries=1) as client:
+        with pytest.raises(TransportError) as caught:
+            await client.list_accounts()
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+    assert len(script.requests) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+async def test_client_errors_are_never_retried(make_client: MakeClient, status: int) -> None:
+    script = Script(json_response({"error": "E", "message": "no"}, status=status))
+    async with make_client(script) as client:
+        with pytest.raises((InvalidRequestError, AuthenticationError, Exception)):
+            await client.list_accounts()
+    assert len(script.requests) == 1
+
+
+async def test_order_creation_retries_under_the_same_client_order_id(make_client: MakeClient) -> None:
+    script = Script(httpx.ReadTimeout("no answer"), json_response(PLACED))
+    async with make_client(script) as client:
+        response = await client.create_order(_order())
+    assert response.success_response is not None
+    bodies = [request.content for request in script.requests]
+    assert bodies[0] == bodies[1]
+    assert b'"client_order_id":"c-1"' in bodies[0]
+
+
+async def test_unanswered_order_surfaces_as_unknown_outcome_with_its_id(make_client: MakeClient) -> None:
+    script = Script(httpx.ReadTimeout("no answer"), httpx.Response(502), httpx.ReadTimeout("no answer"))
+    async with make_client(script, max_retries=2) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order("c-42"))
+    assert caught.value.client_order_id == "c-42"
+    assert isinstance(caught.value.__cause__, TransportError)
+
+
+async def test_order_5xx_after_send_is_an_unknown_outcome(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(500))
+    async with make_client(script, max_retries=0) as client:
+        with pytest.raises(UnknownOutcomeError):
+            await client.create_order(_order())
+
+
+async def test_order_that_surely_never_left_is_a_plain_transport_error(make_client: MakeClient) -> None:
+    script = Script(httpx.ConnectError("refused"), httpx.ConnectError("refused"))
+    async with make_client(script, max_retries=1) as client:
+        with pytest.raises(TransportError) as caught:
+            await client.create_order(_order())
+    assert not isinstance(caught.value, UnknownOutcomeError)
+
+
+async def test_order_refused_after_an_ambiguous_attempt_is_still_unknown(make_client: MakeClient) -> None:
+    script = Script(httpx.ReadTimeout("no answer"), httpx.Response(401, text="Unauthorized"))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError):
+            await client.create_order(_order())
+
+
+async def test_order_rate_limited_only_is_not_unknown(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(429, headers={"Retry-After": "1"}))
+    async with make_client(script, max_retries=0) as client:
+        with pytest.raises(RateLimitedError):
+            await client.create_order(_order())
+
+
+async def test_edits_are_never_retried(make_client: MakeClient) -> None:
+    script = Script(httpx.ReadTimeout("no answer"))
+    async with make_client(script) as client:
+        with pytest.raises(TransportError):
+            await client.edit_order(EditOrderRequest(order_id="o-1", price=Decimal("1")))
+    assert len(script.requests) == 1
+
+
+async def test_a_success_body_that_does_not_fit_names_the_field(make_client: MakeClient) -> None:
+    script = Script(json_response({"accounts": [{"name": "x"}]}))
+    async with make_client(script) as client:
+        with pytest.raises(UnexpectedResponseError, match=r"accounts\.0\.uuid") as caught:
+            await client.list_accounts()
+    assert caught.value.trace_id == "trace-123"
+
+
+async def test_a_non_json_success_body_is_an_unexpected_response(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(200, text="<html>maintenance</html>"))
+    async with make_client(script) as client:
+        with pytest.raises(UnexpectedResponseError, match="ListAccountsResponse"):
+            await client.list_accounts()
