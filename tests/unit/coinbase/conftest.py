@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -48,12 +48,12 @@ MakeClient = Callable[..., CoinbaseAdvancedClient]
 
 
 @pytest.fixture
-def make_client(ec_key: CdpKey, fake_time: FakeTime) -> Iterator[MakeClient]:
-    """Build clients on a Script; closed at teardown is not needed (MockTransport holds no sockets)."""
+def make_client(ec_key: CdpKey, fake_time: FakeTime) -> MakeClient:
+    """Build clients on a Script (MockTransport holds no sockets, so nothing to tear down)."""
 
     def build(script: Script, **options: Any) -> CoinbaseAdvancedClient:
         options.setdefault("key", ec_key)
         kwargs = {**fake_time.client_kwargs(), **options}
         return CoinbaseAdvancedClient(transport=httpx.MockTransport(script), **kwargs)
 
-    yield build
+    return build
