@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from decimal import Decimal
 
@@ -396,18 +395,21 @@ def test_admin_refuses_bad_settings(api: Api) -> None:
 
 
 def test_advancing_the_clock_fills_a_resting_order_the_market_reaches(api: Api, sandbox: SandboxHandle) -> None:
+    sandbox.exchange.limiter = RateLimiter(private_per_second=10_000)
+    market = sandbox.exchange.markets["BTC-USD"]
+    now = sandbox.exchange.now().timestamp()
     ask = best_ask(api)
-    price = str(ask - D("0.01") * 2)
+    # The lowest replayed price of the next day: a bid resting just above it fills when the clock gets there.
+    low, minutes = min((market.to_price(market.price_ticks(now + 60 * k)), k) for k in range(1, 1441))
+    price = str(low + D("0.03"))
+    assert D(price) < ask
     order_id = api.order("rest-fill", "limit_limit_gtc", base_size="0.0001", limit_price=price).json()["order_id"]
-    for _ in range(120):
-        order = api.get(f"/orders/historical/{order_id}").json()["order"]
-        if order["status"] == "FILLED":
-            break
-        api.client.post("/sandbox/admin/advance", json={"seconds": 60})
+    assert api.get(f"/orders/historical/{order_id}").json()["order"]["status"] == "OPEN"
+    api.client.post("/sandbox/admin/advance", json={"seconds": 60 * minutes})
+    order = api.get(f"/orders/historical/{order_id}").json()["order"]
     assert order["status"] == "FILLED"
     fills = api.get("/orders/historical/fills", order_ids=order_id).json()["fills"]
-    assert {f["liquidity_indicator"] for f in fills} == {"MAKER"}
-    assert json.loads(json.dumps(fills))[0]["price"] == price.rstrip("0").rstrip(".")
+    assert [(f["liquidity_indicator"], D(f["price"])) for f in fills] == [("MAKER", D(price))]
 
 
 def test_fact_04_the_book_has_thousands_of_levels_per_side(sandbox: SandboxHandle) -> None:
