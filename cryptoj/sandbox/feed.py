@@ -70,9 +70,9 @@ class _FeedConnection:
     async def serve(self, *, subscribe_timeout: float) -> None:
         try:
             try:
-                first = await asyncio.wait_for(self._ws.receive_text(), subscribe_timeout)
+                first = await asyncio.wait_for(self._receive(), subscribe_timeout)
             except TimeoutError:
-                await self._ws.close(code=1008, reason="no subscribe within 5 s")
+                await self._ws.close(code=1008, reason=f"no subscribe within {subscribe_timeout:g} s")
                 return
             async with self._source.hub.subscribe() as queue:
                 tasks = [
@@ -125,11 +125,21 @@ class _FeedConnection:
 
     # --- client messages ------------------------------------------------------------------------------
 
+    async def _receive(self) -> str:
+        """The next client message as text (a binary frame is read as UTF-8, then judged like any other)."""
+        message = await self._ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text: str | None = message.get("text")
+        if text is None:
+            text = bytes(message.get("bytes") or b"").decode("utf-8", "replace")
+        return text
+
     async def _read(self, first: str) -> None:
         text = first
         while True:
             await self._on_message(text)
-            text = await self._ws.receive_text()
+            text = await self._receive()
 
     async def _on_message(self, text: str) -> None:
         try:

@@ -224,7 +224,12 @@ async def test_feed_answers_malformed_messages_with_error_frames(feed_server: Fe
         third = json.loads(await ws.recv())
         await send(ws, type="subscribe", channel="level2", product_ids="BTC-USD")
         fourth = json.loads(await ws.recv())
-    assert {first["type"], second["type"], third["type"], fourth["type"]} == {"error"}
+        await ws.send(b"\xff\xfe binary junk")
+        fifth = json.loads(await ws.recv())
+        await send(ws, type="subscribe", channel="heartbeats")
+        still_served = (await frames_until(ws, is_ack))[-1]
+    assert {first["type"], second["type"], third["type"], fourth["type"], fifth["type"]} == {"error"}
+    assert still_served["events"][0]["subscriptions"] == {"heartbeats": ["heartbeats"]}
     assert "DOGE-USD" in third["message"]
 
 
