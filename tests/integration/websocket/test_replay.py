@@ -78,12 +78,16 @@ async def test_a_recorded_session_replays_into_the_same_book(feed_server: FeedSe
 
 async def test_the_committed_sandbox_recording_decodes_every_frame_without_gaps() -> None:
     frames = read_recording(DATA / "sandbox_btc_eth_session.jsonl")
+    channels = ("ticker", "ticker_batch", "market_trades", "candles", "status", "heartbeats", "user")
     async with ReplayServer(frames) as server, handler_for(server.url) as handler:
-        streams = {c: handler.stream(c) for c in ("ticker", "market_trades", "candles", "status", "heartbeats")}
+        streams = {c: handler.stream(c) for c in channels}
+        orders = handler.order_events()
         await handler.subscribe("level2", ["BTC-USD", "ETH-USD"])
         await eventually(lambda: handler.stats.frames == len(frames))
         for stream in streams.values():
             await next_message(stream, lambda m: True)
+        fill = await next_message(orders, lambda e: e.new_fill is not None)
+        assert (fill.order_id, fill.new_fill.size) == ("o1", Decimal("1"))
         assert handler.stats.decode_errors == 0
         assert handler.stats.sequence_gaps == 0
         assert handler.books.book("ETH-USD").best_ask is not None
