@@ -80,9 +80,11 @@ class CycleRepository:
             insert_for(self._connection, _cycles)
             .values(cycle_key=cycle_key, strategy=strategy, started_at=at, flow_run_id=flow_run_id)
             .on_conflict_do_nothing(index_elements=["cycle_key"])
+            .returning(_cycles.c.cycle_key)
         )
+        # RETURNING, not rowcount: SQLAlchemy does not promise an INSERT's rowcount on every driver.
         with translate_integrity(f"cycle {cycle_key}"):
-            inserted = self._connection.execute(statement).rowcount == 1
+            inserted = self._connection.execute(statement).first() is not None
         if not inserted and self.get(cycle_key).strategy != strategy:
             raise DuplicateRecord(f"cycle {cycle_key} is stored for another strategy")
         return inserted
@@ -142,9 +144,10 @@ class OrderRepository:
                 **state,
             )
             .on_conflict_do_nothing(index_elements=["client_order_id"])
+            .returning(_orders.c.client_order_id)
         )
         with translate_integrity(what):
-            if self._connection.execute(statement).rowcount == 1:
+            if self._connection.execute(statement).first() is not None:
                 self._append_history(order.client_order_id, order.history, first_seq=0)
                 return
             self._update(order, intent, state, cycle_key=cycle_key)

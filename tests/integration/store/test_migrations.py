@@ -15,7 +15,12 @@ from cryptoj.store import MigrationError, current_revision, head_revision, open_
 from cryptoj.store.migrate import alembic_config
 from cryptoj.store.tables import metadata
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_database")]
+
+
+@pytest.fixture
+def fresh_database() -> None:
+    """These tests change the schema, so each gets a PostgreSQL database of its own (see store_settings)."""
 
 
 def _schema_diff(engine: Engine) -> list[object]:

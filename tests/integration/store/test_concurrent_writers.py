@@ -1,0 +1,104 @@
+"""Two workers writing the same things at once end with one copy (threads with their own connections)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import TypeVar
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from cryptoj.domain.orders import Order, OrderStatus
+from cryptoj.store import ConcurrentUpdate, UnitOfWork
+from cryptoj.store.tables import CandleRow, FillRow, KillSwitchEventRow, OrderRow, OrderStatusChangeRow
+from tests.utils.fixtures.store import T0, bar, btc_rules, fill_of, limit_order
+
+pytestmark = pytest.mark.integration
+
+T = TypeVar("T")
+
+
+@pytest.fixture
+def engine(store_engine: Engine) -> Engine:
+    """A store with BTC-USD stored."""
+    with UnitOfWork(store_engine) as uow:
+        uow.products.upsert(btc_rules(), at=T0)
+        uow.commit()
+    return store_engine
+
+
+def _at_once(engine: Engine, work: Callable[[UnitOfWork, int], T]) -> list[T | BaseException]:
+    """Run `work` in two threads, each in its own unit of work, released together; commit each that succeeds."""
+    start = threading.Barrier(2)
+
+    def worker(index: int) -> T | BaseException:
+        # Released before the transaction opens: on SQLite, BEGIN IMMEDIATE makes the second writer wait there.
+        start.wait(timeout=10)
+        with UnitOfWork(engine) as uow:
+            try:
+                result = work(uow, index)
+            except ConcurrentUpdate as exc:
+                return exc
+            uow.commit()
+            return result
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(worker, range(2)))
+
+
+def _count(engine: Engine, table: object) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(table.__table__)).scalar_one())  # type: ignore[attr-defined]
+
+
+def test_two_workers_upserting_one_window_store_one_copy(engine: Engine) -> None:
+    window = [bar(i, str(100 + i)) for i in range(500)]
+    assert _at_once(engine, lambda uow, _: uow.candles.upsert("BTC-USD", "ONE_MINUTE", window)) == [500, 500]
+    assert _count(engine, CandleRow) == 500
+
+
+def test_two_workers_storing_one_order_and_its_fills_store_one_copy(engine: Engine) -> None:
+    def place(uow: UnitOfWork, _: int) -> int:
+        order = limit_order()
+        order.transition(OrderStatus.SUBMITTING, at=T0 + timedelta(seconds=1))
+        uow.orders.save(order)
+        return len(uow.fills.add([fill_of(order, "t-1"), fill_of(order, "t-2")]))
+
+    assert sorted(_at_once(engine, place)) == [0, 2]  # type: ignore[type-var]
+    assert (_count(engine, OrderRow), _count(engine, OrderStatusChangeRow), _count(engine, FillRow)) == (1, 2, 2)
+
+
+def test_two_workers_moving_one_order_differently_one_is_refused(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite runs whole write transactions one after another, so both cannot read the old state")
+    with UnitOfWork(engine) as uow:
+        uow.orders.save(limit_order())
+        uow.commit()
+    both_loaded = threading.Barrier(2)
+
+    def move(uow: UnitOfWork, index: int) -> OrderStatus:
+        order: Order | None = uow.orders.get("coid-1")
+        assert order is not None
+        both_loaded.wait(timeout=10)  # both hold a CREATED copy before either saves
+        target = OrderStatus.SUBMITTING if index == 0 else OrderStatus.DENIED
+        order.transition(target, at=T0 + timedelta(seconds=1))
+        uow.orders.save(order)
+        return target
+
+    outcomes = _at_once(engine, move)
+    assert sum(isinstance(o, ConcurrentUpdate) for o in outcomes) == 1
+    winner = next(o for o in outcomes if isinstance(o, OrderStatus))
+    with UnitOfWork(engine) as uow:
+        stored = uow.orders.get("coid-1")
+    assert stored is not None
+    assert stored.status is winner
+    assert len(stored.history) == 2
+
+
+def test_two_workers_tripping_the_kill_switch_engage_it_once(engine: Engine) -> None:
+    results = _at_once(engine, lambda uow, i: uow.risk.engage(f"breach seen by worker {i}", at=T0))
+    assert sorted(results) == [False, True]  # type: ignore[type-var]
+    assert _count(engine, KillSwitchEventRow) == 1
