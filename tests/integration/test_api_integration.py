@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+import httpx
+import jwt
 import pytest
 
 from cryptoj.coinbase.auth import CdpKey
@@ -34,7 +36,8 @@ from cryptoj.coinbase.models import (
     OrderConfiguration,
     PreviewOrderRequest,
 )
-from tests.utils.fixtures.coinbase import FakeTime
+from tests.utils.fixtures.coinbase import FakeTime, make_ec_key
+from tests.utils.fixtures.sandbox import SandboxHandle
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -394,3 +397,120 @@ async def test_fact_14_html_502_is_a_server_error(client: CoinbaseAdvancedClient
     with pytest.raises(ServerError, match="502 Bad Gateway") as caught:
         await _first_account(client)
     assert caught.value.trace_id is not None
+
+
+# Authentication flows: JWTs decoded and verified with the public key ---------------------------------
+
+
+def _capture() -> tuple[list[httpx.Request], httpx.MockTransport]:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"accounts": [], "has_next": False})
+
+    return seen, httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize(("key_fixture", "algorithm"), [("ec_key", "ES256"), ("ed_key", "EdDSA")])
+async def test_every_private_request_carries_a_fresh_verifiable_jwt(
+    request: pytest.FixtureRequest, key_fixture: str, algorithm: str, fake_time: FakeTime
+) -> None:
+    key: CdpKey = request.getfixturevalue(key_fixture)
+    seen, transport = _capture()
+    async with CoinbaseAdvancedClient(key=key, transport=transport, **fake_time.client_kwargs()) as client:
+        await client.list_accounts(limit=5, cursor="abc")
+        await client.list_accounts(limit=5, cursor="abc")
+    tokens = [sent.headers["Authorization"].removeprefix("Bearer ") for sent in seen]
+    assert tokens[0] != tokens[1]
+    header = jwt.get_unverified_header(tokens[0])
+    assert header["alg"] == algorithm
+    assert header["kid"] == key.name.get_secret_value()
+    assert header["typ"] == "JWT"
+    assert len(header["nonce"]) == 64
+    claims = jwt.decode(tokens[0], key.public_key_pem(), algorithms=[algorithm])
+    # no scheme, no query string: a query in the uri gets a 401 from Coinbase
+    assert claims["uri"] == "GET api.coinbase.com/api/v3/brokerage/accounts"
+    assert claims["sub"] == key.name.get_secret_value()
+    assert claims["iss"] == "cdp"
+    assert claims["exp"] - claims["nbf"] == 120
+    assert seen[0].url.query == b"limit=5&cursor=abc"
+
+
+async def test_jwt_uri_names_a_custom_base_urls_host_and_port(ec_key: CdpKey, fake_time: FakeTime) -> None:
+    seen, transport = _capture()
+    async with CoinbaseAdvancedClient(
+        base_url="http://127.0.0.1:8443/", key=ec_key, transport=transport, **fake_time.client_kwargs()
+    ) as client:
+        await client.list_accounts()
+    token = seen[0].headers["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, ec_key.public_key_pem(), algorithms=["ES256"])
+    assert claims["uri"] == "GET 127.0.0.1:8443/api/v3/brokerage/accounts"
+
+
+async def test_a_jwt_signed_by_another_key_does_not_verify(ec_key: CdpKey, fake_time: FakeTime) -> None:
+    seen, transport = _capture()
+    async with CoinbaseAdvancedClient(key=make_ec_key(), transport=transport, **fake_time.client_kwargs()) as client:
+        await client.list_accounts()
+    token = seen[0].headers["Authorization"].removeprefix("Bearer ")
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, ec_key.public_key_pem(), algorithms=["ES256"])
+
+
+async def test_public_endpoints_go_unsigned_even_with_a_key(ec_key: CdpKey, fake_time: FakeTime) -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"iso": "2026-01-01T00:00:00Z", "epochSeconds": "1", "epochMillis": "1"})
+
+    transport = httpx.MockTransport(handler)
+    async with CoinbaseAdvancedClient(key=ec_key, transport=transport, **fake_time.client_kwargs()) as client:
+        await client.get_server_time()
+    assert "authorization" not in seen[0].headers
+
+
+async def test_a_private_call_without_a_key_fails_before_sending(fake_time: FakeTime) -> None:
+    seen, transport = _capture()
+    async with CoinbaseAdvancedClient(transport=transport, **fake_time.client_kwargs()) as client:
+        with pytest.raises(AuthenticationError, match="needs an API key"):
+            await client.list_accounts()
+    assert seen == []
+
+
+# The local sandbox over real loopback HTTP ---------------------------------------------------------
+
+
+async def test_client_round_trip_against_the_local_sandbox(sandbox: SandboxHandle) -> None:
+    async with CoinbaseAdvancedClient(base_url=sandbox.base_url, key=sandbox.key) as client:
+        assert (await client.get_server_time()).epoch_seconds is not None
+        accounts = [account async for account in client.iter_accounts()]
+        assert accounts
+        assert all(isinstance(account.available_balance.value, Decimal) for account in accounts)
+        product = await client.get_product("BTC-USD")
+        assert product.base_increment is not None
+        book = await client.get_product_book("BTC-USD", limit=5)
+        assert book.pricebook.bids
+        order = CreateOrderRequest(
+            client_order_id="sandbox-roundtrip-1",
+            product_id="BTC-USD",
+            side="BUY",
+            order_configuration=OrderConfiguration(
+                limit_limit_gtc=LimitConfig(
+                    base_size=Decimal("0.001"),
+                    limit_price=(book.pricebook.bids[-1].price * Decimal("0.9")).quantize(
+                        product.quote_increment or Decimal("0.01")
+                    ),
+                    post_only=False,
+                )
+            ),
+        )
+        placed = await client.create_order(order)
+        again = await client.create_order(order)  # same client_order_id: the same order comes back
+        assert placed.success_response is not None
+        assert again.success_response is not None
+        assert again.success_response.order_id == placed.success_response.order_id
+        fetched = await client.get_order(placed.success_response.order_id)
+        assert fetched.client_order_id == "sandbox-roundtrip-1"
+        cancelled = await client.cancel_orders([placed.success_response.order_id])
+        assert cancelled.results[0].success

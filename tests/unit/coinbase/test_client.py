@@ -1,0 +1,152 @@
+"""Client construction, settings, path safety, public names, and that no secret shows in a repr or error."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cryptoj import coinbase
+from cryptoj.coinbase import errors
+from cryptoj.coinbase.auth import CdpKey
+from cryptoj.coinbase.client import CoinbaseAdvancedClient
+from cryptoj.coinbase.errors import OrderRejectedError
+from cryptoj.coinbase.models import ClosePositionRequest
+from cryptoj.config import load_settings
+from tests.unit.coinbase.conftest import MakeClient, Script, json_response
+
+
+def test_package_exports_resolve() -> None:
+    for module in (coinbase, errors):
+        for name in module.__all__:
+            assert hasattr(module, name), name
+
+
+def test_base_url_must_be_http_or_https() -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        CoinbaseAdvancedClient(base_url="api.coinbase.com")
+
+
+async def test_repr_shows_the_url_and_no_secret(ec_key: CdpKey) -> None:
+    async with CoinbaseAdvancedClient(key=ec_key) as client:
+        text = repr(client) + repr(client._session._auth)
+    assert "api.coinbase.com" in text
+    assert "apiKeys" not in text
+    assert "BEGIN" not in text
+
+
+async def test_from_settings_uses_the_key_file_and_budgets(ec_key: CdpKey, tmp_path: Path) -> None:
+    key_file = tmp_path / "key.json"
+    key_file.write_text(
+        json.dumps({"name": ec_key.name.get_secret_value(), "privateKey": ec_key.private_key_pem().get_secret_value()})
+    )
+    settings = load_settings(
+        api_key_file=key_file, rest_url="http://127.0.0.1:9999", private_requests_per_second=5.0, max_retries=1
+    )
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"accounts": []})
+
+    async with CoinbaseAdvancedClient.from_settings(settings, transport=httpx.MockTransport(handler)) as client:
+        await client.list_accounts()
+        assert client.limits.private_requests_per_second == 5.0
+    assert seen[0].url.host == "127.0.0.1"
+    assert seen[0].headers["authorization"].startswith("Bearer ")
+
+
+async def test_from_settings_with_inline_key_and_without_any(ec_key: CdpKey) -> None:
+    inline = load_settings(
+        api_key_name=ec_key.name.get_secret_value(), api_private_key=ec_key.private_key_pem().get_secret_value()
+    )
+    async with CoinbaseAdvancedClient.from_settings(inline) as client:
+        assert client._session.authenticated
+    async with CoinbaseAdvancedClient.from_settings(load_settings()) as client:
+        assert not client._session.authenticated
+
+
+@pytest.mark.parametrize("bad", ["", "../accounts", "a/b", "a?b=c", "a#b", "%2e", ".."])
+async def test_ids_that_would_change_the_route_are_refused(make_client: MakeClient, bad: str) -> None:
+    async with make_client(Script()) as client:
+        with pytest.raises(ValueError, match="not a valid id"):
+            await client.get_order(bad)
+
+
+async def test_batch_cancel_respects_the_venue_cap(make_client: MakeClient) -> None:
+    async with make_client(Script()) as client:
+        with pytest.raises(ValueError, match="at most 100"):
+            await client.cancel_orders([str(index) for index in range(101)])
+
+
+async def test_naive_datetimes_are_refused(make_client: MakeClient) -> None:
+    from datetime import datetime
+
+    async with make_client(Script()) as client:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await client.list_orders(start_date=datetime(2026, 1, 1))  # noqa: DTZ001
+
+
+async def test_a_single_product_id_string_is_not_split_into_characters(make_client: MakeClient) -> None:
+    script = Script(json_response({"pricebooks": []}))
+    async with make_client(script) as client:
+        await client.get_best_bid_ask("BTC-USD")  # type: ignore[arg-type]
+    assert script.requests[0].url.params.get_list("product_ids") == ["BTC-USD"]
+
+
+async def test_close_position_rejection_is_typed_and_falls_back_to_unknown(make_client: MakeClient) -> None:
+    script = Script(json_response({"success": False, "failure_reason": "UNKNOWN_FAILURE_REASON"}))
+    async with make_client(script) as client:
+        with pytest.raises(OrderRejectedError) as caught:
+            await client.close_position(ClosePositionRequest(client_order_id="c", product_id="BTC-USD"))
+    assert caught.value.failure_reason == "UNKNOWN_FAILURE_REASON"
+    assert "no message" in str(caught.value)
+
+
+async def test_new_order_failure_reason_beats_unknown_top_level(make_client: MakeClient) -> None:
+    body = {
+        "success": False,
+        "failure_reason": "UNKNOWN_FAILURE_REASON",
+        "error_response": {"error": "UNKNOWN_FAILURE_REASON", "message": "bad size",
+                           "new_order_failure_reason": "INVALID_SIZE_PRECISION"},
+    }  # fmt: skip
+    script = Script(json_response(body))
+    async with make_client(script) as client:
+        with pytest.raises(OrderRejectedError) as caught:
+            await client.close_position(
+                ClosePositionRequest(client_order_id="c", product_id="BTC-USD", size=Decimal("0.1"))
+            )
+    assert caught.value.failure_reason == "INVALID_SIZE_PRECISION"
+    assert caught.value.new_order_failure_reason == "INVALID_SIZE_PRECISION"
+
+
+async def test_edit_rejected_without_reasons_still_says_so(make_client: MakeClient) -> None:
+    from cryptoj.coinbase.errors import EditRejectedError
+    from cryptoj.coinbase.models import EditOrderRequest
+
+    script = Script(json_response({"success": False, "errors": []}))
+    async with make_client(script) as client:
+        with pytest.raises(EditRejectedError, match="no reason given"):
+            await client.edit_order(EditOrderRequest(order_id="o", size=Decimal("1")))
+
+
+async def test_portfolio_and_public_routes(make_client: MakeClient) -> None:
+    book = {"pricebook": {"product_id": "BTC-USD", "bids": [], "asks": []}}
+    product = {"product_id": "BTC-USD"}
+    trades = {"trades": []}
+    script = Script(json_response(book), json_response(product), json_response(trades), json_response(product))
+    async with make_client(script, key=None) as client:
+        await client.get_public_product_book("BTC-USD", limit=2)
+        await client.get_public_product("BTC-USD")
+        from datetime import UTC, datetime
+
+        await client.get_public_market_trades("BTC-USD", limit=3, start=datetime(2026, 1, 1, tzinfo=UTC))
+        await client.list_public_products(product_ids=["BTC-USD"], get_all_products=True)
+    paths = [request.url.path.removeprefix("/api/v3/brokerage") for request in script.requests]
+    assert paths == ["/market/product_book", "/market/products/BTC-USD", "/market/products/BTC-USD/ticker",
+                     "/market/products"]  # fmt: skip
+    assert script.requests[2].url.params["start"] == "1767225600"
+    assert script.requests[3].url.params["get_all_products"] == "True"
