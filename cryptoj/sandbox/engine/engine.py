@@ -10,56 +10,31 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.side import Side
 from cryptoj.sandbox.engine.accounts import Ledger
-from cryptoj.sandbox.engine.matching import fillable_size, walk
-from cryptoj.sandbox.engine.records import EditRecord, FillRecord, OrderRecord, TriggerStatus
-from cryptoj.sandbox.engine.requests import BadRequest, OrderRequest, Rejection, parse_order_request
-from cryptoj.sandbox.engine.wire import decimal_text as _text
+from cryptoj.sandbox.engine.matching import crosses, fillable_size, walk
+from cryptoj.sandbox.engine.previews import preview_edit, preview_order
+from cryptoj.sandbox.engine.records import (
+    CancelResult,
+    EditRecord,
+    FeeTier,
+    FillRecord,
+    MarketView,
+    OrderRecord,
+    TriggerStatus,
+)
+from cryptoj.sandbox.engine.requests import BadRequest, OrderRequest, Rejection, check_stop, parse_order_request
 from cryptoj.sandbox.market.products import ProductSpec
 
 __all__ = ["CancelResult", "Engine", "FeeTier", "MarketView"]
 
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class FeeTier:
-    """Maker and taker fee rates (fractions of notional) and the tier's name as transaction_summary shows it."""
-
-    pricing_tier: str = "Advanced 1"
-    maker_fee_rate: Decimal = Decimal("0.0025")
-    taker_fee_rate: Decimal = Decimal("0.004")
-    usd_from: str = "0"
-    usd_to: str = "10000"
-
-
-@dataclass(frozen=True, slots=True)
-class CancelResult:
-    """One entry of batch_cancel's `results`."""
-
-    order_id: str
-    success: bool
-    failure_reason: str
-
-
-class MarketView(Protocol):
-    """What the engine reads from the market."""
-
-    def book(self, product_id: str) -> OrderBook:
-        """A product's current book."""
-        ...
-
-    def last_price(self, product_id: str) -> Decimal:
-        """A product's last trade price."""
-        ...
 
 
 class Engine:
@@ -145,7 +120,7 @@ class Engine:
         spec = self.products[request.product_id]
         book = self.market.book(request.product_id)
         order = OrderRecord(
-            order_id=self._new_id(),
+            order_id=self.new_id(),
             owner=owner,
             request=request,
             created_time=now,
@@ -154,21 +129,22 @@ class Engine:
             last_update_time=now,
         )
         if request.order_type is OrderType.STOP_LIMIT:
-            self._check_stop(request, self.market.last_price(request.product_id))
+            check_stop(request, self.market.last_price(request.product_id))
             order.trigger_status = TriggerStatus.PENDING
-        if request.post_only and self._crosses(book, request.side, request.limit_price):
+        if request.post_only and crosses(book, request.side, request.limit_price):
             raise Rejection(
                 "INVALID_LIMIT_PRICE_POST_ONLY",
                 "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY",
                 "Limit price is invalid for a post only order",
             )
-        currency, amount, unit = self._required_hold(request, spec, book)
+        currency, amount, unit = self.required_hold(request, spec, book)
         if not self.ledger.hold(owner, currency, amount):
             raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
         order.hold_currency, order.hold_remaining, order.unit_hold = currency, amount, unit
         return order
 
-    def _required_hold(self, request: OrderRequest, spec: ProductSpec, book: OrderBook) -> tuple[str, Decimal, Decimal]:
+    def required_hold(self, request: OrderRequest, spec: ProductSpec, book: OrderBook) -> tuple[str, Decimal, Decimal]:
+        """What an order must hold: currency, amount, and the amount per unit of base size."""
         taker = 1 + self.fee_tier.taker_fee_rate
         if request.side is Side.SELL:
             if request.base_size is None:
@@ -193,31 +169,6 @@ class Engine:
         cost = sum((p * s for p, s in fills), ZERO) * taker
         filled = sum((s for _, s in fills), ZERO)
         return spec.quote_currency, cost, cost / filled if filled else ZERO
-
-    @staticmethod
-    def _check_stop(request: OrderRequest, last: Decimal) -> None:
-        stop = request.stop_price or ZERO
-        if request.stop_direction is StopDirection.STOP_UP and stop <= last:
-            raise Rejection(
-                "UNKNOWN_FAILURE_REASON",
-                "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE",
-                "Stop price must be above the last trade price for a stop up order",
-            )
-        if request.stop_direction is StopDirection.STOP_DOWN and stop >= last:
-            raise Rejection(
-                "UNKNOWN_FAILURE_REASON",
-                "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE",
-                "Stop price must be below the last trade price for a stop down order",
-            )
-
-    @staticmethod
-    def _crosses(book: OrderBook, side: Side, limit: Decimal | None) -> bool:
-        if limit is None:
-            return True
-        best = book.best_ask if side is Side.BUY else book.best_bid
-        if best is None:
-            return False
-        return best.price <= limit if side is Side.BUY else best.price >= limit
 
     def _start(self, order: OrderRecord, *, now: datetime) -> None:
         """Run a just-admitted order: stops wait, FOK checks depth, the rest takes liquidity then rests or ends."""
@@ -291,8 +242,8 @@ class Engine:
         order.number_of_fills += 1
         order.last_fill_time = now
         fill = FillRecord(
-            entry_id=self._new_id(),
-            trade_id=self._new_id(),
+            entry_id=self.new_id(),
+            trade_id=self.new_id(),
             order_id=order.order_id,
             owner=owner,
             product_id=order.product_id,
@@ -344,7 +295,7 @@ class Engine:
 
     def _rest_fill(self, order: OrderRecord, book: OrderBook, now: datetime) -> None:
         side, limit = order.request.side, order.limit_price
-        if limit is None or not self._crosses(book, side, limit):
+        if limit is None or not crosses(book, side, limit):
             return
         size = fillable_size(book, side, limit, order.remaining)
         if size > 0:
@@ -393,7 +344,7 @@ class Engine:
             raise Rejection("INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION", "Invalid price precision")
         if size <= order.filled_size or size % spec.base_increment:
             raise Rejection("INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION", "Invalid order size")
-        if order.request.post_only and self._crosses(self.market.book(order.product_id), order.request.side, price):
+        if order.request.post_only and crosses(self.market.book(order.product_id), order.request.side, price):
             raise Rejection(
                 "INVALID_LIMIT_PRICE_POST_ONLY", "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY", "Limit price crosses the book"
             )
@@ -426,101 +377,18 @@ class Engine:
         self._take(order, now=now)
         return order
 
-    # --- previews ----------------------------------------------------------------------------
+    # --- previews (cryptoj.sandbox.engine.previews) -------------------------------------------
 
     def preview(self, owner: str, body: Any, *, now: datetime) -> dict[str, Any]:
         """What placing the order would do, without placing it (errors in `errs`, never an exception)."""
-        errs: list[str] = []
-        request: OrderRequest | None = None
-        try:
-            request = parse_order_request(body, products=self.products, now=now, need_client_order_id=False)
-            spec = self.products[request.product_id]
-            currency, amount, _ = self._required_hold(request, spec, self.market.book(request.product_id))
-            if amount > self.ledger.account(owner, currency).available:
-                errs.append("PREVIEW_INSUFFICIENT_FUND")
-            if request.post_only and self._crosses(
-                self.market.book(request.product_id), request.side, request.limit_price
-            ):
-                errs.append("PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY")
-        except Rejection as exc:
-            errs.append(exc.preview_reason)
-        return self._estimate(request, errs)
-
-    def _estimate(self, request: OrderRequest | None, errs: list[str]) -> dict[str, Any]:
-        base_total = quote_total = commission = ZERO
-        best_bid = best_ask = ZERO
-        if request is not None:
-            spec = self.products[request.product_id]
-            book = self.market.book(request.product_id)
-            best_bid = book.best_bid.price if book.best_bid else ZERO
-            best_ask = book.best_ask.price if book.best_ask else ZERO
-            budget = None
-            if request.quote_size is not None:
-                budget = request.quote_size / (1 + self.fee_tier.taker_fee_rate)
-            fills = walk(
-                book,
-                request.side,
-                limit=request.limit_price,
-                base_size=request.base_size,
-                quote_budget=budget,
-                size_increment=spec.base_increment,
-            )
-            base_total = sum((s for _, s in fills), ZERO)
-            quote_total = sum((p * s for p, s in fills), ZERO)
-            if request.order_type is not OrderType.MARKET and request.base_size is not None and request.limit_price:
-                base_total = request.base_size
-                quote_total = max(quote_total, ZERO) or request.base_size * request.limit_price
-            commission = quote_total * self.fee_tier.taker_fee_rate
-        quote = request.side if request is not None else Side.BUY
-        total = quote_total + commission if quote is Side.BUY else quote_total - commission
-        average = quote_total / base_total if base_total else ZERO
-        return {
-            "order_total": _text(total),
-            "commission_total": _text(commission),
-            "errs": errs,
-            "warning": [],
-            "quote_size": _text(quote_total),
-            "base_size": _text(base_total),
-            "best_bid": _text(best_bid),
-            "best_ask": _text(best_ask),
-            "is_max": False,
-            "order_margin_total": "0",
-            "leverage": "1",
-            "long_leverage": "1",
-            "short_leverage": "1",
-            "slippage": "0",
-            "preview_id": self._new_id(),
-            "current_liquidation_buffer": "0",
-            "projected_liquidation_buffer": "0",
-            "max_leverage": "1",
-            "pnl_configuration": None,
-            "est_average_filled_price": _text(average),
-        }
+        return preview_order(self, owner, body, now=now)
 
     def edit_preview(self, owner: str, order_id: str, price: Decimal, size: Decimal) -> dict[str, Any]:
         """What an edit would do: `errors` lists why it would fail."""
-        errors: list[dict[str, str]] = []
-        order = self.order(owner, order_id)
-        try:
-            self.check_edit(owner, order_id, price, size)
-        except Rejection as exc:
-            errors.append({"edit_failure_reason": exc.error, "preview_failure_reason": exc.preview_reason})
-        book = self.market.book(order.product_id) if order is not None else None
-        notional = price * size
-        commission = notional * self.fee_tier.taker_fee_rate
-        return {
-            "errors": errors,
-            "slippage": "0",
-            "order_total": _text(notional + commission),
-            "commission_total": _text(commission),
-            "quote_size": _text(notional),
-            "base_size": _text(size),
-            "best_bid": _text(book.best_bid.price) if book is not None and book.best_bid else "0",
-            "best_ask": _text(book.best_ask.price) if book is not None and book.best_ask else "0",
-            "average_filled_price": _text(order.average_filled_price) if order is not None else "0",
-        }
+        return preview_edit(self, owner, order_id, price, size)
 
-    def _new_id(self) -> str:
+    def new_id(self) -> str:
+        """A fresh id (uuid4 form), reproducible under the seed."""
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
 

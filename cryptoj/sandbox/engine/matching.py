@@ -8,7 +8,7 @@ from decimal import ROUND_FLOOR, Decimal
 from cryptoj.domain.book import BookSide, Level, OrderBook
 from cryptoj.domain.side import Side
 
-__all__ = ["crossing_levels", "fillable_size", "walk"]
+__all__ = ["crosses", "crossing_levels", "fillable_size", "walk"]
 
 ZERO = Decimal(0)
 
@@ -58,3 +58,13 @@ def walk(
         if (remaining_base is not None and remaining_base <= 0) or (remaining_quote is not None and take < available):
             break
     return fills
+
+
+def crosses(book: OrderBook, side: Side, limit: Decimal | None) -> bool:
+    """Whether a limit (None: a market order) would take liquidity from the book now."""
+    if limit is None:
+        return True
+    best = book.best_ask if side is Side.BUY else book.best_bid
+    if best is None:
+        return False
+    return best.price <= limit if side is Side.BUY else best.price >= limit

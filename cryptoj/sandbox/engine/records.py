@@ -1,16 +1,17 @@
-"""What the engine keeps about each order and fill."""
+"""What the engine keeps about each order and fill, and the small values it exchanges."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
+from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus
 from cryptoj.sandbox.engine.requests import OrderRequest
 
-__all__ = ["EditRecord", "FillRecord", "OrderRecord", "TriggerStatus"]
+__all__ = ["CancelResult", "EditRecord", "FeeTier", "FillRecord", "MarketView", "OrderRecord", "TriggerStatus"]
 
 ZERO = Decimal(0)
 
@@ -100,3 +101,35 @@ class OrderRecord:
     def average_filled_price(self) -> Decimal:
         """Volume-weighted fill price (zero before any fill)."""
         return self.filled_value / self.filled_size if self.filled_size else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class FeeTier:
+    """Maker and taker fee rates (fractions of notional) and the tier's name as transaction_summary shows it."""
+
+    pricing_tier: str = "Advanced 1"
+    maker_fee_rate: Decimal = Decimal("0.0025")
+    taker_fee_rate: Decimal = Decimal("0.004")
+    usd_from: str = "0"
+    usd_to: str = "10000"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelResult:
+    """One entry of batch_cancel's `results`."""
+
+    order_id: str
+    success: bool
+    failure_reason: str
+
+
+class MarketView(Protocol):
+    """What the engine reads from the market."""
+
+    def book(self, product_id: str) -> OrderBook:
+        """A product's current book."""
+        ...
+
+    def last_price(self, product_id: str) -> Decimal:
+        """A product's last trade price."""
+        ...

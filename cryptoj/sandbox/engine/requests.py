@@ -18,7 +18,15 @@ from cryptoj.domain.side import Side
 from cryptoj.errors import CryptojError
 from cryptoj.sandbox.market.products import ProductSpec
 
-__all__ = ["CREATE_FIELDS", "BadRequest", "OrderRequest", "Rejection", "echo_configuration", "parse_order_request"]
+__all__ = [
+    "CREATE_FIELDS",
+    "BadRequest",
+    "OrderRequest",
+    "Rejection",
+    "check_stop",
+    "echo_configuration",
+    "parse_order_request",
+]
 
 # Top-level fields of POST /orders; anything else is refused like Coinbase's proto decoder does.
 CREATE_FIELDS = frozenset(
@@ -296,3 +304,20 @@ def _config_error(details: str) -> None:
     raise Rejection(
         "UNKNOWN_FAILURE_REASON", "PREVIEW_INVALID_ORDER_CONFIG", "The order configuration was invalid", details
     )
+
+
+def check_stop(request: OrderRequest, last: Decimal) -> None:
+    """A stop must sit on the side of the last trade it waits for (Coinbase refuses it otherwise)."""
+    stop = request.stop_price or Decimal(0)
+    if request.stop_direction is StopDirection.STOP_UP and stop <= last:
+        raise Rejection(
+            "UNKNOWN_FAILURE_REASON",
+            "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE",
+            "Stop price must be above the last trade price for a stop up order",
+        )
+    if request.stop_direction is StopDirection.STOP_DOWN and stop >= last:
+        raise Rejection(
+            "UNKNOWN_FAILURE_REASON",
+            "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE",
+            "Stop price must be below the last trade price for a stop down order",
+        )
