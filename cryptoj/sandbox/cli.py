@@ -13,7 +13,7 @@ from cryptoj.errors import ConfigurationError
 if TYPE_CHECKING:
     from cryptoj.sandbox.exchange import SandboxExchange
 
-__all__ = ["build_exchange", "parse_data_options", "sandbox_app"]
+__all__ = ["build_exchange", "configure_limits", "parse_data_options", "sandbox_app"]
 
 sandbox_app = typer.Typer(help="Run the local exchange and make keys for it.", no_args_is_help=True)
 DEFAULT_DATA_PRODUCT = "BTC-USD"
@@ -49,6 +49,11 @@ def serve(
         typer.Option(help="1-minute OHLCV CSV/Parquet: FILE (BTC-USD) or PRODUCT=FILE; default: real packaged bars."),
     ] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    faults: Annotated[
+        Path | None, typer.Option(help="JSON fault settings (as POST /sandbox/admin/faults takes).")
+    ] = None,
+    private_rate: Annotated[int, typer.Option(help="Private requests per second per key.")] = 30,
+    public_rate: Annotated[int, typer.Option(help="Public requests per second per client address.")] = 10,
 ) -> None:
     """Serve the sandbox exchange: REST under /api/v3/brokerage and the WebSocket at /, on one port."""
     from cryptoj.sandbox.server import SandboxServer, TlsFiles
@@ -56,6 +61,7 @@ def serve(
     if (certfile is None) != (keyfile is None):
         raise ConfigurationError("give both --certfile and --keyfile, or neither")
     exchange, key_note = build_exchange(keys=keys or [], seed=seed, data=data or [], speed=speed, home=Path.cwd())
+    configure_limits(exchange, faults=faults, private_rate=private_rate, public_rate=public_rate)
     if key_note:
         typer.echo(key_note)
     tls = TlsFiles(certfile, keyfile) if certfile is not None and keyfile is not None else None
@@ -65,6 +71,18 @@ def serve(
         typer.echo(f"Sandbox exchange on {server.base_url} (WebSocket {server.ws_url}); products: {products}")
 
     SandboxServer(exchange, host=host, port=port, tls=tls).run_forever(announce=announce)
+
+
+def configure_limits(exchange: SandboxExchange, *, faults: Path | None, private_rate: int, public_rate: int) -> None:
+    """Apply `serve`'s fault file and request budgets."""
+    from cryptoj.sandbox.faults import FaultConfig
+    from cryptoj.sandbox.ratelimit import RateLimiter
+
+    if private_rate < 1 or public_rate < 1:
+        raise ConfigurationError("request budgets must be at least 1 per second")
+    exchange.limiter = RateLimiter(private_per_second=private_rate, public_per_second=public_rate)
+    if faults is not None:
+        exchange.faults.configure(FaultConfig.from_file(faults))
 
 
 def build_exchange(

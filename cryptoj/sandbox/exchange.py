@@ -91,6 +91,7 @@ class SandboxExchange:
             seed=seed,
             on_order=self._order_changed,
             on_fill=self._filled,
+            fail_order=lambda: self.faults.fires("order_failed"),
         )
         self.step()
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from cryptoj.errors import CryptojError
@@ -11,7 +13,16 @@ from cryptoj.errors import CryptojError
 __all__ = ["FAULT_KINDS", "FaultConfig", "FaultConfigError", "FaultPlan"]
 
 # Each kind draws from its own seeded stream, so changing one rate never shifts another's pattern.
-FAULT_KINDS = ("latency", "error_5xx", "error_429", "drop_after_accept", "reset", "ws_drop", "ws_sequence_gap")
+FAULT_KINDS = (
+    "latency",
+    "error_5xx",
+    "error_429",
+    "drop_after_accept",
+    "reset",
+    "order_failed",
+    "ws_drop",
+    "ws_sequence_gap",
+)
 
 
 class FaultConfigError(CryptojError):
@@ -28,6 +39,7 @@ class FaultConfig:
         latency_rate .. ws_sequence_gap_rate: probability per request (REST) or per frame/check (WebSocket).
         drop_after_accept_rate: POST /orders is executed, then the connection drops with no answer.
         reset_rate: the connection drops before the request is handled.
+        order_failed_rate: an accepted order fails right after acceptance (status FAILED, holds released).
         html_errors: 429 and 5xx answers are HTML pages (like the CDN's) instead of JSON.
     """
 
@@ -38,6 +50,7 @@ class FaultConfig:
     error_429_rate: float = 0.0
     drop_after_accept_rate: float = 0.0
     reset_rate: float = 0.0
+    order_failed_rate: float = 0.0
     ws_drop_rate: float = 0.0
     ws_sequence_gap_rate: float = 0.0
     html_errors: bool = False
@@ -49,6 +62,15 @@ class FaultConfig:
                 raise FaultConfigError(f"{f.name} must be a number from 0 to 1, got {value!r}")
         if not isinstance(self.latency_ms, int) or self.latency_ms < 0:
             raise FaultConfigError(f"latency_ms must be a non-negative integer, got {self.latency_ms!r}")
+
+    @classmethod
+    def from_file(cls, path: Path) -> FaultConfig:
+        """Read a JSON file of settings (the same fields as the admin endpoint takes)."""
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise FaultConfigError(f"cannot read fault settings from {path}: {exc}") from None
+        return cls.from_dict(data)
 
     @classmethod
     def from_dict(cls, data: Any) -> FaultConfig:

@@ -48,6 +48,7 @@ class Engine:
         seed: fixes order and trade ids.
         on_order: called after every status or fill change (the user channel's updates).
         on_fill: called for every fill (the market's trade prints).
+        fail_order: asked once per accepted order; True fails it (an injected FAILED status).
     """
 
     def __init__(
@@ -60,6 +61,7 @@ class Engine:
         seed: int,
         on_order: Callable[[OrderRecord], None] | None = None,
         on_fill: Callable[[FillRecord], None] | None = None,
+        fail_order: Callable[[], bool] | None = None,
     ) -> None:
         self.products = products
         self.ledger = ledger
@@ -68,6 +70,7 @@ class Engine:
         self._rng = random.Random(seed)  # noqa: S311 - reproducible ids, not secrets
         self._on_order = on_order or (lambda order: None)
         self._on_fill = on_fill or (lambda fill: None)
+        self._fail_order = fail_order or (lambda: False)
         self._orders: dict[str, OrderRecord] = {}
         self._by_client_id: dict[tuple[str, str], str] = {}
         self._fills: dict[str, list[FillRecord]] = {}
@@ -112,6 +115,10 @@ class Engine:
         self._by_client_id[(owner, request.client_order_id)] = order.order_id
         self._orders[order.order_id] = order
         self._publish(order, now)  # PENDING: accepted, not yet working
+        if self._fail_order():
+            order.reject_message = "order failed after acceptance (injected fault)"
+            self._finish(order, OrderStatus.FAILED, now, "")
+            return order
         self._start(order, now=now)
         return order
 

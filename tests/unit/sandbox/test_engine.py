@@ -492,3 +492,21 @@ def test_resting_sell_fills_as_maker_when_bids_rise_to_it(engine: Engine, market
     engine.on_market("BTC-USD", now=NOW)
     assert order.status is OrderStatus.FILLED
     assert balance(engine, "USD")[0] == D("1000") + D("52.5") - D("52.5") * D("0.001")
+
+
+def test_an_injected_failure_fails_the_order_after_acceptance_and_releases_its_hold(market: FakeMarket) -> None:
+    seen: list[str] = []
+    engine = Engine(
+        products={p.product_id: p for p in DEFAULT_PRODUCTS},
+        ledger=Ledger(seed=1, created_at=NOW, funding={"USD": D("1000")}),
+        market=market,
+        fee_tier=FeeTier(),
+        seed=1,
+        on_order=lambda o: seen.append(o.status.value),
+        fail_order=lambda: True,
+    )
+    order = engine.create(ME, order_body("limit_limit_gtc", base_size="1", limit_price="90"), now=NOW)
+    assert order.status is OrderStatus.FAILED
+    assert seen == ["PENDING", "FAILED"]
+    assert engine.ledger.account(ME, "USD").hold == 0
+    assert order.reject_message

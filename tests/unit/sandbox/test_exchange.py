@@ -166,3 +166,30 @@ def test_serve_refuses_a_certificate_without_its_key(tmp_path: Path) -> None:
     result = CliRunner().invoke(sandbox_app, ["serve", "--certfile", str(tmp_path / "c.pem")])
     assert result.exit_code != 0
     assert isinstance(result.exception, ConfigurationError)
+
+
+def test_serve_applies_fault_files_and_request_budgets(tmp_path: Path, exchange: SandboxExchange) -> None:
+    from cryptoj.sandbox.cli import configure_limits
+    from cryptoj.sandbox.faults import FaultConfigError
+
+    path = tmp_path / "faults.json"
+    path.write_text('{"seed": 4, "order_failed_rate": 1.0}')
+    configure_limits(exchange, faults=path, private_rate=5, public_rate=2)
+    assert exchange.faults.config.order_failed_rate == 1.0
+    assert exchange.limiter.private_per_second == 5
+    order = exchange.engine.create(
+        "k",
+        {
+            "client_order_id": "f1",
+            "product_id": "BTC-USD",
+            "side": "BUY",
+            "order_configuration": {"limit_limit_gtc": {"base_size": "0.01", "limit_price": "10.00"}},
+        },
+        now=exchange.now(),
+    )
+    assert order.status.value == "FAILED"
+    with pytest.raises(ConfigurationError):
+        configure_limits(exchange, faults=None, private_rate=0, public_rate=1)
+    path.write_text("{not json")
+    with pytest.raises(FaultConfigError, match="cannot read"):
+        configure_limits(exchange, faults=path, private_rate=5, public_rate=2)
