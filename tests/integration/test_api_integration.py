@@ -36,7 +36,7 @@ from cryptoj.coinbase.models import (
     OrderConfiguration,
     PreviewOrderRequest,
 )
-from tests.utils.fixtures.coinbase import FakeTime, make_ec_key
+from tests.utils.fixtures.coinbase import CASSETTE_DIR, FakeTime, make_ec_key
 from tests.utils.fixtures.sandbox import SandboxHandle
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -514,3 +514,43 @@ async def test_client_round_trip_against_the_local_sandbox(sandbox: SandboxHandl
         assert fetched.client_order_id == "sandbox-roundtrip-1"
         cancelled = await client.cancel_orders([placed.success_response.order_id])
         assert cancelled.results[0].success
+
+
+# Real-traffic facts 10 and 11 -------------------------------------------------------------------------
+
+
+async def test_fact_10_json_spacing_varies_and_parses_the_same(ec_key: CdpKey, fake_time: FakeTime) -> None:
+    compact = b'{"accounts":[],"has_next":false,"cursor":"","size":0}'
+    spaced = b'{\n  "accounts" : [ ],\n  "has_next": false, "cursor" : "",   "size":0\n}'
+    bodies = [compact, spaced]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=bodies.pop(0), headers={"Content-Type": "application/json"})
+
+    transport = httpx.MockTransport(handler)
+    async with CoinbaseAdvancedClient(key=ec_key, transport=transport, **fake_time.client_kwargs()) as client:
+        first = await client.list_accounts()
+        second = await client.list_accounts()
+    assert first == second
+
+
+@cassette("public_get_product.yaml")
+async def test_fact_11_public_answers_are_cdn_cached_and_parse(public_client: CoinbaseAdvancedClient) -> None:
+    # The cached public answer carries Age and Cache-Control: public; the client reads it like any other.
+    product = await public_client.get_public_product("BTC-USD")
+    assert product.product_id == "BTC-USD"
+    text = _cassette_text("public_get_product.yaml")
+    assert "public, max-age=" in text
+    assert "trace-id" in text
+
+
+@cassette("error_403_missing_scopes.yaml")
+async def test_fact_11_trace_id_is_kept_on_errors_for_support(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(PermissionDeniedError) as caught:
+        await client.list_accounts(limit=250)
+    assert caught.value.trace_id == "5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f"
+    assert "trace_id=5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f" in str(caught.value)
+
+
+def _cassette_text(name: str) -> str:
+    return (CASSETTE_DIR / name).read_text(encoding="utf-8")
