@@ -347,11 +347,10 @@ class WebSocketHandler:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._heartbeat_timeout
         while True:
-            remaining = deadline - loop.time()
             try:
-                if remaining <= 0:
-                    raise TimeoutError
-                frame = await asyncio.wait_for(ws.recv(), remaining)
+                # asyncio.timeout, not wait_for: no task per frame; cancelling recv() loses nothing.
+                async with asyncio.timeout_at(deadline):
+                    frame = await ws.recv()
             except TimeoutError:
                 raise HeartbeatTimeout(self._heartbeat_timeout) from None
             self.stats.frames += 1

@@ -189,3 +189,57 @@ def test_why_msgspec_pydantic_validate_json_of_the_same_update_frames(benchmark:
         f"\ndecode only, vs json.loads: pydantic validate_json {pydantic_time / parsed:.2f}x, "
         f"msgspec {msgspec_time / parsed:.2f}x"
     )
+
+
+def test_the_whole_handler_over_loopback_beside_a_bare_client(benchmark: BenchmarkFixture) -> None:
+    """Frames/s through WebSocketHandler (recv, sequence check, decode, books, streams) from a local server."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+
+    from cryptoj.coinbase.websocket import WebSocketHandler
+    from cryptoj.coinbase.ws_recording import ReplayServer
+
+    count = 20_000
+    snapshot = big_snapshot_frame(levels=SNAPSHOT_LEVELS, sequence_num=0)
+    updates = [f.decode() for f in update_frames(count)]  # sequence 1..count
+    recording = [(0.0, snapshot), *((0.0, u) for u in updates)]
+
+    async def through_handler() -> float:
+        async with ReplayServer(recording) as server:
+            handler = WebSocketHandler(url=server.url, heartbeat_timeout=60)
+            handler.stream("level2", maxsize=1_000)  # a consumer that never reads: bounded, dropping
+            last = asyncio.Event()
+
+            async def watch(message: L2Message) -> None:
+                if message.sequence_num == count:
+                    last.set()
+
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            async with handler:
+                handler.on("level2", watch)  # a callback consumer; its stream keeps the newest frames
+                await handler.subscribe("level2", ["BTC-USD"])
+                await last.wait()
+                elapsed = loop.time() - started
+            assert handler.stats.sequence_gaps == 0
+            return elapsed
+
+    async def bare_client() -> float:
+        async with ReplayServer(recording) as server:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            async with connect(server.url, max_size=None) as ws:
+                await ws.send('{"type":"subscribe","channel":"level2","product_ids":["BTC-USD"]}')
+                for _ in range(count + 1):
+                    json.loads(await ws.recv())
+            return loop.time() - started
+
+    handled = benchmark.pedantic(lambda: asyncio.run(through_handler()), rounds=1, iterations=1)
+    bare = min(asyncio.run(bare_client()) for _ in range(2))
+    handled = min(handled, asyncio.run(through_handler()))
+    benchmark.extra_info.update(frames_per_second=round(count / handled), bare_per_second=round(count / bare))
+    print(
+        f"\nover loopback: handler {count / handled:,.0f} frames/s, bare websockets client + json.loads "
+        f"{count / bare:,.0f} frames/s, ratio {handled / bare:.2f}x"
+    )
