@@ -17,7 +17,10 @@ import zipfile
 from pathlib import Path
 
 SOURCES = {
-    "btc_usd_1m.csv.gz": ["lean_coinbase_minute_btcusd_20180405_trade.zip", "lean_coinbase_minute_btcusd_20180406_trade.zip"],
+    "btc_usd_1m.csv.gz": [
+        "lean_coinbase_minute_btcusd_20180405_trade.zip",
+        "lean_coinbase_minute_btcusd_20180406_trade.zip",
+    ],
     "eth_usd_1m.csv.gz": ["lean_coinbase_minute_ethusd_20180405_trade.zip"],
 }
 OUT = Path(__file__).resolve().parent.parent / "cryptoj" / "sandbox" / "data"
