@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 import pytest
 
@@ -61,6 +62,13 @@ def test_errors_are_cryptoj_errors_with_their_fields() -> None:
 )
 def test_every_public_name_is_exported_and_exists(module: str) -> None:
     loaded = importlib.import_module(module)
-    assert loaded.__all__ == sorted(loaded.__all__, key=lambda n: (not n.isupper(), n)) or loaded.__all__
     for name in loaded.__all__:
         assert hasattr(loaded, name), f"{module}.{name}"
+    defined_here = {
+        name
+        for name, value in vars(loaded).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == module
+    }
+    assert defined_here <= set(loaded.__all__), f"{module} does not export {sorted(defined_here - set(loaded.__all__))}"
