@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
@@ -81,7 +82,7 @@ class CoinbaseAdvancedClient:
         max_retries: retries after the first attempt of a request that is safe to repeat.
         limits: venue limits (page sizes, candles per call, request budgets).
         backoff: retry delay policy.
-        verify: TLS verification (a CA file path for a local TLS sandbox).
+        verify: TLS verification: True, an SSLContext, or a CA file path (a local TLS sandbox's).
         clock, sleep, jitter, wall_clock: monotonic time, waiting, a [0, 1) draw and epoch time; tests
             inject fakes so nothing really waits.
     """
@@ -96,7 +97,7 @@ class CoinbaseAdvancedClient:
         max_retries: int = 4,
         limits: VenueLimits = COINBASE_LIMITS,
         backoff: Backoff | None = None,
-        verify: str | bool = True,
+        verify: ssl.SSLContext | str | bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
@@ -106,6 +107,8 @@ class CoinbaseAdvancedClient:
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be http(s)://host[:port], not {base_url!r}")
         self.limits = limits
+        if isinstance(verify, str):
+            verify = ssl.create_default_context(cafile=verify)  # a CA file, e.g. a local TLS sandbox's
         http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             transport=transport,
