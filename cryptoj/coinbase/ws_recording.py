@@ -1,6 +1,7 @@
 """Recordings of raw WebSocket frames (JSONL) and a local server that replays them.
 
-A recording line is ``{"t": <seconds since the first frame>, "frame": "<raw text>"}``. Only received
+A recording line is ``{"t": <seconds since the first frame>, "at": <epoch seconds>, "frame": "<raw text>"}``
+(`at` ties a frame to logs; replay needs only `t` and `frame`). Only received
 frames are recorded: what we send carries JWTs, and none of it is needed to replay a session.
 `ReplayServer` serves a recording on loopback: it waits for the client's first subscribe (within 5 s, as
 Coinbase does), then sends the frames in order, so a real capture becomes a deterministic test.
@@ -35,12 +36,16 @@ class FrameRecorder:
 
     Parameters:
         path: the file (created or truncated).
-        clock: monotonic seconds (injectable for tests).
+        clock: monotonic seconds, for the offsets `t` (injectable for tests).
+        wall: epoch seconds, for `at`.
     """
 
-    def __init__(self, path: Path, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, path: Path, *, clock: Callable[[], float] = time.monotonic, wall: Callable[[], float] = time.time
+    ) -> None:
         self.path = path
         self._clock = clock
+        self._wall = wall
         self._file: IO[bytes] | None = None
         self._start: float | None = None
         self.count = 0
@@ -53,7 +58,8 @@ class FrameRecorder:
         if self._start is None:
             self._start = now
         text = frame.decode("utf-8", "replace") if isinstance(frame, bytes) else frame
-        self._file.write(orjson.dumps({"t": round(now - self._start, 6), "frame": text}) + b"\n")
+        record = {"t": round(now - self._start, 6), "at": round(self._wall(), 6), "frame": text}
+        self._file.write(orjson.dumps(record) + b"\n")
         self.count += 1
 
     def close(self) -> None:

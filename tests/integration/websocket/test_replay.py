@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ async def test_a_recorded_session_replays_into_the_same_book(feed_server: FeedSe
             await eventually(lambda: live.books.state("BTC-USD") is BookState.SYNCED and live.stats.frames >= 6)
             live_levels = list(live.books.book("BTC-USD").levels(BookSide.BID))
     text = path.read_text()
+    first = json.loads(text.splitlines()[0])
+    assert set(first) == {"t", "at", "frame"}
+    assert first["t"] == 0.0
     assert KEY_NAME not in text
     assert '"jwt"' not in text  # only received frames are recorded
     async with ReplayServer(read_recording(path)) as server, handler_for(server.url) as replayed:
