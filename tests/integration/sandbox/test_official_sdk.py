@@ -16,15 +16,19 @@ SCRIPT = Path(__file__).resolve().parents[2] / "compat" / "sdk_roundtrip.py"
 SDK = "coinbase-advanced-py==1.8.4"
 
 
-def run_sdk(*args: str, timeout: float = 120) -> dict[str, object]:
-    """Run the compat script under the SDK's own environment; skip when the SDK cannot be installed."""
+def run_sdk(*args: str, timeout: float = 180) -> dict[str, object]:
+    """Run the compat script under the SDK's own environment; skip when that environment cannot be built."""
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not on PATH: cannot build the official SDK's environment")
-    command = [uv, "run", "--no-project", "--isolated", "--with", SDK, "python", str(SCRIPT), *args]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    if done.returncode != 0 and ("No solution found" in done.stderr or "Failed to fetch" in done.stderr):
-        pytest.skip(f"the official SDK cannot be installed here: {done.stderr.strip().splitlines()[-1]}")
+    env = [uv, "run", "--no-project", "--isolated", "--with", SDK, "python"]
+    probe = subprocess.run(
+        [*env, "-c", "import coinbase.rest"], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"the official SDK cannot be installed here ({SDK}): {reason}")
+    done = subprocess.run([*env, str(SCRIPT), *args], capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, done.stderr
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
