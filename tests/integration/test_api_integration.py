@@ -36,6 +36,7 @@ from cryptoj.coinbase.models import (
     OrderConfiguration,
     PreviewOrderRequest,
 )
+from cryptoj.config import load_settings
 from tests.utils.fixtures.coinbase import CASSETTE_DIR, FakeTime, make_ec_key
 from tests.utils.fixtures.sandbox import SandboxHandle
 
@@ -54,9 +55,24 @@ def cassette(name: str) -> Callable[[F], F]:
     return mark
 
 
+def _recording_key(config: pytest.Config) -> CdpKey | None:
+    """The user's real key, only when recording (docs/recording.md); replay never needs one."""
+    if config.getoption("--record-mode") in (None, "none"):
+        return None
+    settings = load_settings()
+    if settings.api_key_file is not None:
+        return CdpKey.from_file(settings.api_key_file)
+    if settings.api_key_name is not None and settings.api_private_key is not None:
+        return CdpKey.from_secrets(settings.api_key_name, settings.api_private_key)
+    return None
+
+
 @pytest.fixture
-async def client(ec_key: CdpKey, fake_time: FakeTime) -> AsyncIterator[CoinbaseAdvancedClient]:
-    async with CoinbaseAdvancedClient(key=ec_key, max_retries=0, **fake_time.client_kwargs()) as client:
+async def client(
+    request: pytest.FixtureRequest, ec_key: CdpKey, fake_time: FakeTime
+) -> AsyncIterator[CoinbaseAdvancedClient]:
+    key = _recording_key(request.config) or ec_key
+    async with CoinbaseAdvancedClient(key=key, max_retries=0, **fake_time.client_kwargs()) as client:
         yield client
 
 
