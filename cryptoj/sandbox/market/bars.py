@@ -133,14 +133,16 @@ class RandomWalk:
         sigma = self._sigma
         bars: list[Bar] = []
         price = edge
+        width, bits = 2 * sigma + 1, rng.getrandbits
         for _ in range(self._BLOCK):
-            # Integer steps only: a sum of uniforms is near-normal, and the pull back to the start keeps it bounded.
-            step = sum(rng.randint(-sigma, sigma) for _ in range(3)) + (self._start - price) // 500
+            # Integer steps only: a sum of uniforms is near-normal, and the pull back to the start keeps it
+            # bounded. getrandbits is several times faster than randint (a year of daily candles walks 500k bars).
+            step = bits(32) % width + bits(32) % width + bits(32) % width - 3 * sigma + (self._start - price) // 500
             other = max(100, price + step)
             open_, close = (price, other) if forward else (other, price)
-            high = max(open_, close) + rng.randint(0, sigma)
-            low = max(1, min(open_, close) - rng.randint(0, sigma))
-            volume = Decimal(rng.randint(10_000, 5_000_000_000)).scaleb(-8)
+            high = max(open_, close) + bits(32) % (sigma + 1)
+            low = max(1, min(open_, close) - bits(32) % (sigma + 1))
+            volume = Decimal(10_000 + bits(33) % 4_999_990_000).scaleb(-8)
             bars.append(Bar(open=open_, high=high, low=low, close=close, volume=volume))
             price = other
         if not forward:

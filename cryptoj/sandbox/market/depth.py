@@ -8,7 +8,7 @@ with time, so a flat price still produces updates.
 
 from __future__ import annotations
 
-__all__ = ["Ladder", "build_ladder"]
+__all__ = ["Ladder", "build_ladder", "mix"]
 
 # (distance in ticks up to which the zone reaches, grid step in ticks, presence per mille)
 _ZONES = ((300, 1, 600), (3_000, 10, 800), (300_000, 100, 900))
@@ -17,7 +17,8 @@ _HOT = 25  # levels this close to the touch get new sizes every second
 Ladder = dict[int, int]  # price in ticks -> size in base units of 1e-8
 
 
-def _mix(value: int) -> int:
+def mix(value: int) -> int:
+    """A 32-bit integer hash: the same input, the same well-spread output."""
     # A cheap 32-bit integer hash (murmur3 finaliser): fast, deterministic, well spread.
     value &= 0xFFFFFFFF
     value ^= value >> 16
@@ -44,10 +45,10 @@ def build_ladder(*, touch: int, direction: int, seed: int, unit: int, second: in
         while distance < reach and len(levels) < max_levels:
             if price <= 0:
                 return levels
-            h = _mix(price ^ salt)
+            h = mix(price ^ salt)
             if distance == 0 or h % 1000 < presence:
                 if distance < _HOT:
-                    h = _mix(h ^ second)
+                    h = mix(h ^ second)
                 # Deeper zones hold bigger levels; by zone, not distance, so a move changes few sizes.
                 levels[price] = unit * (1 + h % 997) * (1 + 3 * zone)
             price += direction * step

@@ -10,7 +10,7 @@ from cryptoj.domain.book import BookSide, OrderBook
 from cryptoj.domain.side import Side
 from cryptoj.sandbox.events import BookChanged, CandleUpdated, TickerUpdated, TradePrinted
 from cryptoj.sandbox.market.bars import Bar, BarSource
-from cryptoj.sandbox.market.depth import Ladder, _mix, build_ladder
+from cryptoj.sandbox.market.depth import Ladder, build_ladder, mix
 from cryptoj.sandbox.market.products import ProductSpec
 
 __all__ = ["CANDLE_SECONDS", "ProductMarket"]
@@ -41,7 +41,6 @@ class ProductMarket:
         self._asks: Ladder = {}
         self._unit = 1
         self._trades: deque[TradePrinted] = deque(maxlen=1_000)
-        self._trade_count = 0
         self._last_second: int | None = None
         self.last_price = Decimal(0)
 
@@ -168,15 +167,14 @@ class ProductMarket:
         return changes
 
     def _market_trades(self, ticks: int, second: int, at: datetime) -> list[TradePrinted]:
-        h = _mix(second ^ (self._seed * 0x27D4EB2F))
+        h = mix(second ^ (self._seed * 0x27D4EB2F))
         trades = []
         for i in range(h % 3):  # zero to two prints a second
-            h = _mix(h + i)
+            h = mix(h + i)
             maker = Side.SELL if h & 1 else Side.BUY
             # A buyer taking the ask prints at the ask (one tick up); a seller hitting the bid at the bid.
             price = self.to_price(ticks + (1 if maker is Side.SELL else 0))
             size = (self._unit * (1 + h % 500)) * self._size_unit
-            self._trade_count += 1
             trade = TradePrinted(self.spec.product_id, f"m-{second}-{i}", price, size, maker, at)
             self.record_trade(trade)
             trades.append(trade)
