@@ -123,8 +123,8 @@ class SandboxApp:
         decision = self.exchange.limiter.check(owner or client, public=public)
         headers = {**cache, **decision.headers()}
         if not decision.allowed or faults.fires("error_429"):
-            if decision.allowed:  # an injected 429 still says when to come back
-                headers["Retry-After"] = "1"
+            if decision.allowed:  # an injected 429 reads like a spent budget
+                headers.update({"Retry-After": "1", "x-ratelimit-remaining": "0"})
             return self._error_page(429, "Too Many Requests", headers), False
         try:
             body = await _json_body(request)
@@ -132,7 +132,7 @@ class SandboxApp:
             result = await route.handler(call)
         except ApiError as exc:
             return json_response(exc.body(), status=exc.status, headers=headers), False
-        created = method == "POST" and route.handler.__name__ == "create_order" and bool(result.get("success"))
+        created = route.creates_order and bool(result.get("success"))
         self._responses += 1
         return json_response(result, headers=headers, spaced=self._responses % 2 == 0), created
 

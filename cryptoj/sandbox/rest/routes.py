@@ -15,17 +15,22 @@ PREFIX = "/api/v3/brokerage"
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """One endpoint: `public` routes need no JWT and are CDN-cached on Coinbase."""
+    """One endpoint and how it is served.
+
+    `public` routes need no JWT and are CDN-cached on Coinbase; `creates_order` marks POST /orders, whose
+    connection the drop-after-accept fault cuts once the order exists.
+    """
 
     method: str
     pattern: re.Pattern[str]
     handler: Handler
     public: bool
+    creates_order: bool = False
 
 
-def _route(method: str, path: str, handler: Handler, *, public: bool = False) -> Route:
+def _route(method: str, path: str, handler: Handler, *, public: bool = False, creates_order: bool = False) -> Route:
     regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", PREFIX + path)
-    return Route(method, re.compile(f"^{regex}$"), handler, public)
+    return Route(method, re.compile(f"^{regex}$"), handler, public, creates_order)
 
 
 ROUTES: tuple[Route, ...] = (
@@ -46,7 +51,7 @@ ROUTES: tuple[Route, ...] = (
     _route("GET", "/portfolios", accounts.list_portfolios),
     _route("GET", "/key_permissions", accounts.key_permissions),
     _route("GET", "/transaction_summary", accounts.transaction_summary),
-    _route("POST", "/orders", orders.create_order),
+    _route("POST", "/orders", orders.create_order, creates_order=True),
     _route("POST", "/orders/preview", orders.preview_order),
     _route("POST", "/orders/batch_cancel", orders.batch_cancel),
     _route("POST", "/orders/edit", orders.edit_order),
