@@ -193,3 +193,26 @@ def test_serve_applies_fault_files_and_request_budgets(tmp_path: Path, exchange:
     path.write_text("{not json")
     with pytest.raises(FaultConfigError, match="cannot read"):
         configure_limits(exchange, faults=path, private_rate=5, public_rate=2)
+
+
+def test_accounts_and_order_ids_are_the_same_under_the_same_seed(key_name: str) -> None:
+    def run(seed: int) -> tuple[list[str], str, list[tuple[str, Decimal]]]:
+        exchange = SandboxExchange(seed=seed, clock=SimClock(start=START, speed=0))
+        accounts = exchange.ledger.accounts(key_name)
+        order = exchange.engine.create(
+            key_name,
+            {
+                "client_order_id": "d1",
+                "product_id": "SOL-USD",
+                "side": "BUY",
+                "order_configuration": {"market_market_ioc": {"quote_size": "100.00"}},
+            },
+            now=exchange.now(),
+        )
+        return [a.uuid for a in accounts], order.order_id, [(a.currency, a.balance) for a in accounts]
+
+    first, again, other = run(11), run(11), run(12)
+    assert first == again
+    assert first[0] != other[0]
+    assert first[1] != other[1]
+    assert dict(first[2])["USD"] < Decimal("100000")
