@@ -26,6 +26,8 @@ from cryptoj.coinbase.errors import (
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
+    TransportError,
+    UnknownOutcomeError,
 )
 from cryptoj.coinbase.models import (
     ClosePositionRequest,
@@ -37,6 +39,7 @@ from cryptoj.coinbase.models import (
     PreviewOrderRequest,
 )
 from cryptoj.config import load_settings
+from cryptoj.sandbox.faults import FaultConfig
 from tests.utils.fixtures.coinbase import CASSETTE_DIR, FakeTime, make_ec_key
 from tests.utils.fixtures.sandbox import SandboxHandle
 
@@ -570,3 +573,60 @@ async def test_fact_11_trace_id_is_kept_on_errors_for_support(client: CoinbaseAd
 
 def _cassette_text(name: str) -> str:
     return (CASSETTE_DIR / name).read_text(encoding="utf-8")
+
+
+def _sandbox_order(client_order_id: str, price: Decimal) -> CreateOrderRequest:
+    config = LimitConfig(base_size=Decimal("0.001"), limit_price=price, post_only=False)
+    return CreateOrderRequest(
+        client_order_id=client_order_id,
+        product_id="BTC-USD",
+        side="BUY",
+        order_configuration=OrderConfiguration(limit_limit_gtc=config),
+    )
+
+
+async def test_a_dropped_order_answer_is_resolved_by_lookup_never_duplicated(
+    sandbox: SandboxHandle, fake_time: FakeTime
+) -> None:
+    sandbox.exchange.faults.configure(FaultConfig(seed=3, drop_after_accept_rate=1.0))
+    async with CoinbaseAdvancedClient(
+        base_url=sandbox.base_url, key=sandbox.key, max_retries=2, sleep=fake_time.sleep, jitter=lambda: 0.0
+    ) as client:
+        book = await client.get_product_book("BTC-USD", limit=1)
+        price = (book.pricebook.bids[0].price * Decimal("0.8")).quantize(Decimal("0.01"))
+        unknown: UnknownOutcomeError | None = None
+        try:
+            await client.create_order(_sandbox_order("dropped-1", price))  # a resend may return the existing order
+        except UnknownOutcomeError as exc:
+            unknown = exc
+        sandbox.exchange.faults.configure(FaultConfig(seed=3))
+        matches = [
+            order
+            async for order in client.iter_orders(product_ids=["BTC-USD"], order_status=["OPEN"])
+            if order.client_order_id == "dropped-1"
+        ]
+    assert unknown is None or unknown.client_order_id == "dropped-1"
+    assert len(matches) == 1, "the order exists exactly once, however many times it was sent"
+
+
+async def test_sandbox_html_429_is_retried_then_raised_typed(sandbox: SandboxHandle, fake_time: FakeTime) -> None:
+    sandbox.exchange.faults.configure(FaultConfig(seed=1, error_429_rate=1.0, html_errors=True))
+    async with CoinbaseAdvancedClient(
+        base_url=sandbox.base_url, key=sandbox.key, max_retries=2, sleep=fake_time.sleep
+    ) as client:
+        with pytest.raises(RateLimitedError) as caught:
+            await client.list_accounts()
+    assert caught.value.status == 429
+    assert len(fake_time.sleeps) >= 2  # two retries (the limiter may also hold on the rate-limit headers)
+
+
+async def test_client_verifies_the_sandbox_tls_certificate_with_its_ca(sandbox_tls: SandboxHandle) -> None:
+    assert sandbox_tls.ca_file is not None
+    async with CoinbaseAdvancedClient(
+        base_url=sandbox_tls.base_url, key=sandbox_tls.key, verify=str(sandbox_tls.ca_file)
+    ) as client:
+        permissions = await client.get_key_permissions()
+    assert permissions.can_view
+    async with CoinbaseAdvancedClient(base_url=sandbox_tls.base_url, key=sandbox_tls.key, max_retries=0) as client:
+        with pytest.raises(TransportError):
+            await client.get_key_permissions()
