@@ -8,7 +8,7 @@ from datetime import datetime
 from cryptoj.coinbase.errors import OrderRejectedError
 from cryptoj.coinbase.models import CreateOrderResponse
 
-__all__ = ["rejection"]
+__all__ = ["flag", "path_id", "query_list", "rejection", "rfc3339", "trades_query"]
 
 _UNKNOWN = "UNKNOWN_FAILURE_REASON"
 
@@ -38,20 +38,20 @@ def rejection(response: CreateOrderResponse, client_order_id: str, *, trace_id: 
     )
 
 
-def _id(value: str) -> str:
+def path_id(value: str) -> str:
     """A path segment: refuse what would change the route (ids never hold these)."""
     if not value or any(char in value for char in "/?#%") or value in (".", ".."):
         raise ValueError(f"not a valid id for a URL path: {value!r}")
     return value
 
 
-def _list(values: Sequence[str] | None) -> list[str] | None:
+def query_list(values: Sequence[str] | None) -> list[str] | None:
     if isinstance(values, str):
         return [values]  # a lone id, not its characters
     return list(values) if values else None
 
 
-def _rfc3339(value: datetime | None) -> str | None:
+def rfc3339(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
@@ -59,7 +59,7 @@ def _rfc3339(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z")
 
 
-def _trades(limit: int, start: datetime | None, end: datetime | None) -> dict[str, str | int | None]:
+def trades_query(limit: int, start: datetime | None, end: datetime | None) -> dict[str, str | int | None]:
     return {
         "limit": limit,
         "start": str(int(start.timestamp())) if start else None,
@@ -67,6 +67,6 @@ def _trades(limit: int, start: datetime | None, end: datetime | None) -> dict[st
     }
 
 
-def _flag(value: bool | None) -> str | None:
+def flag(value: bool | None) -> str | None:
     # Coinbase's gateway reads Go-style booleans; the official SDK sends Python's "True"/"False".
     return None if value is None else str(value)

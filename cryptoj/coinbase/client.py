@@ -26,8 +26,9 @@ import httpx
 
 from cryptoj.coinbase import pagination
 from cryptoj.coinbase._http import Backoff, CdpAuth, RestSession, RetryMode
+from cryptoj.coinbase._market import MarketDataEndpoints
 from cryptoj.coinbase._ratelimit import TokenBucket
-from cryptoj.coinbase._wire import _flag, _id, _list, _rfc3339, _trades, rejection
+from cryptoj.coinbase._wire import path_id, query_list, rejection, rfc3339
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.errors import EditRejectedError
 from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
@@ -35,9 +36,6 @@ from cryptoj.coinbase.models import (
     Account,
     BatchCancelRequest,
     BatchCancelResponse,
-    BestBidAskResponse,
-    Candle,
-    CandlesResponse,
     ClosePositionRequest,
     CreateOrderRequest,
     CreateOrderResponse,
@@ -47,21 +45,15 @@ from cryptoj.coinbase.models import (
     Fill,
     GetAccountResponse,
     GetOrderResponse,
-    Granularity,
     KeyPermissions,
     ListAccountsResponse,
     ListFillsResponse,
     ListOrdersResponse,
     ListPortfoliosResponse,
-    ListProductsResponse,
-    MarketTradesResponse,
     Order,
     PortfolioBreakdownResponse,
     PreviewOrderRequest,
     PreviewOrderResponse,
-    Product,
-    ProductBookResponse,
-    ServerTime,
     TransactionSummary,
 )
 from cryptoj.config import COINBASE_REST_URL, Settings
@@ -71,7 +63,7 @@ __all__ = ["USER_AGENT", "CoinbaseAdvancedClient"]
 USER_AGENT = "cryptoj-trader/0.1"
 
 
-class CoinbaseAdvancedClient:
+class CoinbaseAdvancedClient(MarketDataEndpoints):
     """Async client for Coinbase Advanced Trade REST (or the local sandbox, which speaks the same).
 
     Parameters:
@@ -169,56 +161,6 @@ class CoinbaseAdvancedClient:
         """Close the pooled connections."""
         await self._session.client.aclose()
 
-    # Public, no key needed -----------------------------------------------------------------------
-
-    async def get_server_time(self) -> ServerTime:
-        """`GET /time`: Coinbase's clock (compare with ours before blaming a 401 on keys)."""
-        return await self._session.call("GET", "/time", ServerTime, public=True)
-
-    async def list_public_products(
-        self,
-        *,
-        limit: int | None = None,
-        offset: int | None = None,
-        product_type: str | None = None,
-        product_ids: Sequence[str] | None = None,
-        get_all_products: bool | None = None,
-    ) -> ListProductsResponse:
-        """`GET /market/products` (CDN-cached about a second)."""
-        params = {
-            "limit": limit, "offset": offset, "product_type": product_type, "product_ids": _list(product_ids),
-            "get_all_products": _flag(get_all_products),
-        }  # fmt: skip
-        return await self._session.call("GET", "/market/products", ListProductsResponse, params=params, public=True)
-
-    async def get_public_product(self, product_id: str) -> Product:
-        """`GET /market/products/{product_id}`."""
-        return await self._session.call("GET", f"/market/products/{_id(product_id)}", Product, public=True)
-
-    async def get_public_product_book(
-        self, product_id: str, *, limit: int | None = None, aggregation_price_increment: str | None = None
-    ) -> ProductBookResponse:
-        """`GET /market/product_book`."""
-        params = {"product_id": product_id, "limit": limit, "aggregation_price_increment": aggregation_price_increment}
-        return await self._session.call("GET", "/market/product_book", ProductBookResponse, params=params, public=True)
-
-    async def get_public_candles(
-        self, product_id: str, *, start: datetime, end: datetime, granularity: Granularity, limit: int | None = None
-    ) -> CandlesResponse:
-        """`GET /market/products/{product_id}/candles` (newest first, at most 350 buckets)."""
-        return await self._candles(
-            f"/market/products/{_id(product_id)}/candles", start, end, granularity, limit=limit, public=True
-        )
-
-    async def get_public_market_trades(
-        self, product_id: str, *, limit: int, start: datetime | None = None, end: datetime | None = None
-    ) -> MarketTradesResponse:
-        """`GET /market/products/{product_id}/ticker`."""
-        path = f"/market/products/{_id(product_id)}/ticker"
-        return await self._session.call(
-            "GET", path, MarketTradesResponse, params=_trades(limit, start, end), public=True
-        )
-
     # Accounts ------------------------------------------------------------------------------------
 
     async def list_accounts(self, *, limit: int | None = None, cursor: str | None = None) -> ListAccountsResponse:
@@ -232,67 +174,12 @@ class CoinbaseAdvancedClient:
 
     async def get_account(self, account_uuid: str) -> Account:
         """`GET /accounts/{account_uuid}`."""
-        response = await self._session.call("GET", f"/accounts/{_id(account_uuid)}", GetAccountResponse)
+        response = await self._session.call("GET", f"/accounts/{path_id(account_uuid)}", GetAccountResponse)
         return response.account
 
     async def get_key_permissions(self) -> KeyPermissions:
         """`GET /key_permissions`: what this key may do (view, trade, transfer)."""
         return await self._session.call("GET", "/key_permissions", KeyPermissions)
-
-    # Products (authenticated) --------------------------------------------------------------------
-
-    async def list_products(
-        self,
-        *,
-        limit: int | None = None,
-        offset: int | None = None,
-        product_type: str | None = None,
-        product_ids: Sequence[str] | None = None,
-    ) -> ListProductsResponse:
-        """`GET /products`."""
-        params = {"limit": limit, "offset": offset, "product_type": product_type, "product_ids": _list(product_ids)}
-        return await self._session.call("GET", "/products", ListProductsResponse, params=params)
-
-    def iter_products(self, *, product_type: str | None = None, public: bool = False) -> AsyncIterator[Product]:
-        """Every product, page by page (offset paging)."""
-        return pagination.products(self, product_type=product_type, public=public)
-
-    async def get_product(self, product_id: str) -> Product:
-        """`GET /products/{product_id}`."""
-        return await self._session.call("GET", f"/products/{_id(product_id)}", Product)
-
-    async def get_product_book(
-        self, product_id: str, *, limit: int | None = None, aggregation_price_increment: str | None = None
-    ) -> ProductBookResponse:
-        """`GET /product_book`."""
-        params = {"product_id": product_id, "limit": limit, "aggregation_price_increment": aggregation_price_increment}
-        return await self._session.call("GET", "/product_book", ProductBookResponse, params=params)
-
-    async def get_best_bid_ask(self, product_ids: Sequence[str] | None = None) -> BestBidAskResponse:
-        """`GET /best_bid_ask`; no ids means every product."""
-        params = {"product_ids": _list(product_ids)}
-        return await self._session.call("GET", "/best_bid_ask", BestBidAskResponse, params=params)
-
-    async def get_candles(
-        self, product_id: str, *, start: datetime, end: datetime, granularity: Granularity, limit: int | None = None
-    ) -> CandlesResponse:
-        """`GET /products/{product_id}/candles` (newest first, at most 350 buckets)."""
-        return await self._candles(
-            f"/products/{_id(product_id)}/candles", start, end, granularity, limit=limit, public=False
-        )
-
-    def iter_candles(
-        self, product_id: str, *, start: datetime, end: datetime, granularity: Granularity, public: bool = False
-    ) -> AsyncIterator[Candle]:
-        """Candles over any range, oldest first, fetched in windows of at most `limits.candles_per_request`."""
-        return pagination.candles(self, product_id, start=start, end=end, granularity=granularity, public=public)
-
-    async def get_market_trades(
-        self, product_id: str, *, limit: int, start: datetime | None = None, end: datetime | None = None
-    ) -> MarketTradesResponse:
-        """`GET /products/{product_id}/ticker`: recent public trades and the top of book."""
-        path = f"/products/{_id(product_id)}/ticker"
-        return await self._session.call("GET", path, MarketTradesResponse, params=_trades(limit, start, end))
 
     # Orders --------------------------------------------------------------------------------------
 
@@ -340,7 +227,7 @@ class CoinbaseAdvancedClient:
 
     async def get_order(self, order_id: str) -> Order:
         """`GET /orders/historical/{order_id}`."""
-        response = await self._session.call("GET", f"/orders/historical/{_id(order_id)}", GetOrderResponse)
+        response = await self._session.call("GET", f"/orders/historical/{path_id(order_id)}", GetOrderResponse)
         return response.order
 
     async def list_orders(
@@ -357,8 +244,9 @@ class CoinbaseAdvancedClient:
     ) -> ListOrdersResponse:
         """`GET /orders/historical/batch`: one page. Coinbase refuses OPEN combined with other statuses."""
         params = {
-            "product_ids": _list(product_ids), "order_status": _list(order_status), "order_ids": _list(order_ids),
-            "start_date": _rfc3339(start_date), "end_date": _rfc3339(end_date), "order_side": order_side,
+            "product_ids": query_list(product_ids), "order_status": query_list(order_status),
+            "order_ids": query_list(order_ids),
+            "start_date": rfc3339(start_date), "end_date": rfc3339(end_date), "order_side": order_side,
             "limit": limit, "cursor": cursor,
         }  # fmt: skip
         return await self._session.call("GET", "/orders/historical/batch", ListOrdersResponse, params=params)
@@ -388,9 +276,9 @@ class CoinbaseAdvancedClient:
     ) -> ListFillsResponse:
         """`GET /orders/historical/fills`: one page (no `has_next`: an empty cursor ends it)."""
         params = {
-            "order_ids": _list(order_ids), "product_ids": _list(product_ids),
-            "start_sequence_timestamp": _rfc3339(start_sequence_timestamp),
-            "end_sequence_timestamp": _rfc3339(end_sequence_timestamp), "limit": limit, "cursor": cursor,
+            "order_ids": query_list(order_ids), "product_ids": query_list(product_ids),
+            "start_sequence_timestamp": rfc3339(start_sequence_timestamp),
+            "end_sequence_timestamp": rfc3339(end_sequence_timestamp), "limit": limit, "cursor": cursor,
         }  # fmt: skip
         return await self._session.call("GET", "/orders/historical/fills", ListFillsResponse, params=params)
 
@@ -417,7 +305,7 @@ class CoinbaseAdvancedClient:
         self, portfolio_uuid: str, *, currency: str | None = None
     ) -> PortfolioBreakdownResponse:
         """`GET /portfolios/{portfolio_uuid}`: balances and positions."""
-        path = f"/portfolios/{_id(portfolio_uuid)}"
+        path = f"/portfolios/{path_id(portfolio_uuid)}"
         return await self._session.call("GET", path, PortfolioBreakdownResponse, params={"currency": currency})
 
     async def get_transaction_summary(
@@ -436,12 +324,3 @@ class CoinbaseAdvancedClient:
         if not response.success:
             raise rejection(response, client_order_id, trace_id=raw.headers.get("trace-id"))
         return response
-
-    async def _candles(
-        self, path: str, start: datetime, end: datetime, granularity: Granularity, *, limit: int | None, public: bool
-    ) -> CandlesResponse:
-        params = {
-            "start": str(int(start.timestamp())), "end": str(int(end.timestamp())),
-            "granularity": granularity.value, "limit": limit,
-        }  # fmt: skip
-        return await self._session.call("GET", path, CandlesResponse, params=params, public=public)

@@ -11,6 +11,7 @@ from cryptoj.coinbase.errors import UnexpectedResponseError
 from cryptoj.coinbase.models import Account, Candle, Fill, Granularity, Order, Product
 
 if TYPE_CHECKING:
+    from cryptoj.coinbase._market import MarketDataEndpoints
     from cryptoj.coinbase.client import CoinbaseAdvancedClient
 
 __all__ = ["accounts", "candles", "fills", "orders", "products"]
@@ -91,7 +92,7 @@ async def fills(
         cursor = _next_cursor(page.cursor, seen, "list fills")
 
 
-async def products(client: CoinbaseAdvancedClient, *, product_type: str | None, public: bool) -> AsyncIterator[Product]:
+async def products(client: MarketDataEndpoints, *, product_type: str | None, public: bool) -> AsyncIterator[Product]:
     """Every product, by offset; a short page is the last."""
     size = client.limits.products_page_size
     offset = 0
@@ -108,7 +109,7 @@ async def products(client: CoinbaseAdvancedClient, *, product_type: str | None, 
 
 
 async def candles(
-    client: CoinbaseAdvancedClient,
+    client: MarketDataEndpoints,
     product_id: str,
     *,
     start: datetime,
