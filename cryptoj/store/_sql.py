@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,9 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cryptoj.store.errors import DuplicateRecord, InvalidRecord, UnknownReference
 
-__all__ = ["chunks", "insert_for", "translate_integrity"]
-
-T = TypeVar("T")
+__all__ = ["insert_for", "translate_integrity"]
 
 
 def insert_for(connection: Connection, table: Table) -> Any:
@@ -22,15 +20,6 @@ def insert_for(connection: Connection, table: Table) -> Any:
     if connection.dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def chunks(rows: Sequence[T], *, columns: int, connection: Connection) -> Iterator[Sequence[T]]:
-    """Slices of `rows` small enough that one multi-row INSERT stays under the driver's parameter limit."""
-    # SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535; stay well under both.
-    limit = 30_000 if connection.dialect.name == "sqlite" else 60_000
-    size = max(1, limit // max(1, columns))
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 @contextmanager

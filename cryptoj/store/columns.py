@@ -17,7 +17,6 @@ __all__ = ["MONEY_INTEGER_DIGITS", "MONEY_SCALE", "ExactDecimal", "UTCDateTime",
 # (the smallest unit of any token Coinbase lists has at most 18 decimals).
 MONEY_SCALE = 18
 MONEY_INTEGER_DIGITS = 20
-_MAX = Decimal(10) ** MONEY_INTEGER_DIGITS
 _QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
 _ONE = Decimal(1)
 
@@ -28,12 +27,16 @@ def check_money(value: Decimal, *, field: str) -> Decimal:
         raise InvalidRecord(f"{field} must be a Decimal, not {type(value).__name__}")
     if not value.is_finite():
         raise InvalidRecord(f"{field} must be finite, got {value}")
-    if value.copy_abs() >= _MAX:
+    # adjusted() is the exponent of the leading digit: 20 or more means 21+ digits before the point.
+    if value and value.adjusted() >= MONEY_INTEGER_DIGITS:
         raise InvalidRecord(f"{field} has more than {MONEY_INTEGER_DIGITS} digits before the point: {value}")
-    with localcontext() as ctx:
-        ctx.prec = 80  # wide enough that quantizing any in-range value is exact
-        if value.quantize(_QUANTUM) != value:
-            raise InvalidRecord(f"{field} has more than {MONEY_SCALE} decimal places: {value}")
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MONEY_SCALE:
+        # More places written than the column keeps: fine only when the extra ones are zeros.
+        with localcontext() as ctx:
+            ctx.prec = 80  # wide enough that quantizing any in-range value is exact
+            if value.quantize(_QUANTUM) != value:
+                raise InvalidRecord(f"{field} has more than {MONEY_SCALE} decimal places: {value}")
     return value
 
 
@@ -64,7 +67,9 @@ class ExactDecimal(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        check_money(value, field="amount")
+        # The repositories ran `check_money` already; this only stops a float or str slipping through.
+        if not isinstance(value, Decimal):
+            raise InvalidRecord(f"amounts must be Decimal, not {type(value).__name__}")
         if dialect.name == "sqlite":
             return format(value, "f")
         return value

@@ -22,7 +22,7 @@ from cryptoj.domain.orders import (
     can_transition,
 )
 from cryptoj.domain.side import Side
-from cryptoj.store._sql import chunks, insert_for, translate_integrity
+from cryptoj.store._sql import insert_for, translate_integrity
 from cryptoj.store.columns import check_money
 from cryptoj.store.errors import ConcurrentUpdate, DuplicateRecord, InvalidRecord, UnknownReference
 from cryptoj.store.market import ProductRepository
@@ -352,19 +352,14 @@ class FillRepository:
         )
         if coids - found:
             raise UnknownReference(f"fills name orders that are not stored: {', '.join(sorted(coids - found))}")
-        new: list[Fill] = []
-        rows = [_fill_values(f) for f in batch.values()]
-        for chunk in chunks(rows, columns=10, connection=self._connection):
-            statement = (
-                insert_for(self._connection, _fills)
-                .values(list(chunk))
-                .on_conflict_do_nothing(index_elements=["trade_id"])
-                .returning(_fills.c.trade_id)
-            )
-            with translate_integrity("fills"):
-                inserted = set(self._connection.execute(statement).scalars())
-            new.extend(batch[row["trade_id"]] for row in chunk if row["trade_id"] in inserted)
-        return new
+        statement = (
+            insert_for(self._connection, _fills)
+            .on_conflict_do_nothing(index_elements=["trade_id"])
+            .returning(_fills.c.trade_id)
+        )
+        with translate_integrity("fills"):
+            inserted = set(self._connection.execute(statement, [_fill_values(f) for f in batch.values()]).scalars())
+        return [fill for trade_id, fill in batch.items() if trade_id in inserted]
 
     def for_order(self, client_order_id: str) -> list[Fill]:
         """An order's fills, oldest first."""

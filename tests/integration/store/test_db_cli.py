@@ -1,0 +1,45 @@
+"""`cryptoj db upgrade` and `cryptoj db current` against the database the settings name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cryptoj.store.cli import db_app
+from cryptoj.store.migrate import head_revision
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A CryptoJ home folder in tmp_path, with no stray .env or cryptoj.toml read."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CRYPTOJ_DATABASE_URL", raising=False)
+    monkeypatch.setenv("CRYPTOJ_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def test_current_reports_an_empty_database_as_behind_and_upgrade_migrates_it(home: Path) -> None:
+    runner = CliRunner()
+    before = runner.invoke(db_app, ["current"])
+    assert before.exit_code == 1
+    assert "none (empty)" in before.output
+    assert "cryptoj db upgrade" in before.output
+    upgraded = runner.invoke(db_app, ["upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert f"is at revision {head_revision()}" in upgraded.output
+    assert (home / "cryptoj.db").is_file()
+    after = runner.invoke(db_app, ["current"])
+    assert after.exit_code == 0
+    assert "(newest)" in after.output
+
+
+def test_a_postgresql_url_is_printed_with_its_password_masked(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOJ_DATABASE_URL", f"postgresql://trader:s3cret@/cryptoj?host={home}&port=1")
+    result = CliRunner().invoke(db_app, ["upgrade"])
+    assert result.exit_code != 0
+    assert "s3cret" not in result.output
+    assert "s3cret" not in str(result.exception)

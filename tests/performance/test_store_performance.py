@@ -1,0 +1,88 @@
+"""Candle upserts per second, bulk, on SQLite (WAL) and PostgreSQL: a first write and a re-pulled window.
+
+Timed runs write 100,000 one-minute bars per round; with `--benchmark-disable` (CI) 2,000, so the path still runs.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+from sqlalchemy import Engine, delete
+
+from cryptoj.domain.strategy import Candle
+from cryptoj.store import UnitOfWork
+from cryptoj.store.tables import CandleRow
+from tests.utils.fixtures.store import T0, btc_rules
+
+pytestmark = [pytest.mark.performance, pytest.mark.integration]
+
+TIMED_ROWS = 100_000
+SMOKE_ROWS = 2_000
+
+
+def _bars(count: int) -> list[Candle]:
+    bars = []
+    for i in range(count):
+        # Prices with cents and volumes with 8 decimals, like Coinbase's BTC-USD candles.
+        close = Decimal(60_000 + (i * 7919) % 5_000) + Decimal(i % 100) / 100
+        bars.append(
+            Candle(
+                start=T0 + timedelta(minutes=i),
+                open=close - 5,
+                high=close + 10,
+                low=close - 10,
+                close=close,
+                volume=Decimal(i % 997 + 1) / Decimal(10**8) * 12345,
+            )
+        )
+    return bars
+
+
+def _upsert(engine: Engine, bars: list[Candle]) -> int:
+    with UnitOfWork(engine) as uow:
+        written = uow.candles.upsert("BTC-USD", "ONE_MINUTE", bars)
+        uow.commit()
+    return written
+
+
+def _empty(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(delete(CandleRow.__table__))  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def engine(store_engine: Engine) -> Engine:
+    """A store with BTC-USD stored."""
+    with UnitOfWork(store_engine) as uow:
+        uow.products.upsert(btc_rules(), at=T0)
+        uow.commit()
+    return store_engine
+
+
+def test_bulk_candle_insert(benchmark: BenchmarkFixture, engine: Engine) -> None:
+    rows = SMOKE_ROWS if benchmark.disabled else TIMED_ROWS
+    bars = _bars(rows)
+    written = benchmark.pedantic(_upsert, args=(engine, bars), setup=lambda: _empty(engine), rounds=3, iterations=1)
+    assert written == rows
+    _record_rate(benchmark, rows)
+
+
+def test_re_pulled_window_upsert(benchmark: BenchmarkFixture, engine: Engine) -> None:
+    rows = SMOKE_ROWS if benchmark.disabled else TIMED_ROWS
+    bars = _bars(rows)
+    _upsert(engine, bars)
+    written = benchmark.pedantic(_upsert, args=(engine, bars), rounds=3, iterations=1)
+    assert written == rows
+    with UnitOfWork(engine) as uow:
+        assert uow.candles.latest("BTC-USD", "ONE_MINUTE") == bars[-1]
+    _record_rate(benchmark, rows)
+
+
+def _record_rate(benchmark: BenchmarkFixture, rows: int) -> None:
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None:
+        benchmark.extra_info["rows"] = rows
+        benchmark.extra_info["rows_per_second"] = round(rows / stats.stats.median)
