@@ -3,6 +3,11 @@
 Every request passes the same steps: faults, routing (text 404 when nothing serves the path), JWT check
 for private routes (text 401), rate limit (429), the handler, then Coinbase's headers (`trace-id`,
 `Cache-Control`, `x-ratelimit-*`).
+
+Local controls (no JWT; a sandbox is a local tool):
+    GET  /sandbox/admin/faults    the fault settings in force
+    POST /sandbox/admin/faults    replace them (`FaultConfig` fields as JSON; `{}` switches faults off)
+    POST /sandbox/admin/advance   `{"seconds": N}`: move the simulated clock and step the market
 """
 
 from __future__ import annotations
