@@ -18,7 +18,7 @@ from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.side import Side
 from cryptoj.sandbox.engine.accounts import Ledger
-from cryptoj.sandbox.engine.matching import crosses, fillable_size, walk
+from cryptoj.sandbox.engine.matching import crosses, fillable_size, required_hold, walk
 from cryptoj.sandbox.engine.previews import preview_edit, preview_order
 from cryptoj.sandbox.engine.records import (
     CancelResult,
@@ -74,6 +74,8 @@ class Engine:
         self._orders: dict[str, OrderRecord] = {}
         self._by_client_id: dict[tuple[str, str], str] = {}
         self._fills: dict[str, list[FillRecord]] = {}
+        # Orders that may still fill, by product: each market step looks at these only.
+        self._working: dict[str, dict[str, OrderRecord]] = {}
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -114,6 +116,7 @@ class Engine:
         order = self._admit(owner, request, now=now)
         self._by_client_id[(owner, request.client_order_id)] = order.order_id
         self._orders[order.order_id] = order
+        self._working.setdefault(order.product_id, {})[order.order_id] = order
         self._publish(order, now)  # PENDING: accepted, not yet working
         if self._fail_order():
             order.reject_message = "order failed after acceptance (injected fault)"
@@ -144,38 +147,11 @@ class Engine:
                 "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY",
                 "Limit price is invalid for a post only order",
             )
-        currency, amount, unit = self.required_hold(request, spec, book)
+        currency, amount, unit = required_hold(request, spec, book, taker_fee_rate=self.fee_tier.taker_fee_rate)
         if not self.ledger.hold(owner, currency, amount):
             raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
         order.hold_currency, order.hold_remaining, order.unit_hold = currency, amount, unit
         return order
-
-    def required_hold(self, request: OrderRequest, spec: ProductSpec, book: OrderBook) -> tuple[str, Decimal, Decimal]:
-        """What an order must hold: currency, amount, and the amount per unit of base size."""
-        taker = 1 + self.fee_tier.taker_fee_rate
-        if request.side is Side.SELL:
-            if request.base_size is None:
-                # A quote-sized market sell: hold what the book says the quote buys.
-                fills = walk(
-                    book,
-                    Side.SELL,
-                    limit=None,
-                    base_size=None,
-                    quote_budget=request.quote_size,
-                    size_increment=spec.base_increment,
-                )
-                return spec.base_currency, sum((s for _, s in fills), ZERO), Decimal(1)
-            return spec.base_currency, request.base_size, Decimal(1)
-        if request.quote_size is not None:
-            return spec.quote_currency, request.quote_size, ZERO
-        base = request.base_size or ZERO
-        if request.limit_price is not None:
-            unit = request.limit_price * taker
-            return spec.quote_currency, base * unit, unit
-        fills = walk(book, Side.BUY, limit=None, base_size=base, quote_budget=None, size_increment=spec.base_increment)
-        cost = sum((p * s for p, s in fills), ZERO) * taker
-        filled = sum((s for _, s in fills), ZERO)
-        return spec.quote_currency, cost, cost / filled if filled else ZERO
 
     def _start(self, order: OrderRecord, *, now: datetime) -> None:
         """Run a just-admitted order: stops wait, FOK checks depth, the rest takes liquidity then rests or ends."""
@@ -266,6 +242,7 @@ class Engine:
 
     def _finish(self, order: OrderRecord, status: OrderStatus, now: datetime, message: str) -> None:
         """End an order: give back whatever it still holds."""
+        self._working.get(order.product_id, {}).pop(order.order_id, None)
         if order.hold_remaining:
             self.ledger.release(order.owner, order.hold_currency, order.hold_remaining)
             order.hold_remaining = ZERO
@@ -284,7 +261,7 @@ class Engine:
         """The market moved: expire GTD orders, trigger stops, fill resting orders the market crossed."""
         book = self.market.book(product_id)
         last = self.market.last_price(product_id)
-        for order in [o for o in self._orders.values() if o.product_id == product_id]:
+        for order in list(self._working.get(product_id, {}).values()):
             if order.status is not OrderStatus.OPEN:
                 continue
             end = order.request.end_time

@@ -1,14 +1,19 @@
-"""Walking the book for a taker order: which levels fill, how much, at what price (pure, no state)."""
+"""Walking the book for a taker order: which levels fill, how much, at what price, what to hold (pure)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING
 
 from cryptoj.domain.book import BookSide, Level, OrderBook
 from cryptoj.domain.side import Side
 
-__all__ = ["crosses", "crossing_levels", "fillable_size", "walk"]
+if TYPE_CHECKING:
+    from cryptoj.sandbox.engine.requests import OrderRequest
+    from cryptoj.sandbox.market.products import ProductSpec
+
+__all__ = ["crosses", "crossing_levels", "fillable_size", "required_hold", "walk"]
 
 ZERO = Decimal(0)
 
@@ -68,3 +73,33 @@ def crosses(book: OrderBook, side: Side, limit: Decimal | None) -> bool:
     if best is None:
         return False
     return best.price <= limit if side is Side.BUY else best.price >= limit
+
+
+def required_hold(
+    request: OrderRequest, spec: ProductSpec, book: OrderBook, *, taker_fee_rate: Decimal
+) -> tuple[str, Decimal, Decimal]:
+    """What an order must hold: currency, amount, and the amount per unit of base size (buys include the taker fee)."""
+    taker = 1 + taker_fee_rate
+    if request.side is Side.SELL:
+        if request.base_size is None:
+            # A quote-sized market sell: hold what the book says the quote buys.
+            fills = walk(
+                book,
+                Side.SELL,
+                limit=None,
+                base_size=None,
+                quote_budget=request.quote_size,
+                size_increment=spec.base_increment,
+            )
+            return spec.base_currency, sum((s for _, s in fills), ZERO), Decimal(1)
+        return spec.base_currency, request.base_size, Decimal(1)
+    if request.quote_size is not None:
+        return spec.quote_currency, request.quote_size, ZERO
+    base = request.base_size or ZERO
+    if request.limit_price is not None:
+        unit = request.limit_price * taker
+        return spec.quote_currency, base * unit, unit
+    fills = walk(book, Side.BUY, limit=None, base_size=base, quote_budget=None, size_increment=spec.base_increment)
+    cost = sum((p * s for p, s in fills), ZERO) * taker
+    filled = sum((s for _, s in fills), ZERO)
+    return spec.quote_currency, cost, cost / filled if filled else ZERO

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from cryptoj.domain.orders import OrderType
 from cryptoj.domain.side import Side
-from cryptoj.sandbox.engine.matching import crosses, walk
+from cryptoj.sandbox.engine.matching import crosses, required_hold, walk
 from cryptoj.sandbox.engine.requests import OrderRequest, Rejection, parse_order_request
 from cryptoj.sandbox.engine.wire import decimal_text as _text
 
@@ -28,7 +28,9 @@ def preview_order(engine: Engine, owner: str, body: Any, *, now: datetime) -> di
     try:
         request = parse_order_request(body, products=engine.products, now=now, need_client_order_id=False)
         spec = engine.products[request.product_id]
-        currency, amount, _ = engine.required_hold(request, spec, engine.market.book(request.product_id))
+        currency, amount, _ = required_hold(
+            request, spec, engine.market.book(request.product_id), taker_fee_rate=engine.fee_tier.taker_fee_rate
+        )
         if amount > engine.ledger.account(owner, currency).available:
             errs.append("PREVIEW_INSUFFICIENT_FUND")
         if request.post_only and crosses(engine.market.book(request.product_id), request.side, request.limit_price):
