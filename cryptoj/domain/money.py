@@ -8,7 +8,7 @@ than the price the caller gave.
 
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation, localcontext
 
 from cryptoj.domain.errors import DomainError
 from cryptoj.domain.side import Side
@@ -69,12 +69,40 @@ def _check_increment(increment: Decimal) -> None:
         raise InvalidAmount(f"increment must be a positive finite decimal, got {increment}")
 
 
+def _check_value(value: Decimal) -> None:
+    if not value.is_finite():
+        raise InvalidAmount(f"a value to round must be finite, got {value}")
+
+
+def _exact_precision(value: Decimal, increment: Decimal) -> int:
+    # Digits enough for the integer quotient, the remainder and their product with the increment to be
+    # exact: the default 28 digits would round a 29-digit quotient, possibly up past the caller's limit.
+    lowest = min(int(value.as_tuple().exponent), int(increment.as_tuple().exponent))
+    highest = max(value.adjusted(), increment.adjusted())
+    return max(28, highest - lowest + 4)
+
+
 def round_to_increment(value: Decimal, increment: Decimal, *, rounding: str) -> Decimal:
-    """Round `value` to a whole multiple of `increment` with the given `decimal` rounding mode."""
+    """Round `value` to a whole multiple of `increment` with the given `decimal` rounding mode.
+
+    Exact for any number of digits: the rounding mode sees the true quotient, never a 28-digit rounding of it.
+    """
     _check_increment(increment)
-    steps = (value / increment).to_integral_value(rounding=rounding)
-    # Quantize to the increment's exponent so "0.01" increments give "12.30", not "12.3000000".
-    return (steps * increment).quantize(increment)
+    _check_value(value)
+    with localcontext() as ctx:
+        ctx.prec = _exact_precision(value, increment)
+        whole, remainder = divmod(value, increment)  # exact; remainder carries the sign of value
+        if remainder:
+            # Stand in for the fraction with one that rounds the same way in every mode (below, at or
+            # above half a step), so the quotient never has to be written out to the last digit.
+            twice = abs(remainder) * 2
+            fraction = (
+                Decimal("0.25") if twice < increment else Decimal("0.5") if twice == increment else Decimal("0.75")
+            )
+            whole += fraction.copy_sign(remainder)
+        steps = whole.to_integral_value(rounding=rounding)
+        # Quantize to the increment's exponent so "0.01" increments give "12.30", not "12.3000000".
+        return (steps * increment).quantize(increment)
 
 
 def round_size_down(size: Decimal, increment: Decimal) -> Decimal:
@@ -95,4 +123,7 @@ def round_price(price: Decimal, increment: Decimal, *, side: Side) -> Decimal:
 def is_multiple_of(value: Decimal, increment: Decimal) -> bool:
     """Whether `value` is a whole multiple of `increment` (what Coinbase checks before accepting)."""
     _check_increment(increment)
-    return value % increment == 0
+    _check_value(value)
+    with localcontext() as ctx:
+        ctx.prec = _exact_precision(value, increment)
+        return value % increment == 0

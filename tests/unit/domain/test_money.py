@@ -87,3 +87,42 @@ def test_a_bad_increment_is_refused(increment: Decimal) -> None:
 def test_multiple_of_increment_is_exact() -> None:
     assert is_multiple_of(Decimal("0.30"), Decimal("0.1"))
     assert not is_multiple_of(Decimal("0.301"), Decimal("0.1"))
+
+
+def test_rounding_is_exact_past_28_digits_and_never_passes_the_limit() -> None:
+    # value / increment needs 29 digits here: a 28-digit quotient rounds up to 40 steps (10.00 > value).
+    just_under_ten = Decimal("9.999999999999999999999999999")
+    assert round_size_down(just_under_ten, Decimal("0.25")) == Decimal("9.75")
+    assert round_price(just_under_ten, Decimal("0.25"), side=Side.BUY) == Decimal("9.75")
+    assert round_price(Decimal("10.000000000000000000000000001"), Decimal("0.25"), side=Side.SELL) == Decimal("10.25")
+    assert round_size_down(Decimal("0.99999999999999999999999999999"), Decimal(1)) == 0
+
+
+@pytest.mark.parametrize(
+    ("value", "rounding", "expected"),
+    [
+        # Both values sit just above a half step; a 28-digit quotient would lose that and land on the half.
+        ("9.625000000000000000000000001", "ROUND_HALF_EVEN", "9.75"),
+        ("9.875000000000000000000000001", "ROUND_HALF_DOWN", "10.00"),
+        ("9.875000000000000000000000001", "ROUND_DOWN", "9.75"),
+        ("9.875000000000000000000000001", "ROUND_CEILING", "10.00"),
+        ("-9.99", "ROUND_FLOOR", "-10.00"),
+        ("-9.99", "ROUND_UP", "-10.00"),
+        ("-9.99", "ROUND_CEILING", "-9.75"),
+    ],
+)
+def test_every_rounding_mode_sees_the_exact_quotient(value: str, rounding: str, expected: str) -> None:
+    assert round_to_increment(Decimal(value), Decimal("0.25"), rounding=rounding) == Decimal(expected)
+
+
+def test_multiple_check_works_for_quotients_past_28_digits() -> None:
+    assert is_multiple_of(Decimal("1e30"), Decimal("0.00000001"))
+    assert not is_multiple_of(Decimal("1000000000000000000000000000000.000000001"), Decimal("0.00000001"))
+
+
+@pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("Infinity")])
+def test_a_value_that_is_not_finite_is_refused_when_rounding(bad: Decimal) -> None:
+    with pytest.raises(InvalidAmount, match="must be finite"):
+        round_size_down(bad, Decimal("0.01"))
+    with pytest.raises(InvalidAmount, match="must be finite"):
+        is_multiple_of(bad, Decimal("0.01"))
