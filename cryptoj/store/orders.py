@@ -174,11 +174,8 @@ class OrderRepository:
                 )
         if len(mine) < len(stored) or (len(mine) == len(stored) and order.filled_size < row["filled_size"]):
             return  # a stale copy: the store already knows more
-        current = OrderStatus(row["status"])
-        for change in mine[len(stored) :]:
-            if not can_transition(current, change.status):
-                raise InvalidRecord(f"order {coid} cannot go from {current.value} to {change.status.value}")
-            current = change.status
+        # The new steps follow the stored ones legally: the stored history is a prefix of this one, and
+        # `_state_values` checked every step of this one against the status machine.
         known = row["exchange_order_id"]
         if known is not None and order.exchange_order_id not in (None, known):
             raise ConcurrentUpdate(f"order {coid} has exchange id {known}, not {order.exchange_order_id}")
@@ -285,6 +282,9 @@ def _state_values(order: Order) -> dict[str, Any]:
             raise InvalidRecord(f"order {coid} {name} must not be negative, got {value}")
     if not order.history or order.history[-1].status != order.status:
         raise InvalidRecord(f"order {coid} history does not end in its status {order.status.value}")
+    for before, after in zip(order.history, order.history[1:], strict=False):
+        if not can_transition(before.status, after.status):
+            raise InvalidRecord(f"order {coid} cannot go from {before.status.value} to {after.status.value}")
     return {
         "status": order.status.value,
         "exchange_order_id": order.exchange_order_id,

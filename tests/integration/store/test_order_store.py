@@ -166,6 +166,15 @@ def test_a_history_step_the_status_machine_forbids_is_refused(engine: Engine) ->
     assert _load(engine).status is OrderStatus.CREATED
 
 
+def test_a_new_order_whose_history_the_status_machine_forbids_is_refused(engine: Engine) -> None:
+    order = limit_order()
+    order.history.append(StatusChange(OrderStatus.OPEN, T1))
+    order.status = OrderStatus.OPEN
+    with pytest.raises(InvalidRecord, match="CREATED to OPEN"):
+        _save(engine, order)
+    assert _rows(engine, OrderRow) == 0
+
+
 def test_a_status_that_is_not_the_last_history_step_is_refused(engine: Engine) -> None:
     order = limit_order()
     order.status = OrderStatus.OPEN
