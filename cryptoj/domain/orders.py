@@ -292,6 +292,11 @@ class Fill:
     order_id: str | None = None  # the exchange's id, when known
 
     def __post_init__(self) -> None:
+        if not (self.price.is_finite() and self.size.is_finite() and self.fee.is_finite()):
+            # Checked first: comparing a NaN raises decimal.InvalidOperation, and infinity would pass `> 0`.
+            raise InvalidIntent(
+                f"fill {self.trade_id} needs finite amounts, got {self.size} at {self.price}, fee {self.fee}"
+            )
         if self.price <= 0 or self.size <= 0:
             raise InvalidIntent(f"fill {self.trade_id} needs a positive price and size")
         if self.fee < 0:

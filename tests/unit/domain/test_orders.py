@@ -170,6 +170,20 @@ def test_fill_needs_positive_price_and_size_and_non_negative_fee() -> None:
         fill(Side.BUY, "1", "10", fee="-1")
 
 
+@pytest.mark.parametrize(
+    ("size", "price", "fee"), [("1", "Infinity", "0"), ("Infinity", "10", "0"), ("1", "10", "Infinity")]
+)
+def test_fill_with_an_infinite_amount_is_refused(size: str, price: str, fee: str) -> None:
+    with pytest.raises(InvalidIntent, match="finite"):
+        fill(Side.BUY, size, price, fee=fee)
+
+
+@pytest.mark.parametrize(("size", "price", "fee"), [("1", "NaN", "0"), ("NaN", "10", "0"), ("1", "10", "NaN")])
+def test_fill_with_a_nan_amount_gets_a_typed_error(size: str, price: str, fee: str) -> None:
+    with pytest.raises(InvalidIntent, match="finite"):
+        fill(Side.BUY, size, price, fee=fee)
+
+
 def _order(size: str = "1") -> Order:
     return Order(client_order_id="c1", intent=limit(Side.BUY, size, "100"), created_at=T0)
 
