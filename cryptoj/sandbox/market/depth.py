@@ -13,6 +13,10 @@ __all__ = ["Ladder", "build_ladder", "mix"]
 # (distance in ticks up to which the zone reaches, grid step in ticks, presence per mille)
 _ZONES = ((300, 1, 600), (3_000, 10, 800), (300_000, 100, 900))
 _HOT = 25  # levels this close to the touch get new sizes every second
+# Real books hold absurd far levels (real-traffic fact 4: an offer at 138,991,023.41): fixed ticks here, so
+# clients meet them too (with a 0.01 tick: offers at 138,991,023.41 and 1,000,000.00, bids at 1.00 and 0.01).
+_FAR_ASKS = (13_899_102_341, 100_000_000)
+_FAR_BIDS = (100, 1)
 
 Ladder = dict[int, int]  # price in ticks -> size in base units of 1e-8
 
@@ -44,7 +48,7 @@ def build_ladder(*, touch: int, direction: int, seed: int, unit: int, second: in
             distance = abs(price - touch)
         while distance < reach and len(levels) < max_levels:
             if price <= 0:
-                return levels
+                break
             h = mix(price ^ salt)
             if distance == 0 or h % 1000 < presence:
                 if distance < _HOT:
@@ -53,4 +57,7 @@ def build_ladder(*, touch: int, direction: int, seed: int, unit: int, second: in
                 levels[price] = unit * (1 + h % 997) * (1 + 3 * zone)
             price += direction * step
             distance += step
+    for price in _FAR_ASKS if direction > 0 else _FAR_BIDS:
+        if (price - touch) * direction > 0 and price not in levels:
+            levels[price] = unit * (1 + mix(price ^ salt) % 97)
     return levels

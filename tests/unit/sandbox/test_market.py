@@ -89,7 +89,7 @@ def test_ladder_has_thousands_of_levels_on_an_absolute_grid() -> None:
     assert len(asks) > 2000
     assert max(bids) == 679168
     assert min(asks) == 679169
-    far = [p for p in bids if 679168 - p >= 3000]
+    far = [p for p in bids if 679168 - p >= 3000 and p not in (1, 100)]
     assert all(p % 100 == 0 for p in far)
     assert all(s > 0 for s in bids.values())
 
@@ -99,6 +99,13 @@ def test_ladder_far_levels_do_not_change_when_the_price_moves_a_little() -> None
     after = build_ladder(touch=500003, direction=-1, seed=1, unit=10, second=5, max_levels=5000)
     changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
     assert 0 < len(changed) < 200
+
+
+def test_fact_04_far_levels_are_absurd_like_real_ones() -> None:
+    asks = build_ladder(touch=679169, direction=1, seed=1, unit=1000, second=0, max_levels=5000)
+    bids = build_ladder(touch=679168, direction=-1, seed=1, unit=1000, second=0, max_levels=5000)
+    assert max(asks) * TICK == D("138991023.41")
+    assert min(bids) * TICK == D("0.01")
 
 
 def test_ladder_stops_at_price_zero() -> None:
