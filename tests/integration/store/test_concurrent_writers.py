@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 
 from cryptoj.domain.orders import Order, OrderStatus
 from cryptoj.store import ConcurrentUpdate, UnitOfWork
+from cryptoj.store.market import COPY_THRESHOLD
 from cryptoj.store.tables import CandleRow, FillRow, KillSwitchEventRow, OrderRow, OrderStatusChangeRow
 from tests.utils.fixtures.store import T0, bar, btc_rules, fill_of, limit_order
 
@@ -54,10 +55,11 @@ def _count(engine: Engine, table: object) -> int:
         return int(connection.execute(select(func.count()).select_from(table.__table__)).scalar_one())  # type: ignore[attr-defined]
 
 
-def test_two_workers_upserting_one_window_store_one_copy(engine: Engine) -> None:
-    window = [bar(i, str(100 + i)) for i in range(500)]
-    assert _at_once(engine, lambda uow, _: uow.candles.upsert("BTC-USD", "ONE_MINUTE", window)) == [500, 500]
-    assert _count(engine, CandleRow) == 500
+@pytest.mark.parametrize("size", [500, COPY_THRESHOLD + 500], ids=["statement", "bulk"])
+def test_two_workers_upserting_one_window_store_one_copy(engine: Engine, size: int) -> None:
+    window = [bar(i, str(100 + i)) for i in range(size)]
+    assert _at_once(engine, lambda uow, _: uow.candles.upsert("BTC-USD", "ONE_MINUTE", window)) == [size, size]
+    assert _count(engine, CandleRow) == size
 
 
 def test_two_workers_storing_one_order_and_its_fills_store_one_copy(engine: Engine) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, select
 from cryptoj.domain.strategy import Candle
 from cryptoj.store import InvalidRecord, UnitOfWork, UnknownReference
 from cryptoj.store.columns import canonical
+from cryptoj.store.market import COPY_THRESHOLD
 from cryptoj.store.tables import CandleRow
 from tests.utils.fixtures.store import T0, bar, btc_rules
 
@@ -95,6 +96,50 @@ def test_re_pulling_a_window_changes_nothing(engine: Engine) -> None:
     assert _count(engine) == 5
     with UnitOfWork(engine) as uow:
         assert uow.candles.window("BTC-USD", "ONE_MINUTE") == window
+
+
+def _row_versions(engine: Engine) -> list[object]:
+    """Something that changes whenever a candle row is rewritten: PostgreSQL's xmin, SQLite's change counter."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            return list(connection.exec_driver_sql("SELECT xmin::text FROM candles ORDER BY start").scalars())
+    return []
+
+
+@pytest.mark.parametrize("size", [3, COPY_THRESHOLD + 5], ids=["statement", "bulk"])
+def test_a_re_pulled_window_rewrites_no_row_and_takes_changed_bars(engine: Engine, size: int) -> None:
+    window = [bar(i, f"{100 + i}.25", volume="0.00000001") for i in range(size)]
+    with UnitOfWork(engine) as uow:
+        uow.candles.upsert("BTC-USD", "ONE_MINUTE", window)
+        uow.commit()
+    versions = _row_versions(engine)
+    with UnitOfWork(engine) as uow:
+        if engine.dialect.name == "sqlite":
+            before = uow.connection.exec_driver_sql("SELECT total_changes()").scalar_one()
+        uow.candles.upsert("BTC-USD", "ONE_MINUTE", window)
+        if engine.dialect.name == "sqlite":
+            assert uow.connection.exec_driver_sql("SELECT total_changes()").scalar_one() == before
+        uow.commit()
+    assert _row_versions(engine) == versions
+    changed = [*window[:-1], bar(size - 1, "1.5")]
+    with UnitOfWork(engine) as uow:
+        uow.candles.upsert("BTC-USD", "ONE_MINUTE", changed)
+        uow.candles.upsert("BTC-USD", "ONE_MINUTE", changed)  # twice in one transaction
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert uow.candles.window("BTC-USD", "ONE_MINUTE") == changed
+    assert _count(engine) == size
+
+
+def test_a_rolled_back_bulk_upsert_leaves_nothing(engine: Engine) -> None:
+    with UnitOfWork(engine) as uow:
+        uow.candles.upsert("BTC-USD", "ONE_MINUTE", [bar(i) for i in range(COPY_THRESHOLD)])
+    with UnitOfWork(engine) as uow:
+        uow.candles.upsert("ETH-USD", "ONE_MINUTE", [bar(i) for i in range(COPY_THRESHOLD)])
+        uow.commit()
+    assert _count(engine) == COPY_THRESHOLD
+    with UnitOfWork(engine) as uow:
+        assert uow.candles.latest("BTC-USD", "ONE_MINUTE") is None
 
 
 def test_a_re_pulled_forming_bar_replaces_the_stored_one(engine: Engine) -> None:
