@@ -33,7 +33,8 @@ pytestmark = pytest.mark.performance
 
 SCRIPT = Path(__file__).resolve().parents[1] / "compat" / "sdk_api_bench.py"
 SDK = "coinbase-advanced-py==1.8.4"
-REQUESTS = 200
+REQUESTS = 100  # per batch
+BATCHES = 5
 # The benchmark measures CPU, not our politeness: lift the client-side budget out of the way.
 UNTHROTTLED = VenueLimits(private_requests_per_second=1_000_000.0, burst=1_000)
 
@@ -100,16 +101,19 @@ def bench_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchServ
 
 
 async def _ours(server: BenchServer, count: int) -> float:
-    """CPU seconds per request of our client (after a warm-up that opens the connection)."""
+    """CPU seconds per request of our client: the best of BATCHES batches, after a warm-up."""
     async with CoinbaseAdvancedClient(
         base_url=f"https://{server.authority}", key=server.key, verify=str(server.ca_file), limits=UNTHROTTLED
     ) as client:
         for _ in range(10):
             await client.list_accounts()
-        start = time.process_time()
-        for _ in range(count):
-            await client.list_accounts()
-        return (time.process_time() - start) / count
+        batches = []
+        for _ in range(BATCHES):  # best batch kept, as on the SDK side
+            start = time.process_time()
+            for _ in range(count):
+                await client.list_accounts()
+            batches.append((time.process_time() - start) / count)
+        return min(batches)
 
 
 def _sdk(server: BenchServer, count: int) -> dict[str, Any] | None:
