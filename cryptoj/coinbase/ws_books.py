@@ -38,7 +38,7 @@ class BookKeeper:
         self._state: dict[str, BookState] = {}
         self._updated_at: dict[str, float] = {}
         self.snapshots = 0  # snapshots applied (counter for tests and metrics)
-        self.ignored_updates = 0  # updates that arrived while a book awaited its snapshot
+        self.ignored_updates = 0  # events that arrived while a book awaited its snapshot or was not subscribed
 
     @property
     def product_ids(self) -> list[str]:
@@ -76,6 +76,11 @@ class BookKeeper:
 
     def _apply_event(self, event: L2Event) -> bool:
         product_id = event.product_id
+        if product_id not in self._state:
+            # Not subscribed (a frame in flight when the unsubscribe went out): no update would follow, so a
+            # book built from it would go stale unnoticed.
+            self.ignored_updates += 1
+            return True
         book = self._books.get(product_id)
         if book is None:
             book = self._books[product_id] = OrderBook(product_id)

@@ -133,3 +133,23 @@ def test_fact_05_every_event_of_a_frame_is_applied() -> None:
     assert keeper.apply(message) == []
     assert keeper.book("BTC-USD").best_bid == (Decimal("100.5"), Decimal("2"))
     assert keeper.book("ETH-USD").mid == Decimal("10.5")
+
+
+def test_a_late_snapshot_of_an_unsubscribed_product_is_not_served() -> None:
+    # A snapshot already in flight when the unsubscribe went out: no updates follow it, so serving it
+    # would serve a book that silently goes stale (and a resync would resubscribe a dropped product).
+    keeper = synced_keeper()
+    keeper.forget(["BTC-USD"])
+    assert keeper.apply(l2("snapshot", level("bid", "100", "1"), level("offer", "101", "1"))) == []
+    with pytest.raises(BookUnavailable, match="not subscribed"):
+        keeper.book("BTC-USD")
+    assert keeper.product_ids == []
+    assert keeper.ignored_updates == 1
+
+
+def test_a_product_never_subscribed_gets_no_book_from_a_stray_snapshot() -> None:
+    keeper = BookKeeper()
+    keeper.apply(l2("snapshot", level("bid", "10", "1"), level("offer", "11", "1"), product_id="ETH-USD"))
+    assert keeper.state("ETH-USD") is None
+    with pytest.raises(BookUnavailable, match="not subscribed"):
+        keeper.book("ETH-USD")
