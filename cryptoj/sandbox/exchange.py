@@ -92,6 +92,7 @@ class SandboxExchange:
             on_order=self._order_changed,
             on_fill=self._filled,
             fail_order=lambda: self.faults.fires("order_failed"),
+            queue_order=lambda: self.faults.fires("order_queued"),
         )
         self.step()
 

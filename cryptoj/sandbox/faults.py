@@ -20,6 +20,7 @@ FAULT_KINDS = (
     "drop_after_accept",
     "reset",
     "order_failed",
+    "order_queued",
     "ws_drop",
     "ws_sequence_gap",
 )
@@ -40,6 +41,7 @@ class FaultConfig:
         drop_after_accept_rate: POST /orders is executed, then the connection drops with no answer.
         reset_rate: the connection drops before the request is handled.
         order_failed_rate: an accepted order fails right after acceptance (status FAILED, holds released).
+        order_queued_rate: an accepted order stays QUEUED until the next market step, then works.
         html_errors: 429 and 5xx answers are HTML pages (like the CDN's) instead of JSON.
     """
 
@@ -51,6 +53,7 @@ class FaultConfig:
     drop_after_accept_rate: float = 0.0
     reset_rate: float = 0.0
     order_failed_rate: float = 0.0
+    order_queued_rate: float = 0.0
     ws_drop_rate: float = 0.0
     ws_sequence_gap_rate: float = 0.0
     html_errors: bool = False

@@ -49,6 +49,7 @@ class Engine:
         on_order: called after every status or fill change (the user channel's updates).
         on_fill: called for every fill (the market's trade prints).
         fail_order: asked once per accepted order; True fails it (an injected FAILED status).
+        queue_order: asked once per accepted order; True leaves it QUEUED until the next market step.
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class Engine:
         on_order: Callable[[OrderRecord], None] | None = None,
         on_fill: Callable[[FillRecord], None] | None = None,
         fail_order: Callable[[], bool] | None = None,
+        queue_order: Callable[[], bool] | None = None,
     ) -> None:
         self.products = products
         self.ledger = ledger
@@ -71,6 +73,7 @@ class Engine:
         self._on_order = on_order or (lambda order: None)
         self._on_fill = on_fill or (lambda fill: None)
         self._fail_order = fail_order or (lambda: False)
+        self._queue_order = queue_order or (lambda: False)
         self._orders: dict[str, OrderRecord] = {}
         self._by_client_id: dict[tuple[str, str], str] = {}
         self._fills: dict[str, list[FillRecord]] = {}
@@ -121,6 +124,10 @@ class Engine:
         if self._fail_order():
             order.reject_message = "order failed after acceptance (injected fault)"
             self._finish(order, OrderStatus.FAILED, now, "")
+            return order
+        if self._queue_order():
+            order.status = OrderStatus.QUEUED  # the next market step starts it
+            self._publish(order, now)
             return order
         self._start(order, now=now)
         return order
@@ -262,6 +269,9 @@ class Engine:
         book = self.market.book(product_id)
         last = self.market.last_price(product_id)
         for order in list(self._working.get(product_id, {}).values()):
+            if order.status is OrderStatus.QUEUED:
+                self._start(order, now=now)
+                continue
             if order.status is not OrderStatus.OPEN:
                 continue
             end = order.request.end_time
@@ -300,7 +310,7 @@ class Engine:
                 results.append(CancelResult(str(order_id), False, "INVALID_CANCEL_REQUEST"))
             elif order.status is OrderStatus.FILLED:
                 results.append(CancelResult(order_id, False, "ORDER_IS_FULLY_FILLED"))
-            elif order.status is not OrderStatus.OPEN:
+            elif order.status not in (OrderStatus.OPEN, OrderStatus.QUEUED):
                 results.append(CancelResult(order_id, False, "DUPLICATE_CANCEL_REQUEST"))
             else:
                 order.status = OrderStatus.CANCEL_QUEUED

@@ -510,3 +510,26 @@ def test_an_injected_failure_fails_the_order_after_acceptance_and_releases_its_h
     assert seen == ["PENDING", "FAILED"]
     assert engine.ledger.account(ME, "USD").hold == 0
     assert order.reject_message
+
+
+def test_a_queued_order_starts_at_the_next_market_step_and_can_be_cancelled_meanwhile(market: FakeMarket) -> None:
+    seen: list[str] = []
+    engine = Engine(
+        products={p.product_id: p for p in DEFAULT_PRODUCTS},
+        ledger=Ledger(seed=1, created_at=NOW, funding={"USD": D("1000")}),
+        market=market,
+        fee_tier=FeeTier(),
+        seed=1,
+        on_order=lambda o: seen.append(o.status.value),
+        queue_order=lambda: True,
+    )
+    order = engine.create(ME, order_body("market_market_ioc", base_size="0.5"), now=NOW)
+    assert order.status is OrderStatus.QUEUED
+    assert order.filled_size == 0
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.status is OrderStatus.FILLED
+    assert seen[:2] == ["PENDING", "QUEUED"]
+    waiting = engine.create(ME, order_body("limit_limit_gtc", coid="c2", base_size="1", limit_price="90"), now=NOW)
+    assert engine.cancel(ME, [waiting.order_id], now=NOW)[0].success
+    assert waiting.status is OrderStatus.CANCELLED
+    assert engine.ledger.account(ME, "USD").hold == 0
