@@ -6,7 +6,7 @@ wire models in `cryptoj.coinbase.models`.
 
 from cryptoj.coinbase.auth import CdpKey, InvalidKeyError, build_rest_jwt, build_ws_jwt
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
-from cryptoj.coinbase.errors import CoinbaseError, UnknownOutcomeError, should_retry
+from cryptoj.coinbase.errors import CoinbaseError, UnknownOutcomeError, retry_condition, should_retry
 from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "VenueLimits",
     "build_rest_jwt",
     "build_ws_jwt",
+    "retry_condition",
     "should_retry",
 ]

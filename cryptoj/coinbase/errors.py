@@ -56,6 +56,7 @@ __all__ = [
     "error_from_exception",
     "error_from_response",
     "parse_retry_after",
+    "retry_condition",
     "should_retry",
 ]
 
@@ -210,6 +211,16 @@ def should_retry(exc: BaseException) -> bool:
     `UnknownOutcomeError` is deliberately not retried: it is resolved by looking the order up.
     """
     return isinstance(exc, TransientError)
+
+
+def retry_condition(task: object, task_run: object, state: Any) -> bool:
+    """Prefect `retry_condition_fn`: retry a failed task only when `should_retry` says its error is transient.
+
+    Prefect hands a `Failed` state whose `data` is the exception. Retry each failure kind in one layer
+    only: give tasks that use it a client built with ``max_retries=0``, or leave Prefect retries off.
+    """
+    failure = getattr(state, "data", None)
+    return isinstance(failure, BaseException) and should_retry(failure)
 
 
 def parse_retry_after(value: str | None, *, now: float) -> float | None:

@@ -178,3 +178,14 @@ def test_a_future_httpx_failure_is_read_as_maybe_sent() -> None:
     error = error_from_exception(NewFailure("new"))
     assert isinstance(error, TransportError)
     assert error.may_have_arrived
+
+
+def test_prefect_retry_condition_follows_should_retry() -> None:
+    from prefect.states import Completed, Failed
+
+    from cryptoj.coinbase.errors import retry_condition
+
+    assert retry_condition(None, None, Failed(data=ServerError("502")))
+    assert not retry_condition(None, None, Failed(data=UnknownOutcomeError("?", client_order_id="c")))
+    assert not retry_condition(None, None, Failed(data=InvalidRequestError("bad")))
+    assert not retry_condition(None, None, Completed(data=1))
