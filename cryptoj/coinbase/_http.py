@@ -167,7 +167,18 @@ class RestSession:
             return httpx.Request(method, self._base_url + url, params=query, json=body, headers=self.client.headers)
 
         response = await self._with_retries(build, public=public, retry=retry, client_order_id=client_order_id)
-        return decode(response, model), response
+        try:
+            return decode(response, model), response
+        except UnexpectedResponseError as exc:
+            if retry is RetryMode.ORDER and client_order_id is not None:
+                # Coinbase answered 2xx but we cannot read it: the order may well exist.
+                raise UnknownOutcomeError(
+                    f"order {client_order_id}: answered but unreadable: {exc}",
+                    client_order_id=client_order_id,
+                    status=exc.status,
+                    trace_id=exc.trace_id,
+                ) from exc
+            raise
 
     async def _with_retries(
         self,

@@ -6,9 +6,10 @@ paging iterators in `cryptoj.coinbase.pagination`.
 
 Unknown outcomes: `create_order` and `close_position` are retried on transient failures under the same
 `client_order_id` (Coinbase then returns the existing order rather than a duplicate). If retries run out
-after an attempt that may have reached Coinbase (timeout after send, broken connection, 5xx), the call
-raises `UnknownOutcomeError` carrying the `client_order_id`; the executor resolves it by looking the order
-up, never by sending a new one.
+after an attempt that may have reached Coinbase (timeout after send, broken connection, 5xx), or if a 2xx
+answer cannot be read, the call raises `UnknownOutcomeError` carrying the `client_order_id`; the executor
+resolves it by looking the order up, never by sending a new one. A connect failure (surely never sent)
+stays a `TransportError`; a `success: false` answer is a definite `OrderRejectedError`.
 """
 
 from __future__ import annotations

@@ -188,3 +188,13 @@ async def test_a_non_json_success_body_is_an_unexpected_response(make_client: Ma
     async with make_client(script) as client:
         with pytest.raises(UnexpectedResponseError, match="ListAccountsResponse"):
             await client.list_accounts()
+
+
+async def test_an_unreadable_order_answer_is_an_unknown_outcome(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(200, text="<html>gateway page</html>", headers={"trace-id": "t-9"}))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError, match="unreadable") as caught:
+            await client.create_order(_order("c-7"))
+    assert caught.value.client_order_id == "c-7"
+    assert caught.value.trace_id == "t-9"
+    assert isinstance(caught.value.__cause__, UnexpectedResponseError)
