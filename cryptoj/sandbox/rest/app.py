@@ -133,7 +133,8 @@ class SandboxApp:
             return self._error_page(429, "Too Many Requests", headers), False
         try:
             body = await _json_body(request)
-            call = Call(self.exchange, method, path, request.query_params, params, body, owner)
+            drill = request.headers.get("x-sandbox", "")
+            call = Call(self.exchange, method, path, request.query_params, params, body, owner, drill)
             result = await route.handler(call)
         except ApiError as exc:
             return json_response(exc.body(), status=exc.status, headers=headers), False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -61,7 +61,7 @@ class Call:
     path_params: dict[str, str]
     body: Any
     owner: str | None = None
-    extra_headers: dict[str, str] = field(default_factory=dict)
+    drill: str = ""  # Coinbase sandbox's `X-Sandbox` error drill, when the request names one
 
     @property
     def user(self) -> str:

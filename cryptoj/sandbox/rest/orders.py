@@ -38,6 +38,19 @@ _STATUSES = {s.value for s in OrderStatus} & {
 }
 
 
+# Coinbase's own sandbox answers these `X-Sandbox` header drills with fixed failures; this one too, so
+# client code written against api-sandbox.coinbase.com runs its error paths here unchanged.
+DRILL_INSUFFICIENT_FUND = "PostOrder_insufficient_fund"
+DRILL_CANCEL_FAILURE = "CancelOrders_failure"
+DRILL_EDIT_FAILURE = "EditOrder_failure"
+DRILL_PREVIEW_EDIT_FAILURE = "PreviewEditOrder_failure"
+DRILL_PREVIEW_INSUFFICIENT_FUND = "PreviewOrder_insufficient_fund"
+
+
+def _not_found() -> Rejection:
+    return Rejection("ORDER_NOT_FOUND", "UNKNOWN_PREVIEW_FAILURE_REASON", "order not found")
+
+
 def _body(call: Call) -> dict[str, Any]:
     if not isinstance(call.body, dict):
         raise ApiError(400, "INVALID_ARGUMENT", "request body must be a JSON object")
@@ -49,6 +62,8 @@ async def create_order(call: Call) -> dict[str, Any]:
     body = _body(call)
     exchange = call.exchange
     try:
+        if call.drill == DRILL_INSUFFICIENT_FUND:
+            raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
         order = exchange.engine.create(call.user, body, now=exchange.now())
     except BadRequest as exc:
         raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
@@ -85,9 +100,12 @@ async def preview_order(call: Call) -> dict[str, Any]:
     """POST /orders/preview."""
     exchange = call.exchange
     try:
-        return exchange.engine.preview(call.user, _body(call), now=exchange.now())
+        preview = exchange.engine.preview(call.user, _body(call), now=exchange.now())
     except BadRequest as exc:
         raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
+    if call.drill == DRILL_PREVIEW_INSUFFICIENT_FUND:
+        preview["errs"] = ["PREVIEW_INSUFFICIENT_FUND"]
+    return preview
 
 
 async def batch_cancel(call: Call) -> dict[str, Any]:
@@ -98,6 +116,12 @@ async def batch_cancel(call: Call) -> dict[str, Any]:
     if len(order_ids) > 100:
         raise ApiError(400, "INVALID_ARGUMENT", "too many order_ids: at most 100 per request")
     exchange = call.exchange
+    if call.drill == DRILL_CANCEL_FAILURE:
+        return {
+            "results": [
+                {"success": False, "failure_reason": "UNKNOWN_CANCEL_ORDER", "order_id": str(i)} for i in order_ids
+            ]
+        }
     results = exchange.engine.cancel(call.user, [str(i) for i in order_ids], now=exchange.now())
     return {
         "results": [{"success": r.success, "failure_reason": r.failure_reason, "order_id": r.order_id} for r in results]
@@ -123,6 +147,8 @@ async def edit_order(call: Call) -> dict[str, Any]:
     order_id, price, size = _edit_args(call)
     exchange = call.exchange
     try:
+        if call.drill == DRILL_EDIT_FAILURE:
+            raise _not_found()
         exchange.engine.edit(call.user, order_id, price, size, now=exchange.now())
     except Rejection as exc:
         return {
@@ -135,7 +161,11 @@ async def edit_order(call: Call) -> dict[str, Any]:
 async def edit_preview(call: Call) -> dict[str, Any]:
     """POST /orders/edit_preview."""
     order_id, price, size = _edit_args(call)
-    return call.exchange.engine.edit_preview(call.user, order_id, price, size)
+    preview = call.exchange.engine.edit_preview(call.user, order_id, price, size)
+    if call.drill == DRILL_PREVIEW_EDIT_FAILURE:
+        failure = _not_found()
+        preview["errors"] = [{"edit_failure_reason": failure.error, "preview_failure_reason": failure.preview_reason}]
+    return preview
 
 
 def _paged(call: Call, *, default: int | None) -> tuple[int, int | None]:

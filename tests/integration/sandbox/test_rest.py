@@ -512,3 +512,36 @@ def test_http_faults_follow_the_seed_at_the_configured_rate(api: Api, sandbox: S
     failed = first.count(503)
     assert set(first) == {200, 503}
     assert 6 <= failed <= 30  # 30% of 60, well inside four standard deviations
+
+
+def test_coinbase_sandbox_error_drills_work_here_too(api: Api, sandbox: SandboxHandle) -> None:
+    def post(path: str, body: object, drill: str) -> dict[str, object]:
+        headers = sandbox.auth_headers("POST", PREFIX + path) | {"X-Sandbox": drill}
+        response = api.client.post(PREFIX + path, json=body, headers=headers)
+        assert response.status_code == 200
+        result: dict[str, object] = response.json()
+        return result
+
+    order = {
+        "client_order_id": "drill",
+        "product_id": "BTC-USD",
+        "side": "BUY",
+        "order_configuration": {"market_market_ioc": {"quote_size": "10.00"}},
+    }
+    created = post("/orders", order, "PostOrder_insufficient_fund")
+    assert created["success"] is False
+    assert created["error_response"]["error"] == "INSUFFICIENT_FUND"  # type: ignore[index]
+    assert api.get("/orders/historical/batch").json()["orders"] == []
+    preview = post(
+        "/orders/preview", {k: v for k, v in order.items() if k != "client_order_id"}, "PreviewOrder_insufficient_fund"
+    )
+    assert preview["errs"] == ["PREVIEW_INSUFFICIENT_FUND"]
+    order_id = api.order("drill-2", "limit_limit_gtc", base_size="0.01", limit_price="1000.00").json()["order_id"]
+    cancelled = post("/orders/batch_cancel", {"order_ids": [order_id]}, "CancelOrders_failure")
+    assert cancelled["results"] == [{"success": False, "failure_reason": "UNKNOWN_CANCEL_ORDER", "order_id": order_id}]
+    edit = {"order_id": order_id, "price": "1001.00", "size": "0.01"}
+    edited = post("/orders/edit", edit, "EditOrder_failure")
+    assert edited["errors"][0]["edit_failure_reason"] == "ORDER_NOT_FOUND"  # type: ignore[index]
+    previewed = post("/orders/edit_preview", edit, "PreviewEditOrder_failure")
+    assert previewed["errors"][0]["edit_failure_reason"] == "ORDER_NOT_FOUND"  # type: ignore[index]
+    assert api.get(f"/orders/historical/{order_id}").json()["order"]["status"] == "OPEN"
