@@ -150,3 +150,33 @@ async def test_portfolio_and_public_routes(make_client: MakeClient) -> None:
                      "/market/products"]  # fmt: skip
     assert script.requests[2].url.params["start"] == "1767225600"
     assert script.requests[3].url.params["get_all_products"] == "True"
+
+
+async def test_no_secret_reaches_logs_or_error_text(
+    make_client: MakeClient, ec_key: CdpKey, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cryptoj.coinbase.errors import UnknownOutcomeError
+    from cryptoj.coinbase.models import CreateOrderRequest, MarketConfig, OrderConfiguration
+    from tests.utils.fixtures.coinbase import JWT_PATTERN
+
+    # The venue echoing the request back is the worst case; the error keeps only a short snippet of text.
+    script = Script(
+        httpx.ReadTimeout("no answer"),
+        lambda request: httpx.Response(500, text=f"bad: {request.headers['authorization']}"),
+    )
+    order = CreateOrderRequest(
+        client_order_id="c-secret-test",
+        product_id="BTC-USD",
+        side="BUY",
+        order_configuration=OrderConfiguration(market_market_ioc=MarketConfig(quote_size=Decimal("5"))),
+    )
+    caplog.set_level("DEBUG", logger="cryptoj")
+    async with make_client(script, max_retries=1) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(order)
+    name = ec_key.name.get_secret_value()
+    for text in (caplog.text, str(caught.value), repr(caught.value)):
+        assert name not in text
+        assert "BEGIN" not in text
+        assert not JWT_PATTERN.search(text)
+    assert "[jwt]" in str(caught.value)
