@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String
@@ -11,42 +11,54 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from cryptoj.store.errors import InvalidRecord
 
-__all__ = ["MONEY_INTEGER_DIGITS", "MONEY_SCALE", "ExactDecimal", "UTCDateTime", "canonical", "check_money"]
+__all__ = [
+    "MONEY_INTEGER_DIGITS",
+    "MONEY_SCALE",
+    "ExactDecimal",
+    "UTCDateTime",
+    "canonical",
+    "check_money",
+    "is_exact_money",
+]
 
 # Numeric(38, 18): 20 digits before the point (prices, volumes and balances of any real market) and 18 after
 # (the smallest unit of any token Coinbase lists has at most 18 decimals).
 MONEY_SCALE = 18
 MONEY_INTEGER_DIGITS = 20
 _QUANTUM = Decimal(1).scaleb(-MONEY_SCALE)
+# Wide enough that quantizing any in-range value to 18 places is exact (and normalize() keeps 38 digits).
+_WIDE = Context(prec=80)
 _ONE = Decimal(1)
 
 
+def is_exact_money(value: object) -> bool:
+    """Whether `value` is a Decimal the store keeps exactly (finite, within NUMERIC(38, 18))."""
+    return (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and not (value and value.adjusted() >= MONEY_INTEGER_DIGITS)
+        and value.quantize(_QUANTUM, context=_WIDE) == value
+    )
+
+
 def check_money(value: Decimal, *, field: str) -> Decimal:
-    """Return `value` when the store can keep it exactly; raise `InvalidRecord` otherwise."""
+    """Return `value` when the store can keep it exactly; raise `InvalidRecord` saying why otherwise."""
+    if is_exact_money(value):
+        return value
     if not isinstance(value, Decimal):
         raise InvalidRecord(f"{field} must be a Decimal, not {type(value).__name__}")
     if not value.is_finite():
         raise InvalidRecord(f"{field} must be finite, got {value}")
-    # adjusted() is the exponent of the leading digit: 20 or more means 21+ digits before the point.
-    if value and value.adjusted() >= MONEY_INTEGER_DIGITS:
+    if value.adjusted() >= MONEY_INTEGER_DIGITS:
         raise InvalidRecord(f"{field} has more than {MONEY_INTEGER_DIGITS} digits before the point: {value}")
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MONEY_SCALE:
-        # More places written than the column keeps: fine only when the extra ones are zeros.
-        with localcontext() as ctx:
-            ctx.prec = 80  # wide enough that quantizing any in-range value is exact
-            if value.quantize(_QUANTUM) != value:
-                raise InvalidRecord(f"{field} has more than {MONEY_SCALE} decimal places: {value}")
-    return value
+    raise InvalidRecord(f"{field} has more than {MONEY_SCALE} decimal places: {value}")
 
 
 def canonical(value: Decimal) -> Decimal:
     """The shortest plain form of a stored amount: ``1.50`` and ``1.500000`` both read back as ``1.5``."""
-    with localcontext() as ctx:
-        ctx.prec = 80  # normalize() rounds to the context precision: 38 stored digits must survive
-        if value == value.to_integral_value():
-            return value.quantize(_ONE)
-        return value.normalize()
+    if value == value.to_integral_value(context=_WIDE):
+        return value.quantize(_ONE, context=_WIDE)
+    return value.normalize(context=_WIDE)
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
