@@ -124,6 +124,7 @@ class WebSocketHandler:
         self._recorder = recorder
         self._sleep = sleep
         self._draw = draw
+        self._clock = clock
         self._decoder = FrameDecoder()
         self.books = BookKeeper(clock=clock)
         self.stats = HandlerStats()
@@ -294,6 +295,7 @@ class WebSocketHandler:
         last_error = ""
         while not self._stop.is_set():
             self._healthy = False
+            opened_at: float | None = None
             try:
                 async with connect(
                     self.url,
@@ -304,6 +306,7 @@ class WebSocketHandler:
                     ping_interval=None,  # Coinbase's heartbeats channel is the liveness check
                 ) as ws:
                     self.stats.connects += 1
+                    opened_at = self._clock()
                     self._ws = ws
                     self._last_seq = -1  # the counter restarts with each connection
                     await self._resubscribe(ws)
@@ -319,8 +322,9 @@ class WebSocketHandler:
                 self._on_disconnect()
             if self._stop.is_set():
                 break
-            # A connection that delivered frames ends a run of failures; one that never did extends it.
-            failures = 1 if self._healthy else failures + 1
+            # A connection that stayed up delivering frames ends a run of failures; a short-lived one extends it.
+            stable = self._healthy and opened_at is not None and self._clock() - opened_at >= self._policy.stable_after
+            failures = 1 if stable else failures + 1
             if failures >= self._policy.max_attempts:
                 raise ReconnectExhausted(failures, last_error)
             wait = self._policy.delay(max(failures, 1), self._draw())

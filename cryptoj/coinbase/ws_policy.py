@@ -25,12 +25,16 @@ class ReconnectPolicy:
         max_delay: no wait is longer.
         max_attempts: consecutive failed attempts before `ReconnectExhausted`.
         jitter: the fraction of each wait that is random (0 = none, 1 = anywhere from 0 to the full wait).
+        stable_after: seconds a connection must stay up, delivering frames, before its end starts a fresh
+            run of failures; a shorter one counts as a failed attempt (a frame that kills every connection
+            after its ack must not reconnect forever).
     """
 
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_attempts: int = 10
     jitter: float = 0.5
+    stable_after: float = 10.0
 
     def delay(self, attempt: int, draw: float) -> float:
         """The wait before attempt `attempt` (1-based), given a uniform draw in [0, 1)."""

@@ -163,6 +163,40 @@ async def test_fact_04_with_the_1_mib_default_the_snapshot_frame_kills_the_conne
     assert handler.books.state("BTC-USD") is not BookState.SYNCED
 
 
+async def test_connections_that_die_right_after_their_frames_still_exhaust_the_cap() -> None:
+    # Each connection delivers frames, then closes at once: a failure that repeats forever must not keep
+    # resetting the count (it used to, so run() never ended).
+    async with replaying(opening(), close_after=True) as server:
+        handler = handler_for(server.url, reconnect=ReconnectPolicy(max_attempts=3))
+        await handler.subscribe("level2", ["BTC-USD"])
+        async with asyncio.timeout(5):
+            with pytest.raises(ReconnectExhausted) as caught:
+                await handler.run()
+    assert caught.value.attempts == 3
+    assert server.connections == 3
+
+
+async def test_a_connection_that_stayed_up_resets_the_run_of_failures() -> None:
+    class Jumping:
+        """A monotonic clock that moves 6 s on every reading: each connection outlives stable_after."""
+
+        def __init__(self) -> None:
+            self.now = 0.0
+
+        def __call__(self) -> float:
+            self.now += 6.0
+            return self.now
+
+    policy = ReconnectPolicy(max_attempts=2, stable_after=10.0)
+    async with replaying(opening(), close_after=True) as server:
+        handler = handler_for(server.url, reconnect=policy, clock=Jumping())
+        await handler.subscribe("level2", ["BTC-USD"])
+        task = handler.start()
+        await eventually(lambda: server.connections >= 4)
+        assert not task.done()
+        assert await handler.close() is None
+
+
 async def test_exhausted_reconnects_surface_from_the_context_manager() -> None:
     with pytest.raises(ReconnectExhausted):
         async with handler_for("ws://127.0.0.1:9", reconnect=ReconnectPolicy(max_attempts=2)) as handler:
@@ -199,7 +233,12 @@ async def test_an_unsolicited_error_frame_is_counted_and_published() -> None:
 
 
 async def test_a_server_close_is_followed_by_a_reconnect_and_resubscribe() -> None:
-    async with replaying(opening(), close_after=True) as server, handler_for(server.url) as handler:
+    # Each connection ends at once, so each counts against the cap: allow plenty.
+    policy = ReconnectPolicy(max_attempts=1000)
+    async with (
+        replaying(opening(), close_after=True) as server,
+        handler_for(server.url, reconnect=policy) as handler,
+    ):
         await handler.subscribe("level2", ["BTC-USD"])
         await eventually(lambda: handler.stats.connects >= 3)
     subscribes = [m for m in server.received if m["type"] == "subscribe" and m["channel"] == "level2"]

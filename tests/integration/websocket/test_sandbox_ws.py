@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cryptoj.coinbase.websocket import WebSocketHandler
+from cryptoj.coinbase.websocket import ReconnectPolicy, WebSocketHandler
 from cryptoj.coinbase.ws_books import BookState
 from cryptoj.coinbase.ws_models import (
     CandlesMessage,
@@ -90,7 +90,8 @@ async def test_sandbox_sequence_gaps_trigger_resyncs_and_books_stay_uncrossed(sa
 
 
 async def test_sandbox_drops_are_followed_by_reconnect_and_resubscribe(sandbox: SandboxHandle) -> None:
-    async with handler_for(sandbox) as handler:
+    # Drops come in quick runs at this rate, and each quick drop counts against the cap: allow plenty.
+    async with handler_for(sandbox, reconnect=ReconnectPolicy(max_attempts=1000)) as handler:
         await handler.subscribe("level2", ["ETH-USD"])
         await eventually(lambda: synced(handler, "ETH-USD"))
         sandbox.exchange.faults.configure(FaultConfig(seed=5, ws_drop_rate=0.5))
