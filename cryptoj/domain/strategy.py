@@ -197,7 +197,9 @@ class RebalanceToWeights:
 
     def targets(self, market: MarketData, portfolio: Portfolio) -> Targets:
         """Target sizes at the weights; products within the band keep their holding."""
-        prices = {pid: market.price(pid) for pid in set(self.weights) | set(portfolio.positions)}
+        # A flat position is worth nothing at any price: only held products need one.
+        holding = {pid for pid, position in portfolio.positions.items() if not position.is_flat}
+        prices = {pid: market.price(pid) for pid in set(self.weights) | holding}
         equity = portfolio.equity(prices, currency=self.currency)
         if equity <= 0:
             raise StrategyError(f"equity in {self.currency} is {equity}: nothing to rebalance")

@@ -151,3 +151,15 @@ def test_ma_crossover_orders_candles_by_time_whatever_order_they_arrive_in() -> 
 def test_rebalance_refuses_products_quoted_in_another_currency() -> None:
     with pytest.raises(StrategyError, match="not quoted in USD: BTC-EUR"):
         RebalanceToWeights(weights={"BTC-EUR": d("0.5")})
+
+
+def test_rebalance_needs_no_price_for_a_product_once_held_and_now_flat() -> None:
+    portfolio = _holding(cash="1000")
+    portfolio.apply(fill(Side.BUY, "1", "10", product_id="SOL-USD", trade_id="s1"))
+    portfolio.apply(fill(Side.SELL, "1", "10", product_id="SOL-USD", trade_id="s2"))
+    strategy = RebalanceToWeights(weights={"BTC-USD": d("0.5")})
+    # SOL-USD is flat: it is worth nothing whatever its price, so a missing price must not stop the strategy.
+    assert strategy.targets(MarketData(prices={"BTC-USD": d(100)}), portfolio) == {"BTC-USD": d(5)}
+    portfolio.apply(fill(Side.BUY, "1", "10", product_id="SOL-USD", trade_id="s3"))
+    with pytest.raises(StrategyError, match="no usable price for SOL-USD"):
+        strategy.targets(MarketData(prices={"BTC-USD": d(100)}), portfolio)
