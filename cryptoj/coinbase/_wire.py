@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from cryptoj.coinbase.errors import OrderRejectedError
+from cryptoj.coinbase.errors import InvalidArgumentError, OrderRejectedError
 from cryptoj.coinbase.models import CreateOrderResponse
 
 __all__ = ["flag", "path_id", "query_list", "rejection", "rfc3339", "trades_query"]
@@ -41,7 +41,7 @@ def rejection(response: CreateOrderResponse, client_order_id: str, *, trace_id: 
 def path_id(value: str) -> str:
     """A path segment: refuse what would change the route (ids never hold these)."""
     if not value or any(char in value for char in "/?#%") or value in (".", ".."):
-        raise ValueError(f"not a valid id for a URL path: {value!r}")
+        raise InvalidArgumentError(f"not a valid id for a URL path: {value!r}")
     return value
 
 
@@ -55,7 +55,7 @@ def rfc3339(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise ValueError("times sent to Coinbase must be timezone-aware")
+        raise InvalidArgumentError("times sent to Coinbase must be timezone-aware")
     return value.isoformat().replace("+00:00", "Z")
 
 

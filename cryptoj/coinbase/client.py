@@ -31,7 +31,7 @@ from cryptoj.coinbase._market import MarketDataEndpoints
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase._wire import path_id, query_list, rejection, rfc3339
 from cryptoj.coinbase.auth import CdpKey
-from cryptoj.coinbase.errors import EditRejectedError
+from cryptoj.coinbase.errors import EditRejectedError, InvalidArgumentError
 from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
 from cryptoj.coinbase.models import (
     Account,
@@ -58,6 +58,7 @@ from cryptoj.coinbase.models import (
     TransactionSummary,
 )
 from cryptoj.config import COINBASE_REST_URL, Settings
+from cryptoj.errors import ConfigurationError
 
 __all__ = ["USER_AGENT", "CoinbaseAdvancedClient"]
 
@@ -98,7 +99,7 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     ) -> None:
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"base_url must be http(s)://host[:port], not {base_url!r}")
+            raise ConfigurationError(f"base_url must be http(s)://host[:port], not {base_url!r}")
         self.limits = limits
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)  # a CA file, e.g. a local TLS sandbox's
@@ -222,7 +223,7 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     async def cancel_orders(self, order_ids: Sequence[str]) -> BatchCancelResponse:
         """`POST /orders/batch_cancel`: HTTP 200 even when some ids fail; read each result's `success`."""
         if len(order_ids) > self.limits.batch_cancel_max:
-            raise ValueError(f"at most {self.limits.batch_cancel_max} order ids per batch cancel")
+            raise InvalidArgumentError(f"at most {self.limits.batch_cancel_max} order ids per batch cancel")
         body = BatchCancelRequest(order_ids=list(order_ids)).to_wire()
         return await self._session.call("POST", "/orders/batch_cancel", BatchCancelResponse, body=body)
 
@@ -244,6 +245,8 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         cursor: str | None = None,
     ) -> ListOrdersResponse:
         """`GET /orders/historical/batch`: one page. Coinbase refuses OPEN combined with other statuses."""
+        if order_status and "OPEN" in order_status and len(set(order_status)) > 1:
+            raise InvalidArgumentError("Coinbase refuses OPEN combined with other statuses: list them separately")
         params = {
             "product_ids": query_list(product_ids), "order_status": query_list(order_status),
             "order_ids": query_list(order_ids),

@@ -10,7 +10,8 @@
         │   └── TransportError          no HTTP answer at all (connect failure, timeout, broken connection)
         ├── UnknownOutcomeError         LOOK UP: an order was sent and no answer came back; find it by
         │                               `client_order_id`, never resend blindly
-        ├── RequestError                FIX THE INPUT: Coinbase understood and said no
+        ├── RequestError                FIX THE INPUT: Coinbase (or the client, before sending) said no
+        │   ├── InvalidArgumentError    refused before sending (bad id, naive time, OPEN mixed with others)
         │   ├── InvalidRequestError     400 (unknown field, bad enum, too many candles...)
         │   ├── NotFoundError           404 (unknown order id, product, or an unserved path)
         │   ├── OrderRejectedError      create/close answered `success: false` (failure_reason...)
@@ -41,6 +42,7 @@ __all__ = [
     "AuthenticationError",
     "CoinbaseError",
     "EditRejectedError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "NotFoundError",
     "OperatorError",
@@ -137,6 +139,10 @@ class UnknownOutcomeError(CoinbaseError):
 
 class RequestError(CoinbaseError):
     """Coinbase understood the request and refused it: fix the input, don't retry as is."""
+
+
+class InvalidArgumentError(RequestError, ValueError):
+    """The call's arguments cannot make a valid request; nothing was sent (also a ValueError)."""
 
 
 class InvalidRequestError(RequestError):

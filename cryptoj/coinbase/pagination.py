@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from cryptoj.coinbase.errors import UnexpectedResponseError
+from cryptoj.coinbase.errors import InvalidArgumentError, UnexpectedResponseError
 from cryptoj.coinbase.models import Account, Candle, Fill, Granularity, Order, Product
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ async def candles(
     share their edge bucket, so whether the venue treats `end` as inclusive or not, nothing is missed.
     """
     if end < start:
-        raise ValueError("candles: end is before start")
+        raise InvalidArgumentError("candles: end is before start")
     span = timedelta(seconds=granularity.seconds * (client.limits.candles_per_request - 1))
     fetch = client.get_public_candles if public else client.get_candles
     last_start: int | None = None

@@ -13,9 +13,10 @@ from cryptoj import coinbase
 from cryptoj.coinbase import errors
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
-from cryptoj.coinbase.errors import OrderRejectedError
+from cryptoj.coinbase.errors import InvalidArgumentError, OrderRejectedError
 from cryptoj.coinbase.models import ClosePositionRequest
 from cryptoj.config import load_settings
+from cryptoj.errors import ConfigurationError
 from tests.unit.coinbase.conftest import MakeClient, Script, json_response
 
 
@@ -26,7 +27,7 @@ def test_package_exports_resolve() -> None:
 
 
 def test_base_url_must_be_http_or_https() -> None:
-    with pytest.raises(ValueError, match="base_url"):
+    with pytest.raises(ConfigurationError, match="base_url"):
         CoinbaseAdvancedClient(base_url="api.coinbase.com")
 
 
@@ -72,13 +73,13 @@ async def test_from_settings_with_inline_key_and_without_any(ec_key: CdpKey) -> 
 @pytest.mark.parametrize("bad", ["", "../accounts", "a/b", "a?b=c", "a#b", "%2e", ".."])
 async def test_ids_that_would_change_the_route_are_refused(make_client: MakeClient, bad: str) -> None:
     async with make_client(Script()) as client:
-        with pytest.raises(ValueError, match="not a valid id"):
+        with pytest.raises(InvalidArgumentError, match="not a valid id"):
             await client.get_order(bad)
 
 
 async def test_batch_cancel_respects_the_venue_cap(make_client: MakeClient) -> None:
     async with make_client(Script()) as client:
-        with pytest.raises(ValueError, match="at most 100"):
+        with pytest.raises(InvalidArgumentError, match="at most 100"):
             await client.cancel_orders([str(index) for index in range(101)])
 
 
@@ -86,7 +87,7 @@ async def test_naive_datetimes_are_refused(make_client: MakeClient) -> None:
     from datetime import datetime
 
     async with make_client(Script()) as client:
-        with pytest.raises(ValueError, match="timezone-aware"):
+        with pytest.raises(InvalidArgumentError, match="timezone-aware"):
             await client.list_orders(start_date=datetime(2026, 1, 1))  # noqa: DTZ001
 
 
@@ -180,3 +181,11 @@ async def test_no_secret_reaches_logs_or_error_text(
         assert "BEGIN" not in text
         assert not JWT_PATTERN.search(text)
     assert "[jwt]" in str(caught.value)
+
+
+async def test_open_mixed_with_other_statuses_is_refused_before_sending(make_client: MakeClient) -> None:
+    script = Script()
+    async with make_client(script) as client:
+        with pytest.raises(InvalidArgumentError, match="OPEN combined"):
+            await client.list_orders(order_status=["OPEN", "FILLED"])
+    assert script.requests == []

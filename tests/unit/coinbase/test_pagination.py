@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from cryptoj.coinbase.errors import UnexpectedResponseError
+from cryptoj.coinbase.errors import InvalidArgumentError, UnexpectedResponseError
 from cryptoj.coinbase.limits import VenueLimits
 from cryptoj.coinbase.models import Granularity
 from tests.unit.coinbase.conftest import MakeClient, Script, json_response
@@ -160,7 +160,7 @@ async def test_public_candles_use_the_market_route(make_client: MakeClient) -> N
 
 async def test_candles_refuse_a_reversed_range(make_client: MakeClient) -> None:
     async with make_client(Script()) as client:
-        with pytest.raises(ValueError, match="before start"):
+        with pytest.raises(InvalidArgumentError, match="before start"):
             _ = [
                 candle
                 async for candle in client.iter_candles(
