@@ -36,7 +36,10 @@ class MarketDataEndpoints:
     # Public, no key needed -----------------------------------------------------------------------
 
     async def get_server_time(self) -> ServerTime:
-        """`GET /time`: Coinbase's clock (compare with ours before blaming a 401 on keys)."""
+        """`GET /time`: Coinbase's clock (compare with ours before blaming a 401 on keys).
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/get-server-time
+        """
         return await self._session.call("GET", "/time", ServerTime, public=True)
 
     async def list_public_products(
@@ -56,7 +59,10 @@ class MarketDataEndpoints:
         return await self._session.call("GET", "/market/products", ListProductsResponse, params=params, public=True)
 
     async def get_public_product(self, product_id: str) -> Product:
-        """`GET /market/products/{product_id}`."""
+        """`GET /market/products/{product_id}`.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/public/get-public-product
+        """
         return await self._session.call("GET", f"/market/products/{path_id(product_id)}", Product, public=True)
 
     async def get_public_product_book(
@@ -93,7 +99,10 @@ class MarketDataEndpoints:
         product_type: str | None = None,
         product_ids: Sequence[str] | None = None,
     ) -> ListProductsResponse:
-        """`GET /products`."""
+        """`GET /products`.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/products/list-products
+        """
         params = {
             "limit": limit,
             "offset": offset,
@@ -113,19 +122,28 @@ class MarketDataEndpoints:
     async def get_product_book(
         self, product_id: str, *, limit: int | None = None, aggregation_price_increment: str | None = None
     ) -> ProductBookResponse:
-        """`GET /product_book`."""
+        """`GET /product_book`.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/products/get-product-book
+        """
         params = {"product_id": product_id, "limit": limit, "aggregation_price_increment": aggregation_price_increment}
         return await self._session.call("GET", "/product_book", ProductBookResponse, params=params)
 
     async def get_best_bid_ask(self, product_ids: Sequence[str] | None = None) -> BestBidAskResponse:
-        """`GET /best_bid_ask`; no ids means every product."""
+        """`GET /best_bid_ask`; no ids means every product.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/products/get-best-bid-ask
+        """
         params = {"product_ids": query_list(product_ids)}
         return await self._session.call("GET", "/best_bid_ask", BestBidAskResponse, params=params)
 
     async def get_candles(
         self, product_id: str, *, start: datetime, end: datetime, granularity: Granularity, limit: int | None = None
     ) -> CandlesResponse:
-        """`GET /products/{product_id}/candles` (newest first, at most 350 buckets)."""
+        """`GET /products/{product_id}/candles` (newest first, at most 350 buckets).
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/products/get-product-candles
+        """
         return await self._candles(
             f"/products/{path_id(product_id)}/candles", start, end, granularity, limit=limit, public=False
         )
@@ -139,7 +157,10 @@ class MarketDataEndpoints:
     async def get_market_trades(
         self, product_id: str, *, limit: int, start: datetime | None = None, end: datetime | None = None
     ) -> MarketTradesResponse:
-        """`GET /products/{product_id}/ticker`: recent public trades and the top of book."""
+        """`GET /products/{product_id}/ticker`: recent public trades and the top of book.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/products/get-market-trades
+        """
         path = f"/products/{path_id(product_id)}/ticker"
         return await self._session.call("GET", path, MarketTradesResponse, params=trades_query(limit, start, end))
 

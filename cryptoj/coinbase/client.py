@@ -166,7 +166,10 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     # Accounts ------------------------------------------------------------------------------------
 
     async def list_accounts(self, *, limit: int | None = None, cursor: str | None = None) -> ListAccountsResponse:
-        """`GET /accounts`: one page (see `iter_accounts` for all)."""
+        """`GET /accounts`: one page (see `iter_accounts` for all).
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/accounts/list-accounts
+        """
         params = {"limit": limit, "cursor": cursor}
         return await self._session.call("GET", "/accounts", ListAccountsResponse, params=params)
 
@@ -186,7 +189,10 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     # Orders --------------------------------------------------------------------------------------
 
     async def create_order(self, request: CreateOrderRequest) -> CreateOrderResponse:
-        """`POST /orders`. Raises `OrderRejectedError` for `success: false`, `UnknownOutcomeError` if unanswered."""
+        """`POST /orders`. Raises `OrderRejectedError` for `success: false`, `UnknownOutcomeError` if unanswered.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/create-order
+        """
         return await self._place("/orders", request.to_wire(), request.client_order_id)
 
     async def close_position(self, request: ClosePositionRequest) -> CreateOrderResponse:
@@ -221,14 +227,20 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         )
 
     async def cancel_orders(self, order_ids: Sequence[str]) -> BatchCancelResponse:
-        """`POST /orders/batch_cancel`: HTTP 200 even when some ids fail; read each result's `success`."""
+        """`POST /orders/batch_cancel`: HTTP 200 even when some ids fail; read each result's `success`.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/cancel-order
+        """
         if len(order_ids) > self.limits.batch_cancel_max:
             raise InvalidArgumentError(f"at most {self.limits.batch_cancel_max} order ids per batch cancel")
         body = BatchCancelRequest(order_ids=list(order_ids)).to_wire()
         return await self._session.call("POST", "/orders/batch_cancel", BatchCancelResponse, body=body)
 
     async def get_order(self, order_id: str) -> Order:
-        """`GET /orders/historical/{order_id}`."""
+        """`GET /orders/historical/{order_id}`.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/get-order
+        """
         response = await self._session.call("GET", f"/orders/historical/{path_id(order_id)}", GetOrderResponse)
         return response.order
 
@@ -244,7 +256,10 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> ListOrdersResponse:
-        """`GET /orders/historical/batch`: one page. Coinbase refuses OPEN combined with other statuses."""
+        """`GET /orders/historical/batch`: one page. Coinbase refuses OPEN combined with other statuses.
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/list-orders
+        """
         if order_status and "OPEN" in order_status and len(set(order_status)) > 1:
             raise InvalidArgumentError("Coinbase refuses OPEN combined with other statuses: list them separately")
         params = {
@@ -278,7 +293,10 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         limit: int | None = None,
         cursor: str | None = None,
     ) -> ListFillsResponse:
-        """`GET /orders/historical/fills`: one page (no `has_next`: an empty cursor ends it)."""
+        """`GET /orders/historical/fills`: one page (no `has_next`: an empty cursor ends it).
+
+        https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/list-fills
+        """
         params = {
             "order_ids": query_list(order_ids), "product_ids": query_list(product_ids),
             "start_sequence_timestamp": rfc3339(start_sequence_timestamp),
