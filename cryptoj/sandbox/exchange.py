@@ -7,6 +7,7 @@ one event loop: `run()` advances the market a few times a second and publishes w
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -37,6 +38,8 @@ from cryptoj.sandbox.market import (
 from cryptoj.sandbox.ratelimit import RateLimiter
 
 __all__ = ["SandboxExchange"]
+
+_log = logging.getLogger(__name__)
 
 
 class SandboxExchange:
@@ -196,7 +199,11 @@ class SandboxExchange:
         """Step the market every `interval` real seconds until cancelled."""
         while True:
             await asyncio.sleep(interval)
-            self.step()
+            try:
+                self.step()
+            except Exception:
+                # A bug in one step must not freeze the market for good: log it and step again.
+                _log.exception("sandbox market step failed")
 
     # --- engine callbacks --------------------------------------------------------------------
 
