@@ -14,9 +14,10 @@ from cryptoj.store.errors import (
     StoreError,
     UnknownReference,
 )
+from cryptoj.store.fills import FillRepository
 from cryptoj.store.market import CandleRepository, ProductRepository
 from cryptoj.store.migrate import current_revision, head_revision, open_store, upgrade
-from cryptoj.store.orders import CycleRepository, FillRepository, FlowCycle, OrderRepository
+from cryptoj.store.orders import CycleRepository, FlowCycle, OrderRepository
 from cryptoj.store.portfolio import (
     Balance,
     EquityPoint,

@@ -1,8 +1,8 @@
-"""Flow cycles, orders (intent apart from exchange state, with status history) and fills."""
+"""Flow cycles and orders (what we asked for apart from what the exchange reports, with status history)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, select, update
 
 from cryptoj.domain.orders import (
-    Fill,
-    Liquidity,
     Order,
     OrderIntent,
     OrderStatus,
@@ -28,7 +26,7 @@ from cryptoj.store.errors import ConcurrentUpdate, DuplicateRecord, InvalidRecor
 from cryptoj.store.market import ProductRepository
 from cryptoj.store.tables import FillRow, FlowCycleRow, OrderRow, OrderStatusChangeRow
 
-__all__ = ["CycleRepository", "FillRepository", "FlowCycle", "OrderRepository"]
+__all__ = ["CycleRepository", "FlowCycle", "OrderRepository"]
 
 _cycles = FlowCycleRow.__table__  # type: ignore[attr-defined]
 _orders = OrderRow.__table__  # type: ignore[attr-defined]
@@ -323,93 +321,3 @@ def _order_from(row: RowMapping, history: list[StatusChange], trade_ids: set[str
         history=history,
         trade_ids=trade_ids,
     )
-
-
-class FillRepository:
-    """Fills keyed on the exchange's trade id: a repeated fill is ignored, never counted twice."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def add(self, fills: Iterable[Fill]) -> list[Fill]:
-        """Store the fills not seen before; returns exactly those (apply only them to orders and positions).
-
-        Every fill must name a stored product and a stored order (`UnknownReference` otherwise).
-        """
-        batch: dict[str, Fill] = {}
-        for fill in fills:
-            _check_fill(fill)
-            if batch.setdefault(fill.trade_id, fill) != fill:
-                raise InvalidRecord(f"two different fills with trade id {fill.trade_id} in one batch")
-        if not batch:
-            return []
-        ProductRepository(self._connection).require(f.product_id for f in batch.values())
-        coids = {f.client_order_id for f in batch.values()}
-        found = set(
-            self._connection.execute(
-                select(_orders.c.client_order_id).where(_orders.c.client_order_id.in_(coids))
-            ).scalars()
-        )
-        if coids - found:
-            raise UnknownReference(f"fills name orders that are not stored: {', '.join(sorted(coids - found))}")
-        statement = (
-            insert_for(self._connection, _fills)
-            .on_conflict_do_nothing(index_elements=["trade_id"])
-            .returning(_fills.c.trade_id)
-        )
-        with translate_integrity("fills"):
-            inserted = set(self._connection.execute(statement, [_fill_values(f) for f in batch.values()]).scalars())
-        return [fill for trade_id, fill in batch.items() if trade_id in inserted]
-
-    def for_order(self, client_order_id: str) -> list[Fill]:
-        """An order's fills, oldest first."""
-        return self._load(select(_fills).where(_fills.c.client_order_id == client_order_id))
-
-    def for_product(self, product_id: str, *, since: datetime | None = None) -> list[Fill]:
-        """A product's fills (from `since` on), oldest first."""
-        query = select(_fills).where(_fills.c.product_id == product_id)
-        if since is not None:
-            query = query.where(_fills.c.time >= since)
-        return self._load(query)
-
-    def _load(self, query: Any) -> list[Fill]:
-        rows = self._connection.execute(query.order_by(_fills.c.time, _fills.c.trade_id)).mappings()
-        return [
-            Fill(
-                trade_id=r["trade_id"],
-                client_order_id=r["client_order_id"],
-                product_id=r["product_id"],
-                side=Side(r["side"]),
-                price=r["price"],
-                size=r["size"],
-                fee=r["fee"],
-                liquidity=Liquidity(r["liquidity"]),
-                time=r["time"],
-                order_id=r["order_id"],
-            )
-            for r in rows
-        ]
-
-
-def _check_fill(fill: Fill) -> None:
-    for name in ("price", "size", "fee"):
-        check_money(getattr(fill, name), field=f"fill {fill.trade_id} {name}")
-    if not fill.trade_id or len(fill.trade_id) > 64:
-        raise InvalidRecord(f"trade_id must be 1 to 64 characters, got {fill.trade_id!r}")
-    if fill.time.tzinfo is None:
-        raise InvalidRecord(f"fill {fill.trade_id} time has no timezone")
-
-
-def _fill_values(fill: Fill) -> dict[str, Any]:
-    return {
-        "trade_id": fill.trade_id,
-        "client_order_id": fill.client_order_id,
-        "order_id": fill.order_id,
-        "product_id": fill.product_id,
-        "side": fill.side.value,
-        "price": fill.price,
-        "size": fill.size,
-        "fee": fill.fee,
-        "liquidity": fill.liquidity.value,
-        "time": fill.time,
-    }

@@ -8,8 +8,9 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from cryptoj.store.errors import StoreError
+from cryptoj.store.fills import FillRepository
 from cryptoj.store.market import CandleRepository, ProductRepository
-from cryptoj.store.orders import CycleRepository, FillRepository, OrderRepository
+from cryptoj.store.orders import CycleRepository, OrderRepository
 from cryptoj.store.portfolio import PositionRepository, RiskRepository, SnapshotRepository
 
 __all__ = ["UnitOfWork"]

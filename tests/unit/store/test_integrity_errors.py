@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Engine
@@ -58,3 +59,11 @@ def test_a_repeated_key_is_a_duplicate(engine: Engine) -> None:
         connection.execute(_parents.insert().values(id=1))
         with pytest.raises(DuplicateRecord, match="parent 1"), translate_integrity("parent 1"):
             connection.execute(_parents.insert().values(id=1))
+
+
+def test_psycopg_errors_from_the_copy_path_are_translated_too() -> None:
+    message = 'insert or update on table "candles" violates foreign key constraint "candles_product_id_fkey"'
+    with pytest.raises(UnknownReference, match="candles of X-USD"), translate_integrity("candles of X-USD"):
+        raise psycopg.errors.ForeignKeyViolation(message)
+    with pytest.raises(InvalidRecord, match="CheckViolation"), translate_integrity("candles of X-USD"):
+        raise psycopg.errors.CheckViolation("new row violates check constraint")
