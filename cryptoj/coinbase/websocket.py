@@ -47,6 +47,7 @@ from cryptoj.coinbase.ws_policy import FrameSink, HandlerStats, ReconnectPolicy
 from cryptoj.coinbase.ws_streams import MessageStream, OverflowPolicy
 from cryptoj.coinbase.ws_subscriptions import (
     AckMatch,
+    AckWaiter,
     SubscriptionSet,
     request_message,
     subscribe_answered,
@@ -117,7 +118,6 @@ class WebSocketHandler:
         self._key = key
         self._policy = reconnect if reconnect is not None else ReconnectPolicy()
         self._heartbeat_timeout = heartbeat_timeout
-        self._ack_timeout = ack_timeout
         self._open_timeout = open_timeout
         self._max_size = max_size
         self._ssl = ssl
@@ -133,9 +133,7 @@ class WebSocketHandler:
         self._dispatch = Dispatcher(self.stats)
         self._ws: ClientConnection | None = None
         self._last_seq = -1
-        self._pending: asyncio.Future[SubscriptionsMessage | ErrorFrame | None] | None = None
-        self._pending_match: AckMatch | None = None
-        self._subscribe_lock = asyncio.Lock()
+        self._acks = AckWaiter(timeout=ack_timeout)
         self._connected = asyncio.Event()
         self._stop = asyncio.Event()  # set by close(): no more reconnects
         self._run_task: asyncio.Task[None] | None = None
@@ -227,20 +225,13 @@ class WebSocketHandler:
         ws = self._ws
         if ws is None or not self._connected.is_set():
             return  # sent on the next (re)connect
-        async with self._subscribe_lock:
-            loop = asyncio.get_running_loop()
-            self._pending = pending = loop.create_future()
-            self._pending_match = answered
-            try:
-                await ws.send(self._message(kind, channel, products))
-                answer = await asyncio.wait_for(pending, self._ack_timeout)
-            except ConnectionClosed:
-                return  # the reconnect resubscribes
-            except TimeoutError:
-                raise SubscriptionError(channel, f"no answer within {self._ack_timeout:g} s") from None
-            finally:
-                self._pending = None
-                self._pending_match = None
+        message = self._message(kind, channel, products)
+        try:
+            answer = await self._acks.request(lambda: ws.send(message), answered)
+        except ConnectionClosed:
+            return  # the reconnect resubscribes
+        except TimeoutError:
+            raise SubscriptionError(channel, f"no answer within {self._acks.timeout:g} s") from None
         if isinstance(answer, ErrorFrame):
             raise SubscriptionError(channel, answer.message)
 
@@ -344,8 +335,7 @@ class WebSocketHandler:
         self._ws = None
         self._connected.clear()
         self.books.disconnect()
-        if self._pending is not None and not self._pending.done():
-            self._pending.set_result(None)
+        self._acks.abandon()
 
     async def _read(self, ws: ClientConnection) -> None:
         """Read frames until the connection fails (an exception always ends it)."""
@@ -399,9 +389,7 @@ class WebSocketHandler:
             await ws.send(self._message("subscribe", "user", sorted(self._wanted.products("user"))))
 
     def _on_error_frame(self, frame: ErrorFrame) -> None:
-        pending = self._pending
-        if pending is not None and not pending.done():
-            pending.set_result(frame)
+        if self._acks.on_error(frame):
             return
         self.stats.error_frames += 1
         _log.warning("server sent an error frame: %s", frame.message)
@@ -414,10 +402,7 @@ class WebSocketHandler:
                 await self._resync(ws, broken, user=False)
         elif isinstance(message, SubscriptionsMessage):
             self.server_subscriptions = message.current
-            pending, match = self._pending, self._pending_match
-            # Acks of earlier requests (resubscribes, resyncs) may arrive first: only ours resolves the wait.
-            if pending is not None and not pending.done() and match is not None and match(message.current):
-                pending.set_result(message)
+            self._acks.on_ack(message)
         elif isinstance(message, UserMessage):
             try:
                 events = self._orders.events(message)

@@ -6,16 +6,28 @@ answers a request when the set it lists includes (or no longer includes) what wa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import orjson
 
 from cryptoj.coinbase.auth import CdpKey, build_ws_jwt
+from cryptoj.coinbase.ws_models import ErrorFrame, SubscriptionsMessage
 
-__all__ = ["AckMatch", "SubscriptionSet", "request_message", "subscribe_answered", "unsubscribe_answered"]
+__all__ = [
+    "AckMatch",
+    "AckWaiter",
+    "Answer",
+    "SubscriptionSet",
+    "request_message",
+    "subscribe_answered",
+    "unsubscribe_answered",
+]
 
 AckMatch = Callable[[dict[str, frozenset[str]]], bool]  # whether an ack's whole set answers a request
+# What answered a request: the ack, the server's error frame, or None when the connection went first.
+Answer = SubscriptionsMessage | ErrorFrame | None
 
 
 class SubscriptionSet:
@@ -83,3 +95,54 @@ def unsubscribe_answered(channel: str, removed: set[str] | None) -> AckMatch:
     if removed is None:
         return lambda current: channel not in current
     return lambda current: channel not in current or not (removed & current[channel])
+
+
+class AckWaiter:
+    """The one (un)subscribe request waiting for its answer; requests take turns.
+
+    Error frames carry no request id, so an error frame that arrives while a request waits is its answer.
+
+    Parameters:
+        timeout: seconds a request waits for its answer before `request` raises TimeoutError.
+    """
+
+    def __init__(self, *, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+        self._future: asyncio.Future[Answer] | None = None
+        self._match: AckMatch | None = None
+
+    async def request(self, send: Callable[[], Awaitable[None]], match: AckMatch) -> Answer:
+        """Send a request and wait for the answer `match` accepts; raises TimeoutError when none comes in time."""
+        async with self._lock:
+            self._future = future = asyncio.get_running_loop().create_future()
+            self._match = match
+            try:
+                await send()
+                return await asyncio.wait_for(future, self.timeout)
+            finally:
+                self._future = None
+                self._match = None
+
+    def on_ack(self, message: SubscriptionsMessage) -> None:
+        """An ack arrived: it answers the waiting request only if its set shows what was asked for.
+
+        Acks of earlier requests (resubscribes, resyncs) may arrive first and are passed over.
+        """
+        future, match = self._future, self._match
+        if future is not None and not future.done() and match is not None and match(message.current):
+            future.set_result(message)
+
+    def on_error(self, frame: ErrorFrame) -> bool:
+        """An error frame arrived; True when it answered the waiting request (else it is unsolicited)."""
+        future = self._future
+        if future is None or future.done():
+            return False
+        future.set_result(frame)
+        return True
+
+    def abandon(self) -> None:
+        """The connection ended: a waiting request is answered with None (the reconnect resubscribes)."""
+        future = self._future
+        if future is not None and not future.done():
+            future.set_result(None)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 
+import pytest
+
+from cryptoj.coinbase.ws_models import ErrorFrame, SubscriptionsEvent, SubscriptionsMessage
 from cryptoj.coinbase.ws_subscriptions import (
+    AckWaiter,
     SubscriptionSet,
     request_message,
     subscribe_answered,
@@ -65,3 +71,51 @@ def test_request_messages_carry_a_fresh_jwt_only_with_a_key() -> None:
     second = json.loads(request_message("subscribe", "user", None, key=key))
     assert "product_ids" not in first
     assert first["jwt"] != second["jwt"]  # a new nonce each time
+
+
+def _ack(**channels: list[str]) -> SubscriptionsMessage:
+    return SubscriptionsMessage(
+        timestamp=datetime(2026, 11, 25, tzinfo=UTC),
+        sequence_num=0,
+        events=[SubscriptionsEvent(subscriptions=channels)],
+    )
+
+
+async def _waiting(waiter: AckWaiter, products: list[str]) -> asyncio.Task[object]:
+    sent = asyncio.Event()
+
+    async def send() -> None:
+        sent.set()
+
+    task = asyncio.create_task(waiter.request(send, subscribe_answered("level2", products)))
+    await sent.wait()
+    return task
+
+
+async def test_an_earlier_ack_passes_over_the_waiting_request_and_its_own_answers_it() -> None:
+    waiter = AckWaiter(timeout=1.0)
+    task = await _waiting(waiter, ["ETH-USD"])
+    waiter.on_ack(_ack(heartbeats=["heartbeats"], level2=["BTC-USD"]))  # a resubscribe's ack, not ours
+    await asyncio.sleep(0)
+    assert not task.done()
+    ours = _ack(level2=["BTC-USD", "ETH-USD"])
+    waiter.on_ack(ours)
+    assert await task is ours
+
+
+async def test_an_error_frame_answers_the_waiting_request_and_is_unsolicited_otherwise() -> None:
+    waiter = AckWaiter(timeout=1.0)
+    error = ErrorFrame(type="error", message="authentication failure")
+    assert not waiter.on_error(error)
+    task = await _waiting(waiter, ["BTC-USD"])
+    assert waiter.on_error(error)
+    assert await task is error
+
+
+async def test_an_abandoned_request_is_answered_with_none_and_an_unanswered_one_times_out() -> None:
+    waiter = AckWaiter(timeout=0.05)
+    task = await _waiting(waiter, ["BTC-USD"])
+    waiter.abandon()
+    assert await task is None
+    with pytest.raises(TimeoutError):
+        await (await _waiting(waiter, ["BTC-USD"]))
