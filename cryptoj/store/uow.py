@@ -23,6 +23,10 @@ class UnitOfWork:
     way (an exception, a forgotten commit) rolls everything back, so a crash mid-write leaves nothing
     half-written.
 
+    On SQLite every unit of work starts with BEGIN IMMEDIATE and so holds the database's one write lock
+    until it ends (readers outside it are not blocked, thanks to WAL): keep each one short. On PostgreSQL
+    it runs at READ COMMITTED, and order saves lock the order's row.
+
     Parameters:
         engine: from `cryptoj.store.open_store` (schema already migrated).
     """
