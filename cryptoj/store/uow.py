@@ -23,9 +23,10 @@ class UnitOfWork:
     way (an exception, a forgotten commit) rolls everything back, so a crash mid-write leaves nothing
     half-written.
 
-    On SQLite every unit of work starts with BEGIN IMMEDIATE and so holds the database's one write lock
-    until it ends (readers outside it are not blocked, thanks to WAL): keep each one short. On PostgreSQL
-    it runs at READ COMMITTED, and order saves lock the order's row.
+    On SQLite every transaction of the store's engine starts with BEGIN IMMEDIATE, so a unit of work, even
+    one that only reads, holds the database's single write lock until it ends: keep each one short (other
+    SQLite connections can still read meanwhile, thanks to WAL). On PostgreSQL it runs at READ COMMITTED,
+    and an order save locks that order's row.
 
     Parameters:
         engine: from `cryptoj.store.open_store` (schema already migrated).
