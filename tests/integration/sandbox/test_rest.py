@@ -545,3 +545,20 @@ def test_coinbase_sandbox_error_drills_work_here_too(api: Api, sandbox: SandboxH
     previewed = post("/orders/edit_preview", edit, "PreviewEditOrder_failure")
     assert previewed["errors"][0]["edit_failure_reason"] == "ORDER_NOT_FOUND"  # type: ignore[index]
     assert api.get(f"/orders/historical/{order_id}").json()["order"]["status"] == "OPEN"
+
+
+def test_the_key_name_never_appears_in_a_response(api: Api, sandbox: SandboxHandle) -> None:
+    name = sandbox.key.name.get_secret_value()
+    order_id = api.order("secret-1", "market_market_ioc", quote_size="10.00").json()["order_id"]
+    responses = [
+        api.get("/accounts"),
+        api.get("/portfolios"),
+        api.get("/key_permissions"),
+        api.get(f"/orders/historical/{order_id}"),
+        api.get("/orders/historical/fills"),
+        api.get("/accounts", auth=False),
+        api.client.get(PREFIX + "/accounts", headers={"Authorization": "Bearer x.y.z"}),
+    ]
+    for response in responses:
+        assert name not in response.text
+        assert all(name not in value for value in response.headers.values())
