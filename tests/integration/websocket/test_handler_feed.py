@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from cryptoj.coinbase.websocket import ReconnectPolicy, WebSocketHandler
-from cryptoj.coinbase.ws_books import BookState
 from cryptoj.coinbase.ws_errors import BookUnavailable, ReconnectExhausted, SubscriptionError
 from cryptoj.coinbase.ws_models import (
     CandlesMessage,
@@ -29,26 +28,21 @@ from tests.utils.fixtures.websocket import (
     KEY_NAME,
     FeedServer,
     eventually,
+    first_of_each,
     make_key,
     next_message,
+    no_wait,
+    synced,
     user_order,
 )
 
 pytestmark = pytest.mark.integration
 
 
-async def no_wait(_: float) -> None:
-    """Backoff sleep that returns at once (the policy's delays are unit-tested)."""
-
-
 def handler_for(server: FeedServer, **options: Any) -> WebSocketHandler:
     settings: dict[str, Any] = {"heartbeat_timeout": 2.0, "ack_timeout": 2.0, "sleep": no_wait}
     settings.update(options)
     return WebSocketHandler(url=server.url, **settings)
-
-
-def synced(handler: WebSocketHandler, product_id: str) -> bool:
-    return handler.books.state(product_id) is BookState.SYNCED
 
 
 async def test_level2_snapshot_builds_the_book_and_updates_move_it(feed_server: FeedServer) -> None:
@@ -79,12 +73,7 @@ async def test_every_public_channel_arrives_as_typed_messages(feed_server: FeedS
         "status": StatusMessage,
     }
     async with handler_for(feed_server) as handler:
-        streams = {channel: handler.stream(channel) for channel in expected}
-        await handler.wait_connected()
-        for channel in expected:
-            if channel != "heartbeats":
-                await handler.subscribe(channel, ["ETH-USD"])
-        received = {channel: await next_message(stream, lambda m: True) for channel, stream in streams.items()}
+        received = await first_of_each(handler, list(expected), "ETH-USD")
     for channel, message in received.items():
         assert isinstance(message, expected[channel])
     ticker = received["ticker"].events[0].tickers[0]

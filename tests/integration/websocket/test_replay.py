@@ -26,6 +26,7 @@ from tests.utils.fixtures.websocket import (
     heartbeat_event,
     l2_event,
     next_message,
+    no_wait,
     ws_frame,
 )
 
@@ -33,10 +34,6 @@ pytestmark = pytest.mark.integration
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "ws"
 ACK = {"subscriptions": {"heartbeats": ["heartbeats"], "level2": ["BTC-USD"]}}
-
-
-async def no_wait(_: float) -> None:
-    """Backoff sleep that returns at once."""
 
 
 def replaying(frames: list[str], **options: Any) -> ReplayServer:

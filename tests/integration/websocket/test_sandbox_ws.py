@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from cryptoj.coinbase.websocket import ReconnectPolicy, WebSocketHandler
-from cryptoj.coinbase.ws_books import BookState
 from cryptoj.coinbase.ws_models import (
     CandlesMessage,
     HeartbeatsMessage,
@@ -25,23 +24,15 @@ from cryptoj.domain.side import Side
 from cryptoj.sandbox.faults import FaultConfig
 from cryptoj.sandbox.rest import PREFIX
 from tests.utils.fixtures.sandbox import SandboxHandle
-from tests.utils.fixtures.websocket import eventually, next_message
+from tests.utils.fixtures.websocket import eventually, first_of_each, next_message, no_wait, synced
 
 pytestmark = pytest.mark.integration
-
-
-async def no_wait(_: float) -> None:
-    """Backoff sleep that returns at once."""
 
 
 def handler_for(sandbox: SandboxHandle, **options: Any) -> WebSocketHandler:
     settings: dict[str, Any] = {"heartbeat_timeout": 3.0, "ack_timeout": 3.0, "sleep": no_wait, "key": sandbox.key}
     settings.update(options)
     return WebSocketHandler(url=sandbox.ws_url, **settings)
-
-
-def synced(handler: WebSocketHandler, product_id: str) -> bool:
-    return handler.books.state(product_id) is BookState.SYNCED
 
 
 async def post(sandbox: SandboxHandle, path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -61,13 +52,8 @@ async def test_every_market_channel_from_the_sandbox(sandbox: SandboxHandle) -> 
         "status": StatusMessage,
     }
     async with handler_for(sandbox) as handler:
-        streams = {channel: handler.stream(channel) for channel in expected}
-        await handler.wait_connected()
-        for channel in expected:
-            if channel != "heartbeats":
-                await handler.subscribe(channel, ["BTC-USD"])
+        received = await first_of_each(handler, list(expected), "BTC-USD")
         await handler.subscribe("level2", ["BTC-USD", "ETH-USD"])
-        received = {channel: await next_message(stream, lambda m: True) for channel, stream in streams.items()}
         await eventually(lambda: synced(handler, "BTC-USD") and synced(handler, "ETH-USD"))
         book = handler.books.book("BTC-USD")
         assert book.level_count(BookSide.BID) > 100  # a realistic book, not a toy
