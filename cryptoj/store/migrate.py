@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cryptoj.config import Settings
@@ -19,6 +19,8 @@ from cryptoj.store.errors import MigrationError
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "open_store", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The PostgreSQL advisory lock migrations hold (any fixed 64-bit number; this one spells "cryptoj").
+_MIGRATION_LOCK_KEY = 0x637279_70746F6A
 
 
 def alembic_config() -> Config:
@@ -50,6 +52,10 @@ def upgrade(engine: Engine, *, revision: str = "head") -> str:
     config = alembic_config()
     try:
         with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Workers starting together take turns: the second finds the schema migrated and does nothing.
+                # (SQLite needs no lock: the engine's BEGIN IMMEDIATE already serializes writers.)
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     except CommandError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
-from cryptoj.config import load_settings
-from cryptoj.store import MigrationError, current_revision, head_revision, open_store, upgrade
+from cryptoj.config import Settings, load_settings
+from cryptoj.store import MigrationError, create_store_engine, current_revision, head_revision, open_store, upgrade
 from cryptoj.store.migrate import alembic_config
 from cryptoj.store.tables import metadata
 
@@ -83,3 +85,24 @@ def test_a_database_stamped_by_an_unknown_revision_is_a_migration_error(tmp_path
         assert current_revision(engine) == "from-the-future"
     finally:
         engine.dispose()
+
+
+def test_two_workers_migrating_an_empty_database_at_once_both_succeed(store_settings: Settings) -> None:
+    engines = [create_store_engine(store_settings) for _ in range(2)]
+    try:
+        with engines[0].begin() as connection:  # start from an empty database
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "base")
+        start = threading.Barrier(2)
+
+        def migrate(engine: Engine) -> str:
+            start.wait(timeout=10)
+            return upgrade(engine)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            assert list(pool.map(migrate, engines)) == [head_revision(), head_revision()]
+        assert _schema_diff(engines[0]) == []
+    finally:
+        for engine in engines:
+            engine.dispose()
