@@ -29,6 +29,7 @@ from cryptoj.coinbase.errors import (
     error_from_response,
     should_retry,
 )
+from cryptoj.coinbase.models.common import describe_validation
 
 __all__ = ["API_PREFIX", "Backoff", "CdpAuth", "RestSession", "RetryMode"]
 
@@ -275,12 +276,8 @@ def decode(response: httpx.Response, model: type[M]) -> M:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)[:5]
-        )
         raise UnexpectedResponseError(
-            f"{response.request.url.path}: answer does not fit {model.__name__}: {problems}",
+            f"{response.request.url.path}: answer does not fit {model.__name__}: {describe_validation(exc)}",
             status=response.status_code,
             trace_id=response.headers.get("trace-id"),
         ) from exc

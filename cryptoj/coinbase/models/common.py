@@ -4,15 +4,21 @@ Responses keep unknown fields (Coinbase keeps adding them: real orders and accou
 undocumented ones) and never fail on them. Requests forbid unknown fields, because Coinbase answers
 400 `unknown field` for any field it does not document. Money is `Decimal`, parsed from Coinbase's
 decimal strings; an empty string (Coinbase's "unset") becomes None.
+
+Bad input gets a typed error: a model built in code (its constructor, or a request's `model_validate`)
+raises `InvalidArgumentError` naming the fields, never echoing their values. Parsing an answer keeps
+pydantic's `ValidationError`, which the client turns into `UnexpectedResponseError` at its one boundary.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+
+from cryptoj.coinbase.errors import InvalidArgumentError
 
 __all__ = [
     "Amount",
@@ -21,7 +27,20 @@ __all__ = [
     "RequestModel",
     "WireDecimal",
     "WireModel",
+    "describe_validation",
 ]
+
+
+def describe_validation(exc: ValidationError, *, limit: int = 5) -> str:
+    """`field.path: problem` for the first `limit` failures; never the values (they may be anything)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+        for error in exc.errors(include_input=False, include_url=False)[:limit]
+    )
+
+
+def _invalid(model: type[BaseModel], exc: ValidationError) -> InvalidArgumentError:
+    return InvalidArgumentError(f"invalid {model.__name__}: {describe_validation(exc)}")
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -57,11 +76,47 @@ class WireModel(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
 
+    def __init__(self, /, **data: Any) -> None:
+        """Build from keyword fields; bad input raises `InvalidArgumentError` naming the fields."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _invalid(type(self), exc) from exc
+
+    # Not a custom __init__ to pydantic (as RootModel does): nested and parsed models keep the fast
+    # core path, and a misfit inside an answer stays a ValidationError with its full location.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
 
 class RequestModel(BaseModel):
     """A request body: frozen, and only documented fields (Coinbase rejects unknown ones with 400)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def __init__(self, /, **data: Any) -> None:
+        """Build from keyword fields; bad input raises `InvalidArgumentError` naming the fields."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _invalid(type(self), exc) from exc
+
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # see WireModel
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate a request body given as data; bad input raises `InvalidArgumentError`."""
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _invalid(cls, exc) from exc
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+        """Validate a request body given as JSON text; bad input raises `InvalidArgumentError`."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            raise _invalid(cls, exc) from exc
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body: unset options left out, decimals as strings."""

@@ -12,8 +12,10 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from cryptoj.coinbase import models
+from cryptoj.coinbase.errors import InvalidArgumentError
 from cryptoj.coinbase.models import (
     Account,
+    BatchCancelRequest,
     BatchCancelResponse,
     CandlesResponse,
     CreateOrderRequest,
@@ -34,6 +36,7 @@ from cryptoj.coinbase.models import (
     Product,
     TransactionSummary,
 )
+from cryptoj.errors import CryptojError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "coinbase" / "examples"
 CAPTURED = Path(__file__).resolve().parents[2] / "data" / "coinbase" / "captured"
@@ -165,25 +168,25 @@ def test_fact_13_request_sends_only_set_documented_fields_with_string_amounts() 
 
 
 def test_fact_13_unknown_request_field_is_refused_before_sending() -> None:
-    with pytest.raises(ValidationError, match="max_floor"):
+    with pytest.raises(InvalidArgumentError, match="max_floor"):
         CreateOrderRequest.model_validate(_request(max_floor="1"))
 
 
 def test_fact_13_unknown_field_inside_a_configuration_is_refused() -> None:
     config = {"limit_limit_gtc": {"base_size": "1", "limit_price": "2", "max_floor": "1"}}
-    with pytest.raises(ValidationError, match="max_floor"):
+    with pytest.raises(InvalidArgumentError, match="max_floor"):
         CreateOrderRequest.model_validate(_request(order_configuration=config))
 
 
 def test_fact_13_unknown_order_type_is_refused() -> None:
-    with pytest.raises(ValidationError, match="unknown order configuration"):
+    with pytest.raises(InvalidArgumentError, match="unknown order configuration"):
         PreviewOrderRequest.model_validate(
             {"product_id": "BTC-USD", "side": "BUY", "order_configuration": {"iceberg": {"base_size": "1"}}}
         )
 
 
 def test_fact_13_bad_side_is_refused_before_sending() -> None:
-    with pytest.raises(ValidationError, match="side"):
+    with pytest.raises(InvalidArgumentError, match="side"):
         CreateOrderRequest.model_validate(_request(side="buy"))
 
 
@@ -192,19 +195,50 @@ def test_order_configuration_needs_exactly_one_type() -> None:
         market_market_ioc=MarketConfig(quote_size=Decimal("1")),
         limit_limit_gtc=LimitConfig(base_size=Decimal("1"), limit_price=Decimal("1")),
     )
-    with pytest.raises(ValidationError, match="exactly one"):
+    with pytest.raises(InvalidArgumentError, match="exactly one"):
         CreateOrderRequest(client_order_id="c", product_id="BTC-USD", side="BUY", order_configuration=two)
-    with pytest.raises(ValidationError, match="exactly one"):
+    with pytest.raises(InvalidArgumentError, match="exactly one"):
         CreateOrderRequest(
             client_order_id="c", product_id="BTC-USD", side="BUY", order_configuration=OrderConfiguration()
         )
 
 
 def test_an_order_cannot_be_built_without_a_client_order_id() -> None:
-    with pytest.raises(ValidationError, match="client_order_id"):
+    with pytest.raises(InvalidArgumentError, match="client_order_id"):
         CreateOrderRequest.model_validate(_request(client_order_id=""))
-    with pytest.raises(ValidationError, match="blank"):
+    with pytest.raises(InvalidArgumentError, match="blank"):
         CreateOrderRequest.model_validate(_request(client_order_id="   "))
+
+
+def test_bad_input_building_a_request_is_a_typed_error_naming_the_field_not_its_value() -> None:
+    secret_looking = "organizations/o/apiKeys/k"
+    with pytest.raises(InvalidArgumentError, match=r"CreateOrderRequest: side:") as caught:
+        CreateOrderRequest(
+            client_order_id="c", product_id="BTC-USD", side=secret_looking, order_configuration=OrderConfiguration()
+        )
+    assert isinstance(caught.value, CryptojError)
+    assert isinstance(caught.value.__cause__, ValidationError)
+    assert secret_looking not in str(caught.value)
+    with pytest.raises(InvalidArgumentError, match="side") as parsed:
+        CreateOrderRequest.model_validate(_request(side=secret_looking))
+    assert secret_looking not in str(parsed.value)
+    with pytest.raises(InvalidArgumentError, match="client_order_id"):
+        CreateOrderRequest.model_validate_json(json.dumps(_request(client_order_id="")))
+    with pytest.raises(InvalidArgumentError, match="order_ids"):
+        BatchCancelRequest(order_ids=[])
+
+
+def test_bad_input_building_an_order_configuration_is_a_typed_error() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"LimitConfig: base_size: .*decimal"):
+        LimitConfig(base_size="one", limit_price=Decimal("1"))  # type: ignore[arg-type]
+
+
+def test_a_misfit_inside_a_parsed_answer_keeps_its_full_location() -> None:
+    # Parsing is not "building in code": nested models keep pydantic's path to the bad field.
+    body = _no_placeholders(_example("list_orders.json"))
+    body["orders"][0]["order_configuration"] = {"limit_limit_gtc": {"base_size": "one"}}
+    with pytest.raises(ValidationError, match=r"orders\.0\.order_configuration\.limit_limit_gtc\.base_size"):
+        ListOrdersResponse.model_validate(body)
 
 
 def test_decimal_amounts_are_sent_without_exponent() -> None:
@@ -227,7 +261,7 @@ def test_gtd_end_time_is_sent_as_rfc3339() -> None:
 
 
 def test_edit_needs_a_new_price_or_size() -> None:
-    with pytest.raises(ValidationError, match="new price or a new size"):
+    with pytest.raises(InvalidArgumentError, match="new price or a new size"):
         EditOrderRequest(order_id="o")
     assert EditOrderRequest(order_id="o", size=Decimal("2")).to_wire() == {"order_id": "o", "size": "2"}
 
