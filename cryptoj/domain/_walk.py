@@ -32,6 +32,10 @@ __all__ = [
 
 _TRADE_ID_NAMESPACE = uuid.UUID("b5a4d7c2-8f3e-4a61-9c0d-2e7f1a6b3c48")
 
+# The finest size a quote-sized order is cut to when no product increment is given (Coinbase's finest
+# base_increment is 1e-8): with it, notional, fee and cash stay exact in Decimal's 28 digits for any
+# realistic amount.
+_SIZE_QUANTUM = Decimal("1e-12")
 # What an order took from each level it walked: (price, size) pairs.
 Taken = tuple[tuple[Decimal, Decimal], ...]
 
@@ -82,6 +86,12 @@ class Filler:
     count: int
     fills: list[Fill]
 
+    def cost(self, price: Decimal, size: Decimal, *, fee_included: bool) -> Decimal:
+        """What a taker fill of `size` at `price` reports as its cost: notional, plus the fee when asked."""
+        notional = price * size
+        # The same expressions as `add` and `Fill.notional`, so the figures match theirs to the last digit.
+        return notional + price * size * self.fees.taker if fee_included else notional
+
     def add(self, price: Decimal, size: Decimal, liquidity: Liquidity) -> None:
         self.count += 1
         self.fills.append(
@@ -129,23 +139,46 @@ def take(
     return filled, tuple(now)
 
 
-def take_quote(filler: Filler, levels: Iterator[Level], *, budget: Decimal, size_increment: Decimal | None) -> bool:
-    """Fill level by level until `budget` of notional is used; True when the budget, not the book, ran out."""
-    spent = ZERO
+def take_quote(
+    filler: Filler,
+    levels: Iterator[Level],
+    *,
+    budget: Decimal,
+    cap: Decimal,
+    fee_included: bool,
+    size_increment: Decimal | None,
+) -> bool:
+    """Fill level by level until `budget` of notional is used; True when the budget, not the book, ran out.
+
+    `cap` bounds the fills' cost as they report it (notional, plus the fee when `fee_included`): Decimal's
+    28-digit rounding of size, notional and fee can otherwise land a unit past it.
+    """
+    # Without the product's increment, sizes still stop at a fixed quantum: a 28-digit size would make the
+    # notional, fee and cash figures round, and rounding can land a unit past the budget.
+    increment = size_increment if size_increment is not None else _SIZE_QUANTUM
+    spent = ZERO  # notional, against the budget
+    paid = ZERO  # reported cost, against the cap, summed exactly
     for level in levels:
         # Round the base size down so the notional never passes the budget.
         with localcontext() as ctx:
             ctx.rounding = ROUND_FLOOR
             wanted = (budget - spent) / level.price
-        take = min(level.size, wanted)
-        if size_increment is not None:
-            take = round_size_down(take, size_increment)
+        take = round_size_down(min(level.size, wanted), increment)
+        while take > 0 and _exact_sum(paid, filler.cost(level.price, take, fee_included=fee_included)) > cap:
+            take -= increment  # extreme magnitudes only: the quantum keeps realistic figures exact
         if take > 0:
             filler.add(level.price, take, Liquidity.TAKER)
             spent += take * level.price
+            paid = _exact_sum(paid, filler.cost(level.price, take, fee_included=fee_included))
         if take < level.size:  # this level had more than the budget could buy: the budget is used up
             return True
     return False
+
+
+def _exact_sum(a: Decimal, b: Decimal) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 100
+        return a + b
 
 
 def holds(levels: Iterator[Level], *, size: Decimal | None = None, value: Decimal | None = None) -> bool:

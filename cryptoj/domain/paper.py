@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal, localcontext
 from enum import StrEnum
 
 from cryptoj.domain._walk import (
@@ -173,17 +173,29 @@ def _market(
         # OrderIntent guarantees a quote_size when there is no base_size.
         quote_size = intent.quote_size or ZERO
         # A buy's quote_size pays for the fee as well; a sell's quote_size is the proceeds wanted.
-        budget = quote_size / (1 + fees.taker) if intent.side is Side.BUY else quote_size
+        # Rounded down: a budget a unit too high would let notional plus fee pass quote_size.
+        budget = _divide_down(quote_size, 1 + fees.taker) if intent.side is Side.BUY else quote_size
         if fok and not holds(crossing_levels(book, intent.side, None), value=budget):
             return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
         complete = take_quote(
-            filler, crossing_levels(book, intent.side, None), budget=budget, size_increment=size_increment
+            filler,
+            crossing_levels(book, intent.side, None),
+            budget=budget,
+            cap=quote_size,
+            fee_included=intent.side is Side.BUY,
+            size_increment=size_increment,
         )
     if not filler.fills:
         return PaperResult((), OrderStatus.CANCELLED, reason="the order is smaller than one size increment")
     if complete:
         return PaperResult(tuple(filler.fills), OrderStatus.FILLED)
     return PaperResult(tuple(filler.fills), OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
+
+
+def _divide_down(a: Decimal, b: Decimal) -> Decimal:
+    with localcontext() as ctx:
+        ctx.rounding = ROUND_FLOOR
+        return a / b
 
 
 def _triggers(intent: OrderIntent, price: Decimal) -> bool:

@@ -18,6 +18,7 @@ from cryptoj.domain.paper import (
     on_trade,
     paper_trade_id,
 )
+from cryptoj.domain.positions import Portfolio
 from cryptoj.domain.side import Side
 from tests.utils.fixtures.domain import T0, d, limit, make_book, market
 
@@ -83,6 +84,28 @@ def test_quote_sized_market_buy_spends_at_most_its_quote_size_including_fee(fees
     assert spent > d("149.99")
     assert result.status is OrderStatus.FILLED
     assert all(f.size == f.size.quantize(d("0.00000001")) for f in result.fills)
+
+
+@pytest.mark.parametrize(
+    ("quote", "taker", "asks"),
+    [
+        # Found by a random search: 28-digit rounding of the size and fee made these spend 1E-24 too much.
+        ("5884.37", "0.0171", [("7793.69", "0.68342769"), ("2758.35", "0.5835348"), ("6535.05", "0.43103169")]),
+        ("1416.08", "0.017", [("1415.54", "0.98138473"), ("7626.91", "0.3687956"), ("1846.99", "0.46881993")]),
+    ],
+)
+def test_a_quote_sized_buy_never_spends_a_digit_past_its_quote_size(
+    quote: str, taker: str, asks: list[tuple[str, str]]
+) -> None:
+    book = make_book(bids=[], asks=asks)
+    result = _run(market(Side.BUY, quote=quote), FeeRates(maker=d(0), taker=d(taker)), book=book)
+    assert result.fills
+    assert sum(f.notional + f.fee for f in result.fills) <= d(quote)
+    # What it means for an account: spending all its cash on one quote-sized buy is not refused.
+    portfolio = Portfolio(cash={"USD": d(quote)})
+    for f in result.fills:
+        portfolio.apply(f)
+    assert portfolio.cash_in("USD") >= 0
 
 
 def test_quote_sized_market_sell_stops_at_the_proceeds_asked(fees: FeeRates) -> None:
@@ -255,3 +278,14 @@ def test_a_level_that_shrank_or_left_offers_only_its_new_liquidity(fees: FeeRate
     left = on_book(resting, make_book(asks=[("103", "1")]), fees=fees, at=T0)
     assert left.resting is not None
     assert left.resting.taken == ()
+
+
+def test_a_quote_walk_steps_a_size_down_until_its_reported_cost_fits_the_cap() -> None:
+    from cryptoj.domain._walk import Filler, crossing_levels, take_quote
+
+    book = make_book(bids=[], asks=[("1", "1000")])
+    filler = Filler("c1", market(Side.BUY, quote="100"), FeeRates(maker=d(0), taker=d(0)), T0, 0, [])
+    # A budget a little above the cap (as a rounded-up division would give) must not pass the cap.
+    levels = crossing_levels(book, Side.BUY, None)
+    assert take_quote(filler, levels, budget=d(100), cap=d("99.995"), fee_included=True, size_increment=d("0.01"))
+    assert [f.size for f in filler.fills] == [d("99.99")]
