@@ -270,7 +270,11 @@ class Engine:
         last = self.market.last_price(product_id)
         for order in list(self._working.get(product_id, {}).values()):
             if order.status is OrderStatus.QUEUED:
-                self._start(order, now=now)
+                if self._rehold(order):
+                    self._start(order, now=now)
+                else:
+                    order.reject_message = "Insufficient balance in source account"
+                    self._finish(order, OrderStatus.FAILED, now, "")
                 continue
             if order.status is not OrderStatus.OPEN:
                 continue
@@ -286,6 +290,26 @@ class Engine:
                     self._take(order, now=now)
             else:
                 self._rest_fill(order, book, now)
+
+    def _rehold(self, order: OrderRecord) -> bool:
+        """Re-size a queued market order's hold to the book it now meets; False when the funds fall short.
+
+        A market order's hold was priced on the book it was placed against; once queued across a market
+        step the book has moved, and filling past the hold would spend funds other orders hold (or that
+        the key does not have).
+        """
+        if order.request.order_type is not OrderType.MARKET:
+            return True  # limit prices bound what a limit or stop-limit order can spend
+        spec = self.products[order.product_id]
+        book = self.market.book(order.product_id)
+        _, amount, unit = required_hold(order.request, spec, book, taker_fee_rate=self.fee_tier.taker_fee_rate)
+        extra = amount - order.hold_remaining
+        if extra > 0:
+            if not self.ledger.hold(order.owner, order.hold_currency, extra):
+                return False
+            order.hold_remaining = amount
+            order.unit_hold = unit
+        return True
 
     def _rest_fill(self, order: OrderRecord, book: OrderBook, now: datetime) -> None:
         side, limit = order.request.side, order.limit_price

@@ -1,0 +1,100 @@
+"""Orders the fault plan touches after acceptance: failed at once, or queued until the next market step."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from cryptoj.domain.orders import OrderStatus
+from cryptoj.sandbox.engine import Engine, FeeTier, Ledger
+from cryptoj.sandbox.market import DEFAULT_PRODUCTS
+from tests.unit.sandbox.test_engine import ME, NOW, FakeMarket, order_body
+
+D = Decimal
+
+
+def faulty_engine(
+    market: FakeMarket,
+    seen: list[str],
+    *,
+    funding: dict[str, Decimal] | None = None,
+    fail: bool = False,
+    queue: bool = False,
+) -> Engine:
+    """An engine whose every accepted order fails (`fail`) or queues (`queue`); `seen` records each status."""
+
+    def always() -> bool:
+        return True
+
+    return Engine(
+        products={p.product_id: p for p in DEFAULT_PRODUCTS},
+        ledger=Ledger(seed=1, created_at=NOW, funding=funding or {"USD": D("1000")}),
+        market=market,
+        fee_tier=FeeTier(),
+        seed=1,
+        on_order=lambda o: seen.append(o.status.value),
+        fail_order=always if fail else None,
+        queue_order=always if queue else None,
+    )
+
+
+def test_an_injected_failure_fails_the_order_after_acceptance_and_releases_its_hold() -> None:
+    seen: list[str] = []
+    engine = faulty_engine(FakeMarket(), seen, fail=True)
+    order = engine.create(ME, order_body("limit_limit_gtc", base_size="1", limit_price="90"), now=NOW)
+    assert order.status is OrderStatus.FAILED
+    assert seen == ["PENDING", "FAILED"]
+    assert engine.ledger.account(ME, "USD").hold == 0
+    assert order.reject_message
+
+
+def test_a_queued_order_starts_at_the_next_market_step_and_can_be_cancelled_meanwhile() -> None:
+    seen: list[str] = []
+    engine = faulty_engine(FakeMarket(), seen, queue=True)
+    order = engine.create(ME, order_body("market_market_ioc", base_size="0.5"), now=NOW)
+    assert order.status is OrderStatus.QUEUED
+    assert order.filled_size == 0
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.status is OrderStatus.FILLED
+    assert seen[:2] == ["PENDING", "QUEUED"]
+    waiting = engine.create(ME, order_body("limit_limit_gtc", coid="c2", base_size="1", limit_price="90"), now=NOW)
+    assert engine.cancel(ME, [waiting.order_id], now=NOW)[0].success
+    assert waiting.status is OrderStatus.CANCELLED
+    assert engine.ledger.account(ME, "USD").hold == 0
+
+
+def test_a_queued_market_sell_by_quote_fails_when_the_fallen_price_needs_more_base_than_the_key_has() -> None:
+    market = FakeMarket()
+    engine = faulty_engine(market, [], funding={"BTC": D("2")}, queue=True)
+    order = engine.create(ME, order_body("market_market_ioc", side="SELL", quote_size="100"), now=NOW)
+    assert engine.ledger.account(ME, "BTC").hold == D("1.01020408")  # 1 @ 99, the rest @ 98
+    market.books["BTC-USD"].apply_snapshot(bids=[(D("1"), D("300"))], asks=[(D("300"), D("3"))])
+    engine.on_market("BTC-USD", now=NOW)  # 100 USD now needs 100 BTC
+    assert order.status is OrderStatus.FAILED
+    assert order.filled_size == 0
+    account = engine.ledger.account(ME, "BTC")
+    assert (account.balance, account.hold) == (D("2"), D(0))
+    engine.on_market("BTC-USD", now=NOW)  # the next step is not stuck on it
+
+
+def test_a_queued_market_buy_never_spends_funds_other_orders_hold() -> None:
+    market = FakeMarket()
+    engine = faulty_engine(market, [], queue=True)
+    order = engine.create(ME, order_body("market_market_ioc", base_size="1"), now=NOW)  # holds 101.404
+    engine.ledger.hold(ME, "USD", engine.ledger.account(ME, "USD").available)  # everything else is held
+    market.books["BTC-USD"].apply_snapshot(bids=[(D("99"), D("1"))], asks=[(D("500"), D("3"))])
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.status is OrderStatus.FAILED
+    account = engine.ledger.account(ME, "USD")
+    assert account.balance == D("1000")
+    assert account.available == D("101.404")  # its own hold came back, nobody else's was spent
+
+
+def test_a_queued_market_buy_holds_more_when_the_price_rose_and_funds_allow() -> None:
+    market = FakeMarket()
+    engine = faulty_engine(market, [], queue=True)
+    order = engine.create(ME, order_body("market_market_ioc", base_size="1"), now=NOW)
+    market.books["BTC-USD"].apply_snapshot(bids=[(D("99"), D("1"))], asks=[(D("500"), D("3"))])
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.status is OrderStatus.FILLED
+    account = engine.ledger.account(ME, "USD")
+    assert (account.balance, account.hold) == (D("1000") - D("500") * D("1.004"), D(0))
