@@ -173,6 +173,10 @@ class Engine:
         spec = self.products[request.product_id]
         book = self.market.book(request.product_id)
         tif = request.time_in_force
+        if request.post_only and crosses(book, request.side, order.limit_price):
+            # Admission refused a crossing post-only order; one queued meanwhile meets a moved book.
+            self._finish(order, OrderStatus.CANCELLED, now, "Post-only order would have taken liquidity")
+            return
         if (
             tif is TimeInForce.FILL_OR_KILL
             and request.base_size is not None

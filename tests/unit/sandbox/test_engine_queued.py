@@ -98,3 +98,15 @@ def test_a_queued_market_buy_holds_more_when_the_price_rose_and_funds_allow() ->
     assert order.status is OrderStatus.FILLED
     account = engine.ledger.account(ME, "USD")
     assert (account.balance, account.hold) == (D("1000") - D("500") * D("1.004"), D(0))
+
+
+def test_a_queued_post_only_order_the_moved_book_would_cross_is_cancelled_unfilled() -> None:
+    market = FakeMarket()
+    engine = faulty_engine(market, [], queue=True)
+    order = engine.create(ME, order_body("limit_limit_gtc", base_size="1", limit_price="100", post_only=True), now=NOW)
+    market.books["BTC-USD"].apply_snapshot(bids=[(D("97"), D("1"))], asks=[(D("99"), D("3"))])
+    engine.on_market("BTC-USD", now=NOW)
+    assert order.status is OrderStatus.CANCELLED
+    assert order.filled_size == 0
+    assert engine.fills(ME) == []
+    assert engine.ledger.account(ME, "USD").hold == 0
