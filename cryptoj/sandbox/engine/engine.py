@@ -18,7 +18,7 @@ from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.side import Side
 from cryptoj.sandbox.engine.accounts import Ledger
-from cryptoj.sandbox.engine.matching import crosses, fillable_size, required_hold, walk
+from cryptoj.sandbox.engine.matching import crosses, fillable_quote, fillable_size, required_hold, walk
 from cryptoj.sandbox.engine.previews import preview_edit, preview_order
 from cryptoj.sandbox.engine.records import (
     CancelResult,
@@ -177,18 +177,14 @@ class Engine:
             # Admission refused a crossing post-only order; one queued meanwhile meets a moved book.
             self._finish(order, OrderStatus.CANCELLED, now, "Post-only order would have taken liquidity")
             return
-        if (
-            tif is TimeInForce.FILL_OR_KILL
-            and request.base_size is not None
-            and fillable_size(book, request.side, order.limit_price, request.base_size) < request.base_size
-        ):
-            self._finish(order, OrderStatus.CANCELLED, now, "Fill-or-kill order could not be filled entirely")
-            return
         quote_budget = None
         if request.quote_size is not None:
             fee_rate = self.fee_tier.taker_fee_rate
             # The quote size includes fees, so only quote / (1 + fee) buys base.
             quote_budget = request.quote_size / (1 + fee_rate) if request.side is Side.BUY else request.quote_size
+        if tif is TimeInForce.FILL_OR_KILL and not self._fills_entirely(order, book, quote_budget):
+            self._finish(order, OrderStatus.CANCELLED, now, "Fill-or-kill order could not be filled entirely")
+            return
         fills = walk(
             book,
             request.side,
@@ -208,6 +204,13 @@ class Engine:
             self._finish(order, OrderStatus.CANCELLED, now, "Immediate-or-cancel order was not filled entirely")
         else:
             self._publish(order, now)  # resting: OPEN
+
+    def _fills_entirely(self, order: OrderRecord, book: OrderBook, quote_budget: Decimal | None) -> bool:
+        """Whether the book within the limit holds the whole order (base size, or quote budget)."""
+        side, limit = order.request.side, order.limit_price
+        if quote_budget is not None:
+            return fillable_quote(book, side, limit, quote_budget) >= quote_budget
+        return fillable_size(book, side, limit, order.remaining) >= order.remaining
 
     def _fill(self, order: OrderRecord, price: Decimal, size: Decimal, liquidity: Liquidity, now: datetime) -> None:
         spec = self.products[order.product_id]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from cryptoj.sandbox.engine.requests import OrderRequest
     from cryptoj.sandbox.market.products import ProductSpec
 
-__all__ = ["crosses", "crossing_levels", "fillable_size", "required_hold", "walk"]
+__all__ = ["crosses", "crossing_levels", "fillable_quote", "fillable_size", "required_hold", "walk"]
 
 ZERO = Decimal(0)
 
@@ -31,6 +31,16 @@ def fillable_size(book: OrderBook, side: Side, limit: Decimal | None, wanted: De
     total = ZERO
     for level in crossing_levels(book, side, limit):
         total += level.size
+        if total >= wanted:
+            return wanted
+    return total
+
+
+def fillable_quote(book: OrderBook, side: Side, limit: Decimal | None, wanted: Decimal) -> Decimal:
+    """How much of `wanted` quote (price times size) the book can fill within the limit."""
+    total = ZERO
+    for price, size in crossing_levels(book, side, limit):
+        total += price * size
         if total >= wanted:
             return wanted
     return total
