@@ -43,8 +43,11 @@ Params = Mapping[str, str | int | Sequence[str] | None]
 class RetryMode(Enum):
     """Whether a request may be sent again after a transient failure."""
 
-    SAFE = "safe"  # reads, previews and cancels: repeating them changes nothing
+    SAFE = "safe"  # reads and previews: repeating them changes nothing
     ORDER = "order"  # order creation: repeated under the same client_order_id, which Coinbase deduplicates
+    # Cancels: repeated only while no attempt may have reached Coinbase (connect failure, 429). A cancel
+    # repeated after one that took effect answers "failed" for orders that are in fact cancelled.
+    UNSENT = "unsent"
     NEVER = "never"  # edits: a repeat could apply twice; fail and let the caller look
 
 
@@ -136,11 +139,17 @@ class RestSession:
         public: bool = False,
         retry: RetryMode = RetryMode.SAFE,
         client_order_id: str | None = None,
+        order_ids: tuple[str, ...] = (),
     ) -> M:
-        """Send one logical request (with its retries) and decode the answer into `model`."""
+        """Send one logical request (with its retries) and decode the answer into `model`.
+
+        For a write (`retry` other than SAFE), `client_order_id` or `order_ids` name what it touches: an
+        attempt that may have reached Coinbase without a definite answer ends in `UnknownOutcomeError`.
+        """
         model_value, _ = await self.exchange(
-            method, path, model, params=params, body=body, public=public, retry=retry, client_order_id=client_order_id
-        )
+            method, path, model, params=params, body=body, public=public, retry=retry,
+            client_order_id=client_order_id, order_ids=order_ids,
+        )  # fmt: skip
         return model_value
 
     async def exchange(
@@ -154,6 +163,7 @@ class RestSession:
         public: bool = False,
         retry: RetryMode = RetryMode.SAFE,
         client_order_id: str | None = None,
+        order_ids: tuple[str, ...] = (),
     ) -> tuple[M, httpx.Response]:
         """Like `call`, also returning the raw answer (for its headers, such as `trace-id`)."""
         if not public and self._auth is None:
@@ -167,18 +177,14 @@ class RestSession:
             # nor per-request headers, so the client's default headers are all there is to merge.
             return httpx.Request(method, self._base_url + url, params=query, json=body, headers=self.client.headers)
 
-        response = await self._with_retries(build, public=public, retry=retry, client_order_id=client_order_id)
+        write = None if retry is RetryMode.SAFE else _Write(client_order_id, order_ids)
+        response = await self._with_retries(build, public=public, retry=retry, write=write)
         try:
             return decode(response, model), response
         except UnexpectedResponseError as exc:
-            if retry is RetryMode.ORDER and client_order_id is not None:
-                # Coinbase answered 2xx but we cannot read it: the order may well exist.
-                raise UnknownOutcomeError(
-                    f"order {client_order_id}: answered but unreadable: {exc}",
-                    client_order_id=client_order_id,
-                    status=exc.status,
-                    trace_id=exc.trace_id,
-                ) from exc
+            if write is not None:
+                # Coinbase answered 2xx but we cannot read it: the write may well have taken effect.
+                raise write.unknown("answered but unreadable", exc) from exc
             raise
 
     async def _with_retries(
@@ -187,7 +193,7 @@ class RestSession:
         *,
         public: bool,
         retry: RetryMode,
-        client_order_id: str | None,
+        write: _Write | None,
     ) -> httpx.Response:
         bucket = self._public if public else self._private
         may_have_arrived = False  # has any attempt possibly reached Coinbase without a definite answer?
@@ -201,23 +207,20 @@ class RestSession:
             if isinstance(error, ServerError) or (isinstance(error, TransportError) and error.may_have_arrived):
                 may_have_arrived = True
             hint = error.retry_after if isinstance(error, RateLimitedError) else None
+            repeatable = retry in (RetryMode.SAFE, RetryMode.ORDER) or (
+                retry is RetryMode.UNSENT and not may_have_arrived
+            )
             give_up = (
-                retry is RetryMode.NEVER
+                not repeatable
                 or not should_retry(error)
                 or attempt >= self._max_retries
                 or (hint is not None and hint > self._backoff.max_hint)
             )
             if give_up:
-                if retry is RetryMode.ORDER and may_have_arrived and client_order_id is not None:
-                    # Decided here: after an ambiguous send the order may exist, whatever the last attempt said
-                    # (short of a definite answer, which returns above). The caller looks it up by this id.
-                    raise UnknownOutcomeError(
-                        f"order {client_order_id}: sent, no definite answer after {attempt + 1} attempt(s): {error}",
-                        client_order_id=client_order_id,
-                        status=error.status,
-                        code=error.code,
-                        trace_id=error.trace_id,
-                    ) from error
+                if write is not None and may_have_arrived:
+                    # Decided here: after an ambiguous send the write may have taken effect, whatever the last
+                    # attempt said (short of a definite answer, which returns above). The caller looks it up.
+                    raise write.unknown(f"sent, no definite answer after {attempt + 1} attempt(s)", error) from error
                 raise error
             delay = self._backoff.delay(attempt, jitter=self._jitter(), hint=hint)
             _log.warning(
@@ -262,6 +265,29 @@ class RestSession:
         if value is None:
             return None
         return max(0.0, value - self._wall_clock()) if value > 1e9 else max(0.0, value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """What an order write touches, to name it when its outcome is unknown."""
+
+    client_order_id: str | None
+    order_ids: tuple[str, ...]
+
+    def unknown(self, what: str, error: CoinbaseError) -> UnknownOutcomeError:
+        if self.client_order_id is not None:
+            subject = f"order {self.client_order_id}"
+        else:
+            shown = ", ".join(self.order_ids[:3]) + (", ..." if len(self.order_ids) > 3 else "")
+            subject = f"write to order(s) {shown}"
+        return UnknownOutcomeError(
+            f"{subject}: {what}: {error}",
+            client_order_id=self.client_order_id,
+            order_ids=self.order_ids,
+            status=error.status,
+            code=error.code,
+            trace_id=error.trace_id,
+        )
 
 
 def _clean(params: Params | None) -> dict[str, Any] | None:

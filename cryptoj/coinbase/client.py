@@ -9,7 +9,9 @@ Unknown outcomes: `create_order` and `close_position` are retried on transient f
 after an attempt that may have reached Coinbase (timeout after send, broken connection, 5xx), or if a 2xx
 answer cannot be read, the call raises `UnknownOutcomeError` carrying the `client_order_id`; the executor
 resolves it by looking the order up, never by sending a new one. A connect failure (surely never sent)
-stays a `TransportError`; a `success: false` answer is a definite `OrderRejectedError`.
+stays a `TransportError`; a `success: false` answer is a definite `OrderRejectedError`. Edits are never
+repeated and cancels only while surely unsent: an ambiguous end of either is `UnknownOutcomeError` too
+(with `order_ids`), never a retryable `TransportError` a Prefect task would resend.
 """
 
 from __future__ import annotations
@@ -206,8 +208,9 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     async def edit_order(self, request: EditOrderRequest) -> EditOrderResponse:
         """`POST /orders/edit` (never retried). Raises `EditRejectedError` for `success: false`."""
         response = await self._session.call(
-            "POST", "/orders/edit", EditOrderResponse, body=request.to_wire(), retry=RetryMode.NEVER
-        )
+            "POST", "/orders/edit", EditOrderResponse, body=request.to_wire(), retry=RetryMode.NEVER,
+            order_ids=(request.order_id,),
+        )  # fmt: skip
         if not response.success:
             first = response.errors[0] if response.errors else None
             reason = first.edit_failure_reason if first else None
@@ -229,12 +232,18 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     async def cancel_orders(self, order_ids: Sequence[str]) -> BatchCancelResponse:
         """`POST /orders/batch_cancel`: HTTP 200 even when some ids fail; read each result's `success`.
 
+        Retried only while no attempt may have reached Coinbase; otherwise `UnknownOutcomeError` (with
+        `order_ids`): a repeated cancel would report orders it already cancelled as failures.
+
         https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/orders/cancel-order
         """
         if len(order_ids) > self.limits.batch_cancel_max:
             raise InvalidArgumentError(f"at most {self.limits.batch_cancel_max} order ids per batch cancel")
-        body = BatchCancelRequest(order_ids=list(order_ids)).to_wire()
-        return await self._session.call("POST", "/orders/batch_cancel", BatchCancelResponse, body=body)
+        ids = tuple(order_ids)
+        body = BatchCancelRequest(order_ids=list(ids)).to_wire()
+        return await self._session.call(
+            "POST", "/orders/batch_cancel", BatchCancelResponse, body=body, retry=RetryMode.UNSENT, order_ids=ids
+        )
 
     async def get_order(self, order_id: str) -> Order:
         """`GET /orders/historical/{order_id}`.

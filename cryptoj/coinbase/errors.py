@@ -8,8 +8,8 @@
         │   ├── RateLimitedError        429: wait `retry_after` seconds first
         │   ├── ServerError             5xx: the venue or its gateway failed
         │   └── TransportError          no HTTP answer at all (connect failure, timeout, broken connection)
-        ├── UnknownOutcomeError         LOOK UP: an order was sent and no answer came back; find it by
-        │                               `client_order_id`, never resend blindly
+        ├── UnknownOutcomeError         LOOK UP: an order write (create, close, edit, cancel) was sent and
+        │                               no definite answer came back; look the order(s) up, never resend blindly
         ├── RequestError                FIX THE INPUT: Coinbase (or the client, before sending) said no
         │   ├── InvalidArgumentError    refused before sending (bad id, naive time, OPEN mixed with others)
         │   ├── InvalidRequestError     400 (unknown field, bad enum, too many candles...)
@@ -126,15 +126,20 @@ class TransportError(TransientError):
 
 
 class UnknownOutcomeError(CoinbaseError):
-    """An order request was sent and no definite answer came back.
+    """An order write was sent and no definite answer came back: it may or may not have taken effect.
 
-    The order may or may not exist. Look it up by `client_order_id` (list orders, or the user channel)
-    before doing anything else; never resend it under a new id.
+    For a create or close, `client_order_id` names the order, which may or may not exist: look it up
+    (list orders, or the user channel) before doing anything else; never resend it under a new id.
+    For an edit or a cancel, `client_order_id` is None and `order_ids` names the orders it touched:
+    read them back before deciding again.
     """
 
-    def __init__(self, message: str, *, client_order_id: str, **fields: Any) -> None:
+    def __init__(
+        self, message: str, *, client_order_id: str | None = None, order_ids: tuple[str, ...] = (), **fields: Any
+    ) -> None:
         super().__init__(message, **fields)
         self.client_order_id = client_order_id
+        self.order_ids = order_ids
 
 
 class RequestError(CoinbaseError):

@@ -11,17 +11,21 @@ from cryptoj.coinbase._http import Backoff
 from cryptoj.coinbase.errors import (
     AuthenticationError,
     InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitedError,
     ServerError,
     TransportError,
     UnexpectedResponseError,
     UnknownOutcomeError,
+    should_retry,
 )
 from cryptoj.coinbase.models import CreateOrderRequest, EditOrderRequest, MarketConfig, OrderConfiguration
 from tests.unit.coinbase.conftest import MakeClient, Script, json_response
 from tests.utils.fixtures.coinbase import FakeTime
 
 ACCOUNTS = {"accounts": [], "has_next": False, "cursor": "", "size": 0}
+CANCELLED = {"results": [{"success": True, "order_id": "o-1"}, {"success": True, "order_id": "o-2"}]}
 PLACED = {
     "success": True,
     "failure_reason": "UNKNOWN_FAILURE_REASON",
@@ -110,11 +114,14 @@ async def test_transport_faults_are_retried_then_translated(make_client: MakeCli
     assert len(script.requests) == 2
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404])
-async def test_client_errors_are_never_retried(make_client: MakeClient, status: int) -> None:
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(400, InvalidRequestError), (401, AuthenticationError), (403, PermissionDeniedError), (404, NotFoundError)],
+)
+async def test_client_errors_are_never_retried(make_client: MakeClient, status: int, error: type[Exception]) -> None:
     script = Script(json_response({"error": "E", "message": "no"}, status=status))
     async with make_client(script) as client:
-        with pytest.raises((InvalidRequestError, AuthenticationError, Exception)):
+        with pytest.raises(error):
             await client.list_accounts()
     assert len(script.requests) == 1
 
@@ -167,12 +174,54 @@ async def test_order_rate_limited_only_is_not_unknown(make_client: MakeClient) -
             await client.create_order(_order())
 
 
-async def test_edits_are_never_retried(make_client: MakeClient) -> None:
+async def test_edits_are_never_retried_and_an_unanswered_edit_is_an_unknown_outcome(make_client: MakeClient) -> None:
     script = Script(httpx.ReadTimeout("no answer"))
     async with make_client(script) as client:
-        with pytest.raises(TransportError):
+        with pytest.raises(UnknownOutcomeError) as caught:
             await client.edit_order(EditOrderRequest(order_id="o-1", price=Decimal("1")))
     assert len(script.requests) == 1
+    assert caught.value.order_ids == ("o-1",)
+    assert caught.value.client_order_id is None
+    assert not should_retry(caught.value)  # a Prefect retry_condition will not resend it either
+
+
+async def test_an_edit_that_surely_never_left_is_a_plain_transport_error(make_client: MakeClient) -> None:
+    script = Script(httpx.ConnectError("refused"))
+    async with make_client(script) as client:
+        with pytest.raises(TransportError) as caught:
+            await client.edit_order(EditOrderRequest(order_id="o-1", price=Decimal("1")))
+    assert not isinstance(caught.value, UnknownOutcomeError)
+    assert len(script.requests) == 1
+
+
+@pytest.mark.parametrize("fault", [httpx.ReadTimeout("no answer"), httpx.Response(502, text="<html>502</html>")])
+async def test_a_cancel_that_may_have_arrived_is_not_repeated_but_unknown(
+    make_client: MakeClient, fault: httpx.Response | Exception
+) -> None:
+    script = Script(fault, json_response(CANCELLED))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.cancel_orders(["o-1", "o-2"])
+    assert len(script.requests) == 1
+    assert caught.value.order_ids == ("o-1", "o-2")
+
+
+async def test_a_cancel_refused_before_it_arrived_is_retried(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(
+        httpx.ConnectError("refused"), httpx.Response(429, headers={"Retry-After": "2"}), json_response(CANCELLED)
+    )
+    async with make_client(script) as client:
+        response = await client.cancel_orders(["o-1", "o-2"])
+    assert [result.success for result in response.results] == [True, True]
+    assert len(script.requests) == 3
+    assert fake_time.sleeps[-1] == 2.0
+
+
+async def test_an_unreadable_cancel_answer_is_an_unknown_outcome(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(200, text="<html>gateway page</html>"))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError, match="unreadable"):
+            await client.cancel_orders(["o-1"])
 
 
 async def test_a_success_body_that_does_not_fit_names_the_field(make_client: MakeClient) -> None:
