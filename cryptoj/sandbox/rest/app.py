@@ -88,15 +88,17 @@ class SandboxApp:
         request = Request(scope, receive)
         trace_id = uuid.uuid4().hex
         faults = self.exchange.faults
-        if faults.fires("reset"):
-            await _drop(send)
-            return
-        if faults.fires("latency"):
-            await asyncio.sleep(faults.config.latency_ms / 1000)
         path = scope["path"]
         if path.startswith(ADMIN_PREFIX):
+            # No faults here: a reset_rate of 1 must still be switchable off, and admin calls draw nothing
+            # from the seeded streams, so they never shift which API requests fail.
             response = await self._admin(request)
         else:
+            if faults.fires("reset"):
+                await _drop(send)
+                return
+            if faults.fires("latency"):
+                await asyncio.sleep(faults.config.latency_ms / 1000)
             response, executed_order = await self._api(request)
             if executed_order and faults.fires("drop_after_accept"):
                 await _drop(send)  # the order exists; the client never hears so (unknown outcome)

@@ -369,6 +369,31 @@ def test_a_connection_reset_fault_drops_the_connection(api: Api) -> None:
         api.get("/accounts")
 
 
+def test_faults_spare_the_admin_endpoint_so_a_total_reset_can_be_switched_off(api: Api) -> None:
+    api.client.post("/sandbox/admin/faults", json={"reset_rate": 1.0, "latency_rate": 1.0, "latency_ms": 1})
+    assert api.client.get("/sandbox/admin/faults").json()["reset_rate"] == 1.0
+    assert api.client.post("/sandbox/admin/faults", json={}).status_code == 200
+    assert api.get("/accounts").status_code == 200
+
+
+def test_admin_calls_do_not_shift_which_requests_fail(api: Api, sandbox: SandboxHandle) -> None:
+    sandbox.exchange.limiter = RateLimiter(private_per_second=10_000, public_per_second=10_000)
+
+    def statuses(*, peek: bool) -> list[int]:
+        api.client.post("/sandbox/admin/faults", json={"seed": 5, "error_5xx_rate": 0.5, "reset_rate": 0.1})
+        seen = []
+        for _ in range(30):
+            if peek:
+                api.client.get("/sandbox/admin/faults")
+            try:
+                seen.append(api.get("/time", auth=False).status_code)
+            except httpx.TransportError:
+                seen.append(0)
+        return seen
+
+    assert statuses(peek=True) == statuses(peek=False)
+
+
 def test_accept_then_drop_leaves_an_order_the_client_never_heard_about(api: Api) -> None:
     api.client.post("/sandbox/admin/faults", json={"drop_after_accept_rate": 1.0})
     with pytest.raises(httpx.TransportError):
