@@ -25,8 +25,10 @@ from tests.utils.fixtures.websocket import (
     eventually,
     heartbeat_event,
     l2_event,
+    make_key,
     next_message,
     no_wait,
+    user_order,
     ws_frame,
 )
 
@@ -314,3 +316,43 @@ async def test_a_malformed_url_is_a_configuration_error() -> None:
 
     with pytest.raises(ConfigurationError, match="bad WebSocket URL"):
         await WebSocketHandler(url="http//nowhere").run()
+
+
+USER_ACK = {"subscriptions": {"heartbeats": ["heartbeats"], "user": ["a1b2c3"]}}
+
+
+async def test_a_sequence_gap_resubscribes_the_user_channel_so_its_snapshot_shows_missed_fills() -> None:
+    frames = [
+        ws_frame("subscriptions", 0, [USER_ACK]),
+        ws_frame("user", 1, [{"type": "snapshot", "orders": [user_order("o1")]}]),
+        ws_frame("heartbeats", 3, [heartbeat_event(1)]),  # 2 never came: a user update may be lost
+    ]
+    # A long heartbeat timeout: a reconnect would resubscribe too and hide a missing resync.
+    async with replaying(frames) as server, handler_for(server.url, key=make_key(), heartbeat_timeout=30.0) as handler:
+        await handler.subscribe("user")
+        await eventually(lambda: handler.stats.sequence_gaps == 1)
+        await eventually(lambda: sum(m["channel"] == "user" for m in server.received) == 2)
+        assert handler.stats.connects == 1
+    assert [(m["type"], m["channel"]) for m in server.received if m["channel"] == "user"] == [
+        ("subscribe", "user"),
+        ("subscribe", "user"),
+    ]
+    assert handler.stats.resyncs == 0  # no level2 book to resynchronise
+
+
+async def test_a_malformed_user_order_is_counted_and_skipped_and_the_next_one_flows() -> None:
+    bad = user_order("o2") | {"cumulative_quantity": "lots"}
+    frames = [
+        ws_frame("subscriptions", 0, [USER_ACK]),
+        ws_frame("user", 1, [{"type": "update", "orders": [bad]}]),
+        ws_frame("user", 2, [{"type": "update", "orders": [user_order("o3", filled="0.5", value="25000")]}]),
+    ]
+    async with replaying(frames) as server, handler_for(server.url, key=make_key()) as handler:
+        events = handler.order_events()
+        await handler.subscribe("user")
+        event = await next_message(events, lambda e: True)
+    assert event.order_id == "o3"
+    assert event.new_fill is not None
+    assert event.new_fill.size == Decimal("0.5")
+    assert handler.stats.decode_errors == 1
+    assert handler.stats.connects == 1
