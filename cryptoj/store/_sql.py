@@ -9,11 +9,11 @@ from typing import Any
 import psycopg
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from cryptoj.store.errors import DuplicateRecord, InvalidRecord, UnknownReference
+from cryptoj.store.errors import DuplicateRecord, InvalidRecord, StoreError, UnknownReference
 
-__all__ = ["insert_for", "translate_integrity"]
+__all__ = ["atomic_write", "insert_for", "translate_integrity"]
 
 
 def insert_for(connection: Connection, table: Table) -> Any:
@@ -25,7 +25,12 @@ def insert_for(connection: Connection, table: Table) -> Any:
 
 @contextmanager
 def translate_integrity(what: str) -> Iterator[None]:
-    """Turn a constraint violation into the store error it means, naming `what` was being written."""
+    """Turn a database error into the store error it means, naming `what` was being written.
+
+    A constraint violation becomes the bad-input error it means; any other failure of the database (a
+    trigger, a lost connection, a cancelled statement) a plain `StoreError`, the same on the statement
+    path (SQLAlchemy's errors) and the PostgreSQL COPY path (psycopg's own).
+    """
     try:
         yield
     except (IntegrityError, psycopg.IntegrityError) as exc:
@@ -37,3 +42,27 @@ def translate_integrity(what: str) -> Iterator[None]:
         if "unique" in text or "duplicate" in text:
             raise DuplicateRecord(f"{what} duplicates a stored record") from exc
         raise InvalidRecord(f"{what} breaks a database constraint: {type(cause).__name__}") from exc
+    except (DBAPIError, psycopg.Error) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        # The driver's class names the failure; its text may quote the SQL and the rows, so it stays in the chain.
+        raise StoreError(f"{what} failed in the database: {type(cause).__name__}") from exc
+
+
+@contextmanager
+def atomic_write(connection: Connection, what: str) -> Iterator[None]:
+    """One repository write, whole or not at all, inside the unit of work's transaction (a savepoint).
+
+    Without it a failure part-way through a batch kept the rows before it on SQLite (a failed statement
+    undoes only itself) and poisoned the whole transaction on PostgreSQL (the caller's earlier writes were
+    then lost at commit): with it both databases keep everything before the failed write and nothing of it.
+    Errors are translated as `translate_integrity` does.
+    """
+    savepoint = connection.begin_nested()
+    try:
+        with translate_integrity(what):
+            yield
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    savepoint.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, select
 
 from cryptoj.domain.orders import Fill, Liquidity
 from cryptoj.domain.side import Side
-from cryptoj.store._sql import insert_for, translate_integrity
+from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money
 from cryptoj.store.errors import InvalidRecord, UnknownReference
 from cryptoj.store.market import ProductRepository
@@ -54,7 +54,7 @@ class FillRepository:
             .on_conflict_do_nothing(index_elements=["trade_id"])
             .returning(_fills.c.trade_id)
         )
-        with translate_integrity("fills"):
+        with atomic_write(self._connection, "fills"):
             inserted = set(self._connection.execute(statement, [_fill_values(f) for f in batch.values()]).scalars())
         return [fill for trade_id, fill in batch.items() if trade_id in inserted]
 

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, RowMapping, func, or_, select
 
 from cryptoj.domain.products import ProductRules
 from cryptoj.domain.strategy import Candle
-from cryptoj.store._sql import insert_for, translate_integrity
+from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money, is_exact_money
 from cryptoj.store.errors import InvalidRecord, UnknownReference
 from cryptoj.store.tables import CandleRow, ProductRow
@@ -72,7 +72,7 @@ class ProductRepository:
             index_elements=["product_id"],
             set_={name: statement.excluded[name] for name in values if name != "product_id"},
         )
-        with translate_integrity(f"product {rules.product_id}"):
+        with atomic_write(self._connection, f"product {rules.product_id}"):
             self._connection.execute(statement)
 
     def get(self, product_id: str) -> ProductRules:
@@ -139,7 +139,7 @@ class CandleRepository:
         if not rows:
             return 0
         ProductRepository(self._connection).require([product_id])
-        with translate_integrity(f"candles of {product_id}"):
+        with atomic_write(self._connection, f"candles of {product_id}"):
             if self._connection.dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
                 self._copy_upsert(rows)
             else:

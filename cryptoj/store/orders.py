@@ -20,7 +20,7 @@ from cryptoj.domain.orders import (
     can_transition,
 )
 from cryptoj.domain.side import Side
-from cryptoj.store._sql import insert_for, translate_integrity
+from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money
 from cryptoj.store.errors import ConcurrentUpdate, DuplicateRecord, InvalidRecord, UnknownReference
 from cryptoj.store.market import ProductRepository
@@ -81,7 +81,7 @@ class CycleRepository:
             .returning(_cycles.c.cycle_key)
         )
         # RETURNING, not rowcount: SQLAlchemy does not promise an INSERT's rowcount on every driver.
-        with translate_integrity(f"cycle {cycle_key}"):
+        with atomic_write(self._connection, f"cycle {cycle_key}"):
             inserted = self._connection.execute(statement).first() is not None
         if not inserted and self.get(cycle_key).strategy != strategy:
             raise DuplicateRecord(f"cycle {cycle_key} is stored for another strategy")
@@ -144,7 +144,7 @@ class OrderRepository:
             .on_conflict_do_nothing(index_elements=["client_order_id"])
             .returning(_orders.c.client_order_id)
         )
-        with translate_integrity(what):
+        with atomic_write(self._connection, what):
             if self._connection.execute(statement).first() is not None:
                 self._append_history(order.client_order_id, order.history, first_seq=0)
                 return

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, RowMapping, select, update
 
 from cryptoj.domain.positions import Position
 from cryptoj.domain.risk import KillSwitch, KillSwitchState, Reason, RiskRule
-from cryptoj.store._sql import insert_for, translate_integrity
+from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money
 from cryptoj.store.errors import InvalidRecord
 from cryptoj.store.market import ProductRepository
@@ -66,7 +66,7 @@ class PositionRepository:
         statement = statement.on_conflict_do_update(
             index_elements=["product_id"], set_={name: statement.excluded[name] for name in values}
         )
-        with translate_integrity(f"position {position.product_id}"):
+        with atomic_write(self._connection, f"position {position.product_id}"):
             self._connection.execute(statement)
 
     def get(self, product_id: str) -> Position:
@@ -120,7 +120,8 @@ class SnapshotRepository:
             rows.append({"currency": currency, "at": at, "available": available, "hold": hold})
         if rows:
             statement = insert_for(self._connection, _balances).values(rows)
-            self._connection.execute(statement.on_conflict_do_nothing(index_elements=["currency", "at"]))
+            with atomic_write(self._connection, f"balances at {at.isoformat()}"):
+                self._connection.execute(statement.on_conflict_do_nothing(index_elements=["currency", "at"]))
 
     def latest_balances(self) -> dict[str, Balance]:
         """The newest balance of every currency."""
@@ -134,7 +135,8 @@ class SnapshotRepository:
         """Add a point to the equity curve."""
         check_money(equity, field=f"equity in {currency}")
         statement = insert_for(self._connection, _equity).values(currency=currency, at=at, equity=equity)
-        self._connection.execute(statement.on_conflict_do_nothing(index_elements=["currency", "at"]))
+        with atomic_write(self._connection, f"equity in {currency}"):
+            self._connection.execute(statement.on_conflict_do_nothing(index_elements=["currency", "at"]))
 
     def equity_curve(self, *, currency: str = "USD", since: datetime | None = None) -> list[EquityPoint]:
         """The equity curve in `currency`, oldest first."""
@@ -163,10 +165,11 @@ class RiskRepository:
     def record(self, reasons: Sequence[Reason], *, at: datetime, cycle_key: str | None = None) -> None:
         """Store each broken rule with its sentence."""
         if reasons:
-            self._connection.execute(
-                _risk.insert(),
-                [{"at": at, "rule": r.rule.value, "message": r.message, "cycle_key": cycle_key} for r in reasons],
-            )
+            with atomic_write(self._connection, "risk events"):
+                self._connection.execute(
+                    _risk.insert(),
+                    [{"at": at, "rule": r.rule.value, "message": r.message, "cycle_key": cycle_key} for r in reasons],
+                )
 
     def events(self, *, since: datetime | None = None) -> list[RiskEvent]:
         """Stored breaches, oldest first."""
@@ -195,32 +198,33 @@ class RiskRepository:
         """
         if not reason:
             raise InvalidRecord("the kill switch needs a reason to engage")
-        self._ensure_row()
-        result = self._connection.execute(
-            update(_switch)
-            .where(_switch.c.id == _SWITCH_ID, _switch.c.reason.is_(None))
-            .values(reason=reason, engaged_at=at)
-        )
-        if result.rowcount != 1:
-            return False
-        self._connection.execute(_switch_events.insert().values(event="engaged", at=at, detail=reason))
+        with atomic_write(self._connection, "the kill switch"):
+            self._ensure_row()
+            result = self._connection.execute(
+                update(_switch)
+                .where(_switch.c.id == _SWITCH_ID, _switch.c.reason.is_(None))
+                .values(reason=reason, engaged_at=at)
+            )
+            if result.rowcount != 1:
+                return False
+            self._connection.execute(_switch_events.insert().values(event="engaged", at=at, detail=reason))
         return True
 
     def reset(self, *, by: str, at: datetime) -> None:
         """Clear the switch: an operator's decision, recorded with their name."""
         if not by:
             raise InvalidRecord("resetting the kill switch needs the operator's name")
-        self._ensure_row()
-        result = self._connection.execute(
-            update(_switch)
-            .where(_switch.c.id == _SWITCH_ID, _switch.c.reason.is_not(None))
-            .values(reason=None, engaged_at=None)
-        )
-        if result.rowcount != 1:
-            raise InvalidRecord("the kill switch is not engaged")
-        self._connection.execute(_switch_events.insert().values(event="reset", at=at, detail=by))
+        with atomic_write(self._connection, "the kill switch"):
+            self._ensure_row()
+            result = self._connection.execute(
+                update(_switch)
+                .where(_switch.c.id == _SWITCH_ID, _switch.c.reason.is_not(None))
+                .values(reason=None, engaged_at=None)
+            )
+            if result.rowcount != 1:
+                raise InvalidRecord("the kill switch is not engaged")
+            self._connection.execute(_switch_events.insert().values(event="reset", at=at, detail=by))
 
     def _ensure_row(self) -> None:
         statement = insert_for(self._connection, _switch).values(id=_SWITCH_ID, reason=None, engaged_at=None)
-        with translate_integrity("the kill switch"):
-            self._connection.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+        self._connection.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
