@@ -196,6 +196,16 @@ def test_repeated_client_order_id_returns_the_existing_order(engine: Engine) -> 
     assert balance(engine, "USD")[1] == D("90") * D("1.002")
 
 
+def test_the_same_client_order_id_from_another_key_is_a_new_order_of_that_key(engine: Engine) -> None:
+    mine = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    theirs = engine.create(
+        "organizations/test/apiKeys/other", order_body("limit_limit_gtc", base_size="1", limit_price="80"), now=NOW
+    )
+    assert theirs.order_id != mine.order_id
+    assert (theirs.owner, theirs.limit_price) == ("organizations/test/apiKeys/other", D("80"))
+    assert engine.orders(ME) == [mine]
+
+
 @pytest.mark.parametrize(
     ("config", "error", "preview"),
     [
