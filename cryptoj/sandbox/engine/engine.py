@@ -18,6 +18,7 @@ from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.side import Side
 from cryptoj.sandbox.engine.accounts import Ledger
+from cryptoj.sandbox.engine.edits import check_edit
 from cryptoj.sandbox.engine.matching import crosses, fillable_quote, fillable_size, required_hold, walk
 from cryptoj.sandbox.engine.previews import preview_edit, preview_order
 from cryptoj.sandbox.engine.records import (
@@ -355,34 +356,7 @@ class Engine:
 
         Raises `Rejection` whose `error` is the edit failure reason.
         """
-        order = self.order(owner, order_id)
-        if order is None:
-            raise Rejection("ORDER_NOT_FOUND", "UNKNOWN_PREVIEW_FAILURE_REASON", "order not found")
-        if order.request.config_key != "limit_limit_gtc" or order.status is not OrderStatus.OPEN:
-            raise Rejection(
-                "COMMANDER_REJECTED_EDIT_ORDER",
-                "UNKNOWN_PREVIEW_FAILURE_REASON",
-                "only open limit GTC orders can be edited",
-            )
-        spec = self.products[order.product_id]
-        if price <= 0 or price % spec.price_increment:
-            raise Rejection("INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION", "Invalid price precision")
-        if size <= order.filled_size or size % spec.base_increment:
-            raise Rejection("INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION", "Invalid order size")
-        if order.request.post_only and crosses(self.market.book(order.product_id), order.request.side, price):
-            raise Rejection(
-                "INVALID_LIMIT_PRICE_POST_ONLY", "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY", "Limit price crosses the book"
-            )
-        if order.request.side is Side.BUY:
-            unit = price * (1 + self.fee_tier.taker_fee_rate)
-            needed = (size - order.filled_size) * unit
-        else:
-            needed = size - order.filled_size
-        extra = needed - order.hold_remaining
-        account = self.ledger.account(owner, order.hold_currency)
-        if extra > account.available:
-            raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
-        return order, extra
+        return check_edit(self, owner, order_id, price, size)
 
     def edit(self, owner: str, order_id: str, price: Decimal, size: Decimal, *, now: datetime) -> OrderRecord:
         """Change a resting limit GTC order's price and size; raises `Rejection` when the edit is refused."""
