@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+from collections.abc import Coroutine
+from typing import Any
 
 import httpx
 import pytest
 
 from cryptoj.coinbase._ratelimit import TokenBucket
+from cryptoj.coinbase.auth import CdpKey
+from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.limits import VenueLimits
 from tests.unit.coinbase.conftest import MakeClient, Script, json_response
 from tests.utils.fixtures.coinbase import FakeTime
@@ -112,3 +117,83 @@ async def test_429_html_then_success_is_transparent(make_client: MakeClient, fak
         await client.list_accounts()
     assert len(script.requests) == 2
     assert fake_time.sleeps == [0.25]
+
+
+class VirtualTime:
+    """Virtual time for real concurrency: sleepers really wait, and time jumps to the next wake-up only
+    once every task is blocked (so concurrent requests interleave as they would on a real loop)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._timers: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._seq = 0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._timers, (self.now + max(0.0, seconds), self._seq, future))
+        self._seq += 1
+        await future
+
+    async def run(self, *coroutines: Coroutine[Any, Any, Any]) -> None:
+        tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+        while not all(task.done() for task in tasks):
+            for _ in range(50):  # let every task run until it waits on a timer
+                await asyncio.sleep(0)
+            if self._timers:
+                deadline, _, future = heapq.heappop(self._timers)
+                self.now = max(self.now, deadline)
+                future.set_result(None)
+            elif not all(task.done() for task in tasks):
+                raise AssertionError("tasks blocked on something other than virtual time")
+        for task in tasks:
+            task.result()
+
+
+def _venue(clock: VirtualTime, *, latency: float, first_headers: dict[str, str] | None = None) -> Any:
+    """An async transport handler answering after `latency` virtual seconds; records arrival times."""
+    arrivals: list[float] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(clock.now)
+        headers = first_headers if len(arrivals) == 1 and first_headers else {}
+        await clock.sleep(latency)
+        return json_response(ACCOUNTS, headers=headers)
+
+    handler.arrivals = arrivals  # type: ignore[attr-defined]
+    return handler
+
+
+def _client(ec_key: CdpKey, clock: VirtualTime, handler: Any, limits: VenueLimits) -> CoinbaseAdvancedClient:
+    return CoinbaseAdvancedClient(
+        key=ec_key, transport=httpx.MockTransport(handler), limits=limits,
+        clock=clock.monotonic, sleep=clock.sleep, wall_clock=clock.monotonic, jitter=lambda: 0.5,
+    )  # fmt: skip
+
+
+async def test_concurrent_requests_stay_within_the_budget_in_every_window(ec_key: CdpKey) -> None:
+    clock = VirtualTime()
+    handler = _venue(clock, latency=0.03)
+    rate, burst = 20.0, 4
+    async with _client(ec_key, clock, handler, VenueLimits(private_requests_per_second=rate, burst=burst)) as client:
+        await clock.run(*(client.list_accounts() for _ in range(60)))
+    times = sorted(handler.arrivals)
+    assert len(times) == 60
+    # GCRA's promise: any run of n requests spans at least (n - burst) intervals.
+    for i in range(len(times)):
+        for j in range(i + burst, len(times)):
+            assert times[j] - times[i] >= (j - i - (burst - 1)) / rate - 1e-9, (i, j)
+    assert times[-1] == pytest.approx((60 - burst) / rate, abs=1e-6)  # and no slower than the budget
+
+
+async def test_a_spent_budget_also_holds_requests_already_waiting_for_a_slot(ec_key: CdpKey) -> None:
+    clock = VirtualTime()
+    # The first answer (at t=0.01) says the budget is spent until 2 s later.
+    handler = _venue(clock, latency=0.01, first_headers={"x-ratelimit-remaining": "0", "x-ratelimit-reset": "2"})
+    limits = VenueLimits(private_requests_per_second=20.0, burst=4)
+    async with _client(ec_key, clock, handler, limits) as client:
+        await clock.run(*(client.list_accounts() for _ in range(10)))
+    early = [when for when in handler.arrivals if when < 2.01 - 1e-9]
+    assert early == [0.0] * 4  # only the burst that left before Coinbase spoke
