@@ -80,15 +80,22 @@ class Dispatcher:
             for stream in self._order_streams:
                 stream.put(event)
 
-    async def close(self) -> None:
-        """End every stream (consumers get what is queued) and wait for the callback tasks to finish."""
+    async def close(self, *, grace: float = 5.0) -> None:
+        """End every stream and give the callbacks `grace` seconds to work through what is queued.
+
+        A callback still running after that is cancelled: one stuck consumer must not hang shutdown.
+        """
         for streams in self._streams.values():
             for stream in streams:
                 stream.close()
         for order_stream in self._order_streams:
             order_stream.close()
         if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _, stuck = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in stuck:
+                _log.warning("a WebSocket callback did not finish within %g s of close; cancelling it", grace)
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
 
 
 def _product_key(message: Any) -> Hashable:

@@ -56,3 +56,40 @@ async def test_a_waiting_consumer_wakes_on_put_and_ends_on_close() -> None:
 def test_maxsize_must_be_positive() -> None:
     with pytest.raises(ValueError, match="maxsize"):
         MessageStream(maxsize=0)
+
+
+async def test_close_cancels_a_callback_still_stuck_after_the_grace_period() -> None:
+    from cryptoj.coinbase.ws_dispatch import Dispatcher
+    from cryptoj.coinbase.ws_policy import HandlerStats
+
+    dispatcher = Dispatcher(HandlerStats())
+    started = asyncio.Event()
+
+    async def stuck(_: object) -> None:
+        started.set()
+        await asyncio.Event().wait()  # a consumer that never returns
+
+    dispatcher.on("ticker", stuck, maxsize=10, policy=OverflowPolicy.DROP_OLDEST)
+    dispatcher.publish("ticker", "m1")
+    await started.wait()
+    async with asyncio.timeout(2):
+        await dispatcher.close(grace=0.05)
+    assert all(task.done() for task in asyncio.all_tasks() if task is not asyncio.current_task())
+
+
+async def test_close_lets_a_callback_finish_what_is_queued_within_the_grace_period() -> None:
+    from cryptoj.coinbase.ws_dispatch import Dispatcher
+    from cryptoj.coinbase.ws_policy import HandlerStats
+
+    dispatcher = Dispatcher(HandlerStats())
+    seen: list[object] = []
+
+    async def slow(message: object) -> None:
+        await asyncio.sleep(0.01)
+        seen.append(message)
+
+    dispatcher.on("ticker", slow, maxsize=10, policy=OverflowPolicy.DROP_OLDEST)
+    for n in range(3):
+        dispatcher.publish("ticker", n)
+    await dispatcher.close(grace=2.0)
+    assert seen == [0, 1, 2]
