@@ -243,8 +243,12 @@ class RestSession:
         if response.is_success:
             return response
         error = error_from_response(response, now=self._wall_clock())
-        if isinstance(error, RateLimitedError) and error.retry_after is None:
-            error.retry_after = self._reset_in(response)
+        if isinstance(error, RateLimitedError):
+            if error.retry_after is None:
+                error.retry_after = self._reset_in(response)
+            if error.retry_after is not None:
+                # Every caller sharing the budget waits, not just this one: no storm of concurrent 429s.
+                bucket.hold(min(error.retry_after, self._backoff.max_hint))
         return error
 
     def _observe_budget(self, response: httpx.Response, bucket: TokenBucket) -> None:

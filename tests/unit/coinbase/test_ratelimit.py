@@ -197,3 +197,23 @@ async def test_a_spent_budget_also_holds_requests_already_waiting_for_a_slot(ec_
         await clock.run(*(client.list_accounts() for _ in range(10)))
     early = [when for when in handler.arrivals if when < 2.01 - 1e-9]
     assert early == [0.0] * 4  # only the burst that left before Coinbase spoke
+
+
+async def test_a_429_holds_every_caller_so_concurrent_requests_do_not_storm(ec_key: CdpKey) -> None:
+    clock = VirtualTime()
+    arrivals: list[float] = []
+
+    async def venue(request: httpx.Request) -> httpx.Response:
+        # The venue's budget is spent until t=3: everything before draws a 429 saying so.
+        arrivals.append(clock.now)
+        await clock.sleep(0.01)
+        if clock.now < 3.0:
+            return httpx.Response(429, headers={"Retry-After": str(3.0 - clock.now)})
+        return json_response(ACCOUNTS)
+
+    limits = VenueLimits(private_requests_per_second=20.0, burst=4)
+    async with _client(ec_key, clock, venue, limits) as client:
+        await clock.run(*(client.list_accounts() for _ in range(12)))
+    refused = [when for when in arrivals if when < 3.0]
+    assert refused == [0.0] * 4  # only the burst in flight when the first 429 came back
+    assert len(arrivals) == 12 + 4
