@@ -32,13 +32,21 @@ def engine(store_engine: Engine) -> Engine:
 
 
 def _at_once(engine: Engine, work: Callable[[UnitOfWork, int], T]) -> list[T | BaseException]:
-    """Run `work` in two threads, each in its own unit of work, released together; commit each that succeeds."""
+    """Run `work` in two threads, each in its own unit of work, released together; commit each that succeeds.
+
+    On PostgreSQL both transactions are open before either writes, so the second writer meets the first's
+    uncommitted rows (a check-then-insert would pass the check in both and fail). On SQLite they are
+    released before BEGIN IMMEDIATE, where the second writer waits for the first to finish.
+    """
     start = threading.Barrier(2)
+    overlap = engine.dialect.name == "postgresql"
 
     def worker(index: int) -> T | BaseException:
-        # Released before the transaction opens: on SQLite, BEGIN IMMEDIATE makes the second writer wait there.
-        start.wait(timeout=10)
+        if not overlap:
+            start.wait(timeout=10)
         with UnitOfWork(engine) as uow:
+            if overlap:
+                start.wait(timeout=10)
             try:
                 result = work(uow, index)
             except ConcurrentUpdate as exc:
@@ -71,6 +79,16 @@ def test_two_workers_storing_one_order_and_its_fills_store_one_copy(engine: Engi
 
     assert sorted(_at_once(engine, place)) == [0, 2]  # type: ignore[type-var]
     assert (_count(engine, OrderRow), _count(engine, OrderStatusChangeRow), _count(engine, FillRow)) == (1, 2, 2)
+
+
+def test_two_workers_adding_the_same_fills_store_one_copy(engine: Engine) -> None:
+    order = limit_order()
+    with UnitOfWork(engine) as uow:
+        uow.orders.save(order)
+        uow.commit()
+    fills = [fill_of(order, f"t-{i}") for i in range(50)]
+    assert sorted(_at_once(engine, lambda uow, _: len(uow.fills.add(fills)))) == [0, 50]  # type: ignore[type-var]
+    assert _count(engine, FillRow) == 50
 
 
 def test_two_workers_moving_one_order_differently_one_is_refused(engine: Engine) -> None:
