@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from cryptoj.errors import ConfigurationError
+
 __all__ = ["FrameSink", "HandlerStats", "ReconnectPolicy"]
 
 
@@ -35,6 +37,19 @@ class ReconnectPolicy:
     max_attempts: int = 10
     jitter: float = 0.5
     stable_after: float = 10.0
+
+    def __post_init__(self) -> None:
+        # A zero delay or a jitter above 1 (negative waits) would make reconnects spin.
+        if not self.base_delay > 0:
+            raise ConfigurationError(f"base_delay must be positive, got {self.base_delay}")
+        if not self.max_delay >= self.base_delay:
+            raise ConfigurationError(f"max_delay must be at least base_delay, got {self.max_delay}")
+        if self.max_attempts < 1:
+            raise ConfigurationError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        if not 0 <= self.jitter <= 1:
+            raise ConfigurationError(f"jitter must be from 0 to 1, got {self.jitter}")
+        if not self.stable_after >= 0:
+            raise ConfigurationError(f"stable_after must not be negative, got {self.stable_after}")
 
     def delay(self, attempt: int, draw: float) -> float:
         """The wait before attempt `attempt` (1-based), given a uniform draw in [0, 1)."""

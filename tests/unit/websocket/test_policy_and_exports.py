@@ -9,7 +9,7 @@ import pytest
 
 from cryptoj.coinbase.websocket import ReconnectPolicy, WebSocketHandler
 from cryptoj.coinbase.ws_errors import FrameError, ReconnectExhausted, SubscriptionError, WebSocketError
-from cryptoj.errors import CryptojError
+from cryptoj.errors import ConfigurationError, CryptojError
 from tests.utils.fixtures.websocket import KEY_NAME, make_key
 
 
@@ -23,6 +23,23 @@ def test_jitter_spreads_the_wait_within_its_fraction() -> None:
     assert policy.delay(1, 0.0) == 1.0
     assert policy.delay(1, 0.5) == 1.5
     assert policy.delay(1, 0.999) == pytest.approx(1.999)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"base_delay": 0.0}, "base_delay"),
+        ({"base_delay": 2.0, "max_delay": 1.0}, "max_delay"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"jitter": 1.5}, "jitter"),
+        ({"jitter": -0.1}, "jitter"),
+        ({"stable_after": -1.0}, "stable_after"),
+    ],
+)
+def test_a_policy_that_would_spin_or_never_try_is_refused(options: dict[str, float], message: str) -> None:
+    # A jitter above 1 gives negative waits and a zero delay none at all: reconnects would spin.
+    with pytest.raises(ConfigurationError, match=message):
+        ReconnectPolicy(**options)  # type: ignore[arg-type]
 
 
 def test_the_handler_repr_never_shows_the_key() -> None:
