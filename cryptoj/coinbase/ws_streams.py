@@ -12,6 +12,8 @@ from collections.abc import Callable, Hashable
 from enum import StrEnum
 from typing import Generic, TypeVar
 
+from cryptoj.errors import ConfigurationError
+
 __all__ = ["MessageStream", "OverflowPolicy", "StreamClosed"]
 
 T = TypeVar("T")
@@ -46,7 +48,7 @@ class MessageStream(Generic[T]):
         key: Callable[[T], Hashable] | None = None,
     ) -> None:
         if maxsize < 1:
-            raise ValueError(f"maxsize must be at least 1, got {maxsize}")
+            raise ConfigurationError(f"maxsize must be at least 1, got {maxsize}")
         self.maxsize = maxsize
         self.policy = policy
         self._key: Callable[[T], Hashable] = key if key is not None else type

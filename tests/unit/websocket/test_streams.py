@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from cryptoj.coinbase.ws_streams import MessageStream, OverflowPolicy, StreamClosed
+from cryptoj.errors import ConfigurationError
 
 
 def filled(policy: OverflowPolicy, items: list[str], *, maxsize: int = 2) -> MessageStream[str]:
@@ -54,8 +55,15 @@ async def test_a_waiting_consumer_wakes_on_put_and_ends_on_close() -> None:
 
 
 def test_maxsize_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="maxsize"):
+    with pytest.raises(ConfigurationError, match="maxsize"):
         MessageStream(maxsize=0)
+
+
+async def test_a_bad_stream_size_asked_of_the_handler_is_a_configuration_error() -> None:
+    from cryptoj.coinbase.websocket import WebSocketHandler
+
+    with pytest.raises(ConfigurationError, match="maxsize"):
+        WebSocketHandler(url="ws://127.0.0.1:1").stream("ticker", maxsize=0)
 
 
 async def test_close_cancels_a_callback_still_stuck_after_the_grace_period() -> None:
