@@ -64,17 +64,18 @@ class SandboxServer:
     @property
     def base_url(self) -> str:
         """`http(s)://host:port`."""
-        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.authority}"
 
     @property
     def ws_url(self) -> str:
         """`ws(s)://host:port` (the feed is at the root path)."""
-        return f"{'wss' if self.tls else 'ws'}://{self.host}:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://{self.authority}"
 
     @property
     def authority(self) -> str:
-        """`host:port`, what REST JWTs name in their `uri` claim."""
-        return f"{self.host}:{self.port}"
+        """`host:port`, what REST JWTs name in their `uri` claim (`[::1]:port` for an IPv6 address)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
 
     def config(self) -> uvicorn.Config:
         """The uvicorn configuration (TLS when certificate files are given)."""

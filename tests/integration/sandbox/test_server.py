@@ -7,8 +7,10 @@ import threading
 import httpx
 import pytest
 
+from cryptoj.coinbase.auth import build_rest_jwt
 from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.exchange import SandboxExchange
+from cryptoj.sandbox.keys import generate_key
 from cryptoj.sandbox.server import SandboxServer
 
 pytestmark = pytest.mark.integration
@@ -23,6 +25,19 @@ def test_the_runner_is_a_context_manager_on_a_free_port() -> None:
         assert httpx.get(server.base_url + "/api/v3/brokerage/time").status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.base_url + "/api/v3/brokerage/time")
+
+
+def test_an_ipv6_address_is_bracketed_in_urls_and_jwt_uris() -> None:
+    exchange = SandboxExchange(seed=1, clock=SimClock())
+    key = generate_key()
+    exchange.trust(key)
+    with SandboxServer(exchange, host="::1", step_interval=None) as server:
+        assert server.base_url == f"http://[::1]:{server.port}"
+        assert server.ws_url == f"ws://[::1]:{server.port}"
+        path = "/api/v3/brokerage/accounts"
+        token = build_rest_jwt(key, method="GET", host=server.authority, path=path)
+        response = httpx.get(server.base_url + path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
 
 
 def test_run_forever_serves_in_the_calling_thread_until_stopped() -> None:
