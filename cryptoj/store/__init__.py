@@ -12,6 +12,7 @@ from cryptoj.store.errors import (
     InvalidRecord,
     MigrationError,
     StoreError,
+    StoreUnavailable,
     UnknownReference,
 )
 from cryptoj.store.fills import FillRepository
@@ -46,6 +47,7 @@ __all__ = [
     "RiskRepository",
     "SnapshotRepository",
     "StoreError",
+    "StoreUnavailable",
     "UnitOfWork",
     "UnknownReference",
     "create_store_engine",

@@ -52,20 +52,23 @@ def describe_url(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def create_store_engine(settings: Settings, **engine_options: Any) -> Engine:
+def create_store_engine(
+    settings: Settings, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **engine_options: Any
+) -> Engine:
     """Build the engine the settings name (no connection is opened yet, no schema is changed).
 
     SQLite: the folder is created, every connection runs in WAL mode with foreign keys on, and every
     transaction starts with BEGIN IMMEDIATE, so two writers queue on the lock instead of failing when a
-    read turns into a write. PostgreSQL: psycopg 3 with pre-ping, so a restarted server costs no error.
+    read turns into a write; one waits up to `sqlite_busy_timeout_ms` for the other, then the unit of work
+    raises `StoreUnavailable`. PostgreSQL: psycopg 3 with pre-ping, so a restarted server costs no error.
     """
     url = database_url(settings)
     if url.drivername.startswith("sqlite"):
-        return _sqlite_engine(url, **engine_options)
+        return _sqlite_engine(url, busy_timeout_ms=sqlite_busy_timeout_ms, **engine_options)
     return create_engine(url, pool_pre_ping=True, **engine_options)
 
 
-def _sqlite_engine(url: URL, **engine_options: Any) -> Engine:
+def _sqlite_engine(url: URL, *, busy_timeout_ms: int, **engine_options: Any) -> Engine:
     from pathlib import Path
 
     path = Path(url.database or "").expanduser()
@@ -82,7 +85,7 @@ def _sqlite_engine(url: URL, **engine_options: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode up to the last checkpointed commit
         cursor.close()
 

@@ -6,6 +6,7 @@ CryptojError
     ├── UnknownReference        a product, order or cycle the record points at is not stored
     ├── DuplicateRecord         a record with that key exists with different content
     ├── ConcurrentUpdate        another writer changed the record first; reload and decide again
+    ├── StoreUnavailable        no transaction could be opened (server down, SQLite locked past the timeout)
     └── MigrationError          the schema could not be brought up to date; an operator has to look
 """
 
@@ -19,6 +20,7 @@ __all__ = [
     "InvalidRecord",
     "MigrationError",
     "StoreError",
+    "StoreUnavailable",
     "UnknownReference",
 ]
 
@@ -41,6 +43,13 @@ class DuplicateRecord(StoreError):
 
 class ConcurrentUpdate(StoreError):
     """Another writer changed the record since it was read: reload it and decide again."""
+
+
+class StoreUnavailable(StoreError):
+    """No transaction could be opened: the server is unreachable, or SQLite stayed locked past the busy timeout.
+
+    Nothing was read or written; trying again later is safe.
+    """
 
 
 class MigrationError(StoreError):

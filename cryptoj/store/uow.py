@@ -6,8 +6,9 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
-from cryptoj.store.errors import StoreError
+from cryptoj.store.errors import StoreError, StoreUnavailable
 from cryptoj.store.fills import FillRepository
 from cryptoj.store.market import CandleRepository, ProductRepository
 from cryptoj.store.orders import CycleRepository, OrderRepository
@@ -40,11 +41,16 @@ class UnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise StoreError("this unit of work is already open; use a new one per transaction")
-        connection = self._engine.connect()
+        try:
+            connection = self._engine.connect()
+        except DBAPIError as exc:
+            raise _unavailable(exc) from exc
         try:
             connection.begin()
-        except BaseException:
-            connection.close()
+        except BaseException as exc:
+            connection.close()  # back to the pool: a refused start holds nothing
+            if isinstance(exc, DBAPIError):
+                raise _unavailable(exc) from exc
             raise
         self._connection = connection
         self._committed = False
@@ -94,3 +100,10 @@ class UnitOfWork:
         """Discard every write of this block so far (leaving the block does this unless committed)."""
         self.connection.rollback()
         self.connection.begin()
+
+
+def _unavailable(exc: DBAPIError) -> StoreUnavailable:
+    # The driver's class and first line say what failed (locked, refused, unknown database); no SQL, no password.
+    cause = exc.orig if exc.orig is not None else exc
+    first_line = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return StoreUnavailable(f"cannot open a transaction: {type(cause).__name__}: {first_line}")

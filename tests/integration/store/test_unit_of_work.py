@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
-from cryptoj.store import StoreError, UnitOfWork, UnknownReference
+from cryptoj.config import Settings
+from cryptoj.store import StoreError, StoreUnavailable, UnitOfWork, UnknownReference, create_store_engine
+from cryptoj.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from tests.utils.fixtures.store import T0, bar, btc_rules
 
 pytestmark = pytest.mark.integration
@@ -60,3 +63,39 @@ def test_a_unit_of_work_is_used_in_one_block_at_a_time(store_engine: Engine) -> 
         uow.__enter__()
     with uow:  # reusable after the block closed
         assert uow.connection.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def test_sqlite_writers_wait_for_the_lock_up_to_the_busy_timeout(store_engine: Engine) -> None:
+    if store_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL takes row locks, not a database lock")
+    with store_engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_a_unit_of_work_that_cannot_start_is_store_unavailable_and_holds_no_connection(
+    store_settings: Settings,
+) -> None:
+    engine = create_store_engine(store_settings, sqlite_busy_timeout_ms=50)
+    try:
+        with UnitOfWork(engine) as holder:
+            if engine.dialect.name == "sqlite":
+                # The holder keeps SQLite's write lock past the other's busy timeout: BEGIN IMMEDIATE fails.
+                with pytest.raises(StoreUnavailable, match="database is locked"), UnitOfWork(engine):
+                    pass
+            else:
+                # No server answers for this database: connecting fails.
+                missing = engine.url.set(database="cryptoj_no_such_database")
+                elsewhere = create_store_engine(
+                    store_settings.model_copy(
+                        update={"database_url": SecretStr(missing.render_as_string(hide_password=False))}
+                    )
+                )
+                with pytest.raises(StoreUnavailable, match="cryptoj_no_such_database"), UnitOfWork(elsewhere):
+                    pass
+                elsewhere.dispose()
+            assert engine.pool.checkedout() == 1  # only the holder's: the refused start gave its connection back
+            holder.products.all()
+        with UnitOfWork(engine) as uow:  # the lock is free again
+            assert uow.products.all() == []
+    finally:
+        engine.dispose()
