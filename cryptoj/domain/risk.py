@@ -17,6 +17,7 @@ from cryptoj.domain.errors import DomainError
 from cryptoj.domain.money import ZERO
 from cryptoj.domain.orders import OrderIntent
 from cryptoj.domain.positions import MissingMark, Portfolio
+from cryptoj.domain.products import split_product_id
 from cryptoj.domain.side import Side
 
 __all__ = [
@@ -259,6 +260,19 @@ def _loss_reasons(context: RiskContext, limits: RiskLimits, equity: Decimal) -> 
             )
 
 
+def _foreign_holdings(context: RiskContext) -> Reason | None:
+    # Limits are amounts of `currency`; a position quoted in another one has no value in it here, and
+    # summing its quote value into the exposure would compare BTC with USD.
+    foreign = sorted(
+        pid
+        for pid, position in context.portfolio.positions.items()
+        if not position.is_flat and split_product_id(pid)[1] != context.currency
+    )
+    if not foreign:
+        return None
+    return Reason(RiskRule.NO_PRICE, f"cannot value {', '.join(foreign)} in {context.currency}")
+
+
 def portfolio_check(context: RiskContext, limits: RiskLimits) -> tuple[Reason, ...]:
     """Every limit the portfolio breaks as it stands (feed the result to `KillSwitch.trip_on`).
 
@@ -270,6 +284,9 @@ def portfolio_check(context: RiskContext, limits: RiskLimits) -> tuple[Reason, .
         portfolio.equity(marks, currency=context.currency)
     except MissingMark as exc:
         return (Reason(RiskRule.NO_PRICE, str(exc)),)
+    foreign = _foreign_holdings(context)
+    if foreign is not None:
+        return (foreign,)
     breaches = list(_loss_reasons(context, limits, portfolio.equity(marks, currency=context.currency)))
     for product_id in sorted(portfolio.positions):
         limit = limits.position_limit(product_id)
@@ -300,6 +317,16 @@ def pre_trade_check(intent: OrderIntent, context: RiskContext, limits: RiskLimit
     mid = context.mids.get(intent.product_id)
     if mid is None or mid <= 0:
         reasons.append(Reason(RiskRule.NO_PRICE, f"no mid price for {intent.product_id}: cannot value the order"))
+        return Decision(tuple(reasons))
+    quote = split_product_id(intent.product_id)[1]
+    if quote != context.currency:
+        reasons.append(
+            Reason(RiskRule.NO_PRICE, f"{intent.product_id} is quoted in {quote}; the limits are in {context.currency}")
+        )
+        return Decision(tuple(reasons))
+    foreign = _foreign_holdings(context)
+    if foreign is not None:
+        reasons.append(foreign)
         return Decision(tuple(reasons))
     try:
         reasons.extend(_priced_reasons(intent, context, limits, mid))

@@ -224,3 +224,24 @@ def test_a_withdrawal_is_not_a_loss_once_recorded() -> None:
         day_start_equity=mark.day_start, equity_peak=mark.peak, portfolio=Portfolio(cash={"USD": d(600)})
     )
     assert portfolio_check(context, RiskLimits(max_daily_loss=d(1), max_drawdown=d("0.01"))) == ()
+
+
+def test_a_holding_quoted_in_another_currency_is_not_summed_into_usd_exposure() -> None:
+    # 2 ETH-BTC at 0.05 is worth 0.1 BTC: adding "0.1" to a USD exposure would hide it from every limit.
+    portfolio = _portfolio("1")
+    portfolio.cash["BTC"] = d(1)
+    portfolio.apply(fill(Side.BUY, "2", "0.05", product_id="ETH-BTC", trade_id="e1"))
+    context = _context(portfolio=portfolio, mids={**MIDS, "ETH-BTC": d("0.05")})
+    decision = pre_trade_check(market(Side.BUY, base="0.1"), context, RiskLimits(max_gross_exposure=d(10_000)))
+    assert decision.rules == {RiskRule.NO_PRICE}
+    assert "ETH-BTC" in decision.reasons[0].message
+    assert [b.rule for b in portfolio_check(context, RiskLimits())] == [RiskRule.NO_PRICE]
+
+
+def test_an_order_quoted_in_another_currency_cannot_be_held_to_usd_limits() -> None:
+    context = _context(mids={**MIDS, "ETH-BTC": d("0.05")})
+    decision = pre_trade_check(
+        market(Side.BUY, base="2", product_id="ETH-BTC"), context, RiskLimits(max_order_notional=d(1))
+    )
+    assert decision.rules == {RiskRule.NO_PRICE}
+    assert "BTC" in decision.reasons[0].message
