@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -36,6 +37,12 @@ class Api:
             "order_configuration": {config_key: config},
         }
         return self.post("/orders", body)
+
+
+def best_ask(api: Api) -> Decimal:
+    """BTC-USD's best ask now."""
+    price = api.get("/best_bid_ask", product_ids="BTC-USD").json()["pricebooks"][0]["asks"][0]["price"]
+    return Decimal(price)
 
 
 @pytest.fixture
