@@ -2,74 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
-from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus
-from cryptoj.sandbox.engine import BadRequest, Engine, FeeTier, Ledger, OrderRecord, Rejection
-from cryptoj.sandbox.market import DEFAULT_PRODUCTS
+from cryptoj.sandbox.engine import Engine, Ledger, Rejection
+from tests.unit.sandbox.conftest import ME, NOW, FakeMarket, balance, order_body, place
 
-NOW = datetime(2026, 1, 1, tzinfo=UTC)
 D = Decimal
-ME = "organizations/test/apiKeys/me"
-
-
-class FakeMarket:
-    """A market with hand-set books and last prices."""
-
-    def __init__(self) -> None:
-        self.books: dict[str, OrderBook] = {}
-        self.last: dict[str, Decimal] = {}
-        book = OrderBook("BTC-USD")
-        book.apply_snapshot(bids=[(D("99"), D("1")), (D("98"), D("2"))], asks=[(D("101"), D("1")), (D("102"), D("2"))])
-        self.books["BTC-USD"] = book
-        self.last["BTC-USD"] = D("100")
-
-    def book(self, product_id: str) -> OrderBook:
-        return self.books[product_id]
-
-    def last_price(self, product_id: str) -> Decimal:
-        return self.last[product_id]
-
-
-@pytest.fixture
-def market() -> FakeMarket:
-    return FakeMarket()
-
-
-@pytest.fixture
-def updates() -> list[tuple[str, str]]:
-    return []
-
-
-@pytest.fixture
-def engine(market: FakeMarket, updates: list[tuple[str, str]]) -> Engine:
-    ledger = Ledger(seed=1, created_at=NOW, funding={"USD": D("1000"), "BTC": D("2")})
-    return Engine(
-        products={p.product_id: p for p in DEFAULT_PRODUCTS},
-        ledger=ledger,
-        market=market,
-        fee_tier=FeeTier(maker_fee_rate=D("0.001"), taker_fee_rate=D("0.002")),
-        seed=1,
-        on_order=lambda o: updates.append((o.client_order_id, o.status.value)),
-    )
-
-
-def order_body(config_key: str, *, side: str = "BUY", coid: str = "c1", **config: Any) -> dict[str, Any]:
-    return {"client_order_id": coid, "product_id": "BTC-USD", "side": side, "order_configuration": {config_key: config}}
-
-
-def balance(engine: Engine, currency: str) -> tuple[Decimal, Decimal]:
-    account = engine.ledger.account(ME, currency)
-    return account.balance, account.hold
-
-
-def place(engine: Engine, key: str, **kwargs: Any) -> OrderRecord:
-    return engine.create(ME, order_body(key, **kwargs), now=NOW)
 
 
 def test_market_buy_walks_the_asks_and_pays_the_taker_fee(engine: Engine) -> None:
@@ -166,28 +108,6 @@ def test_fill_or_kill_that_cannot_fill_entirely_fills_nothing(engine: Engine) ->
     assert filled.status is OrderStatus.FILLED
 
 
-def test_post_only_limit_that_would_cross_is_rejected(engine: Engine) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(engine, "limit_limit_gtc", base_size="1", limit_price="101", post_only=True)
-    assert caught.value.error == "INVALID_LIMIT_PRICE_POST_ONLY"
-    assert caught.value.preview_reason == "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY"
-    assert balance(engine, "USD") == (D("1000"), D(0))
-
-
-def test_insufficient_funds_is_rejected_as_coinbase_does(engine: Engine) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(engine, "limit_limit_gtc", base_size="20", limit_price="90")
-    assert caught.value.error == "INSUFFICIENT_FUND"
-    assert caught.value.preview_reason == "PREVIEW_INSUFFICIENT_FUND"
-    assert engine.orders(ME) == []
-
-
-def test_held_funds_cannot_be_spent_twice(engine: Engine) -> None:
-    place(engine, "limit_limit_gtc", base_size="10", limit_price="90")  # holds 901.8 USD
-    with pytest.raises(Rejection, match="INSUFFICIENT_FUND"):
-        place(engine, "limit_limit_gtc", base_size="2", limit_price="90", coid="c2")
-
-
 def test_repeated_client_order_id_returns_the_existing_order(engine: Engine) -> None:
     first = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
     again = place(engine, "limit_limit_gtc", base_size="5", limit_price="80")
@@ -204,64 +124,6 @@ def test_the_same_client_order_id_from_another_key_is_a_new_order_of_that_key(en
     assert theirs.order_id != mine.order_id
     assert (theirs.owner, theirs.limit_price) == ("organizations/test/apiKeys/other", D("80"))
     assert engine.orders(ME) == [mine]
-
-
-@pytest.mark.parametrize(
-    ("config", "error", "preview"),
-    [
-        ({"base_size": "0.000000001", "limit_price": "90"}, "INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION"),
-        ({"base_size": "1", "limit_price": "90.001"}, "INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION"),
-        ({"base_size": "5000", "limit_price": "90"}, "UNKNOWN_FAILURE_REASON", "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE"),
-        ({"limit_price": "90"}, "UNKNOWN_FAILURE_REASON", "UNKNOWN_PREVIEW_FAILURE_REASON"),
-    ],
-)
-def test_product_rule_violations_are_rejected_with_coinbases_reasons(
-    engine: Engine, config: dict[str, str], error: str, preview: str
-) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(engine, "limit_limit_gtc", **config)
-    assert (caught.value.error, caught.value.preview_reason) == (error, preview)
-
-
-def test_quote_size_below_the_minimum_is_rejected(engine: Engine) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(engine, "market_market_ioc", quote_size="0.5")
-    assert caught.value.preview_reason == "PREVIEW_INVALID_QUOTE_SIZE_TOO_SMALL"
-
-
-def test_market_order_without_a_size_gets_the_documented_message(engine: Engine) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(engine, "market_market_ioc")
-    assert caught.value.details == "Market orders cannot be placed with empty order sizes"
-
-
-def test_unknown_product_is_rejected(engine: Engine) -> None:
-    body = order_body("market_market_ioc", base_size="1") | {"product_id": "DOGE-EUR"}
-    with pytest.raises(Rejection, match="INVALID_PRODUCT_ID"):
-        engine.create(ME, body, now=NOW)
-
-
-@pytest.mark.parametrize(
-    ("body", "message"),
-    [
-        (order_body("market_market_ioc", base_size="1") | {"max_floor": "1"}, 'unknown field "max_floor"'),
-        (order_body("market_market_ioc", base_size="1") | {"side": "HOLD"}, 'unknown value "HOLD"'),
-        (order_body("market_market_ioc", base_size="1", iceberg="1"), 'unknown field "iceberg"'),
-        (order_body("nonsense_config", base_size="1"), 'unknown field "nonsense_config"'),
-        (order_body("market_market_ioc", base_size=1), "decimal string"),
-        (order_body("market_market_ioc", base_size="lots"), "not a decimal"),
-        ({"product_id": "BTC-USD", "side": "BUY", "order_configuration": {}}, "client_order_id is required"),
-        ([], "JSON object"),
-    ],
-)
-def test_unreadable_requests_are_bad_requests_not_rejections(engine: Engine, body: Any, message: str) -> None:
-    with pytest.raises(BadRequest, match=message):
-        engine.create(ME, body, now=NOW)
-
-
-def test_unsupported_order_configuration_is_a_rejection(engine: Engine) -> None:
-    with pytest.raises(Rejection, match="UNSUPPORTED_ORDER_CONFIGURATION"):
-        place(engine, "trigger_bracket_gtc", base_size="1", limit_price="90", stop_trigger_price="80")
 
 
 def test_stop_limit_waits_then_triggers_when_the_last_trade_crosses(engine: Engine, market: FakeMarket) -> None:
@@ -284,20 +146,6 @@ def test_stop_limit_waits_then_triggers_when_the_last_trade_crosses(engine: Engi
     assert order.filled_value == D("101")
 
 
-def test_stop_on_the_wrong_side_of_the_last_trade_is_rejected(engine: Engine) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(
-            engine,
-            "stop_limit_stop_limit_gtc",
-            side="SELL",
-            base_size="1",
-            limit_price="99",
-            stop_price="100.5",
-            stop_direction="STOP_DIRECTION_STOP_DOWN",
-        )
-    assert caught.value.preview_reason == "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"
-
-
 def test_gtd_order_expires_at_its_end_time_and_releases_its_hold(engine: Engine) -> None:
     end = NOW + timedelta(minutes=5)
     order = place(engine, "limit_limit_gtd", base_size="1", limit_price="90", end_time=end.isoformat())
@@ -306,12 +154,6 @@ def test_gtd_order_expires_at_its_end_time_and_releases_its_hold(engine: Engine)
     engine.on_market("BTC-USD", now=end)
     assert order.status is OrderStatus.EXPIRED
     assert balance(engine, "USD")[1] == 0
-
-
-def test_gtd_end_time_in_the_past_is_rejected(engine: Engine) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(engine, "limit_limit_gtd", base_size="1", limit_price="90", end_time="2020-01-01T00:00:00Z")
-    assert caught.value.preview_reason == "PREVIEW_END_TIME_IS_IN_THE_PAST"
 
 
 def test_edit_changes_price_and_size_and_rebalances_the_hold(engine: Engine, updates: list[tuple[str, str]]) -> None:
@@ -412,76 +254,6 @@ def test_market_order_larger_than_the_book_ends_cancelled_with_what_filled(engin
     assert partial.status is OrderStatus.CANCELLED
     assert partial.filled_size == D("3")
     assert big.ledger.account(ME, "USD").hold == 0
-
-
-@pytest.mark.parametrize(
-    ("key", "config", "preview"),
-    [
-        (
-            "limit_limit_gtc",
-            {"base_size": "1", "quote_size": "10", "limit_price": "90"},
-            "PREVIEW_INVALID_ORDER_CONFIG",
-        ),
-        ("market_market_ioc", {"quote_size": "10.001"}, "PREVIEW_INVALID_QUOTE_SIZE_PRECISION"),
-        ("market_market_ioc", {"quote_size": "999999999"}, "PREVIEW_INVALID_QUOTE_SIZE_TOO_LARGE"),
-        ("limit_limit_gtc", {"base_size": "1"}, "PREVIEW_INVALID_ORDER_CONFIG"),
-        ("limit_limit_gtd", {"base_size": "1", "limit_price": "90"}, "PREVIEW_GTD_ORDERS_MUST_HAVE_END_TIME"),
-        (
-            "stop_limit_stop_limit_gtc",
-            {"base_size": "1", "limit_price": "90", "stop_direction": "STOP_DIRECTION_STOP_DOWN"},
-            "PREVIEW_INVALID_STOP_PRICE",
-        ),
-        (
-            "stop_limit_stop_limit_gtc",
-            {"base_size": "1", "limit_price": "103", "stop_price": "99", "stop_direction": "STOP_DIRECTION_STOP_UP"},
-            "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE",
-        ),
-    ],
-)
-def test_more_rule_violations_are_rejections(engine: Engine, key: str, config: dict[str, str], preview: str) -> None:
-    with pytest.raises(Rejection) as caught:
-        place(engine, key, **config)
-    assert caught.value.preview_reason == preview
-
-
-@pytest.mark.parametrize(
-    ("config", "message"),
-    [
-        ({"base_size": "1", "limit_price": "90", "end_time": "tomorrow"}, "RFC3339"),
-        ({"base_size": "1", "limit_price": "90", "end_time": "2030-01-01T00:00:00"}, "time zone"),
-        ({"base_size": "1", "limit_price": "90", "end_time": "2030-01-01T00:00:00Z", "post_only": "yes"}, "boolean"),
-        ({"base_size": "NaN", "limit_price": "90", "end_time": "2030-01-01T00:00:00Z"}, "not a decimal"),
-    ],
-)
-def test_malformed_gtd_fields_are_bad_requests(engine: Engine, config: dict[str, str], message: str) -> None:
-    with pytest.raises(BadRequest, match=message):
-        place(engine, "limit_limit_gtd", **config)
-
-
-def test_a_bad_stop_direction_is_a_bad_request(engine: Engine) -> None:
-    with pytest.raises(BadRequest, match="StopDirection"):
-        place(
-            engine, "stop_limit_stop_limit_gtc", base_size="1", limit_price="90", stop_price="95", stop_direction="UP"
-        )
-
-
-def test_a_missing_product_id_is_a_bad_request(engine: Engine) -> None:
-    body = order_body("market_market_ioc", base_size="1")
-    del body["product_id"]
-    with pytest.raises(BadRequest, match="product_id"):
-        engine.create(ME, body, now=NOW)
-
-
-@pytest.mark.parametrize(
-    ("flag", "value", "error"),
-    [("trading_disabled", True, "ORDER_ENTRY_DISABLED"), ("limit_only", True, "ORDER_ENTRY_DISABLED")],
-)
-def test_disabled_products_refuse_orders(engine: Engine, flag: str, value: bool, error: str) -> None:
-    from dataclasses import replace
-
-    engine.products["BTC-USD"] = replace(engine.products["BTC-USD"], **{flag: value})
-    with pytest.raises(Rejection, match=error):
-        place(engine, "market_market_ioc", base_size="0.1")
 
 
 def test_sell_edit_rebalances_the_base_hold(engine: Engine) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from cryptoj.domain.orders import OrderStatus
 from cryptoj.sandbox.engine import Engine, FeeTier, Ledger
 from cryptoj.sandbox.market import DEFAULT_PRODUCTS
-from tests.unit.sandbox.test_engine import ME, NOW, FakeMarket, order_body
+from tests.unit.sandbox.conftest import ME, NOW, FakeMarket, order_body
 
 D = Decimal
 
