@@ -4,7 +4,9 @@
 ``GET /api/v3/brokerage/accounts`` with a documented body once it sees a bearer token.
 ``sdk``: the official SDK (coinbase-advanced-py 1.8.4, run in its own throwaway environment with
 ``uv run --no-project --isolated --with coinbase-advanced-py==1.8.4``) making the same authenticated
-request in 5 batches of N; prints ``{"cpu_per_request": best batch's seconds per request, ...}``.
+request. After a warm-up it prints ``ready``, then runs one batch of N requests per line read on stdin
+and prints ``{"cpu_per_request": seconds}`` for it: the caller interleaves these batches with its own,
+so a load change on the shared machine weighs on both sides alike (by hand: ``yes | head -5 | ...``).
 
 Used by tests/performance/test_api_performance.py; runnable by hand for a look.
 """
@@ -15,9 +17,6 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
-
-BATCHES = 5
 
 ACCOUNTS_BODY = {
     "accounts": [
@@ -60,8 +59,8 @@ def serve(port: int, cert: str, key: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning")
 
 
-def sdk(url: str, ca: str, key_file: str, count: int) -> dict[str, Any]:
-    """Time the official SDK's authenticated GET /accounts (CPU seconds per request)."""
+def sdk(url: str, ca: str, key_file: str, count: int) -> None:
+    """Time the official SDK's authenticated GET /accounts, one batch per stdin line (CPU s per request)."""
     from coinbase.rest import RESTClient  # only present in the SDK's own environment
 
     with open(key_file, encoding="utf-8") as handle:
@@ -70,14 +69,12 @@ def sdk(url: str, ca: str, key_file: str, count: int) -> dict[str, Any]:
     client.session.verify = ca
     for _ in range(10):  # warm the connection pool and imports
         client.get_accounts()
-    # Several batches, best kept: on a shared machine interference only ever adds CPU time.
-    batches = []
-    for _ in range(BATCHES):
+    print("ready", flush=True)
+    for _ in sys.stdin:
         start = time.process_time()
         for _ in range(count):
             client.get_accounts()
-        batches.append((time.process_time() - start) / count)
-    return {"cpu_per_request": min(batches), "batches": batches, "requests": count * BATCHES}
+        print(json.dumps({"cpu_per_request": (time.process_time() - start) / count}), flush=True)
 
 
 def main() -> None:
@@ -97,7 +94,7 @@ def main() -> None:
     if args.mode == "serve":
         serve(args.port, args.cert, args.key)
     else:
-        json.dump(sdk(args.url, args.ca, args.key_file, args.count), sys.stdout)
+        sdk(args.url, args.ca, args.key_file, args.count)
 
 
 if __name__ == "__main__":
