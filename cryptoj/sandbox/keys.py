@@ -64,7 +64,7 @@ class KeyRing:
         claims = self._verify(token)
         uri = claims.get("uri")
         allowed = {f"{method.upper()} {host}{path}" for host in [*hosts, HOST_ALIAS]}
-        if uri not in allowed:
+        if not isinstance(uri, str) or uri not in allowed:  # a list or object claim is unhashable: no crash
             raise AuthFailed("the uri claim does not name this request")
         return str(claims["sub"])
 

@@ -161,3 +161,9 @@ def test_keygen_writes_coinbases_key_file_shape_for_the_owner_only(tmp_path: Pat
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     loaded = CdpKey.from_file(path)
     assert loaded.public_key_pem() == key.public_key_pem()
+
+
+@pytest.mark.parametrize("uri", [[f"GET {HOST}{PATH}"], {"GET": PATH}, 7, None])
+def test_a_uri_claim_that_is_not_text_is_refused_not_a_crash(ring: KeyRing, key: CdpKey, uri: object) -> None:
+    with pytest.raises(AuthFailed, match="uri"):
+        verify(ring, sign(key, claims_for(key, uri=uri)))
