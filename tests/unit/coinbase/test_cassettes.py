@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+import vcr
 import yaml
 from vcr.request import Request as VcrRequest
 
 from cryptoj.coinbase.auth import build_rest_jwt
+from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from tests.utils.fixtures.coinbase import (
     CASSETTE_DIR,
     JWT_PATTERN,
@@ -82,3 +85,32 @@ def test_vcr_config_ignores_localhost_and_leaves_record_mode_to_the_cli(vcr_conf
     assert vcr_config["ignore_localhost"] is True
     assert "record_mode" not in vcr_config
     assert ("authorization", None) in vcr_config["filter_headers"]
+
+
+async def test_recording_with_real_keys_writes_no_secret(vcr_config: dict[str, Any], tmp_path: Path) -> None:
+    """The --record-mode=once path end to end: vcrpy records a real signed exchange through our hooks."""
+    key = make_ec_key("organizations/real-org/apiKeys/real-key")
+    seen: list[str] = []
+
+    def venue(request: httpx.Request) -> httpx.Response:
+        # A gateway page that echoes the request's token and key name, and sets a cookie.
+        seen.append(request.headers["authorization"])
+        body = {"accounts": [], "has_next": False, "echo": request.headers["authorization"], "kid": key.name.get_secret_value()}
+        return httpx.Response(200, json=body, headers={"Set-Cookie": "__cf_bm=abc; path=/", "trace-id": "t-1"})
+
+    cassette = tmp_path / "recorded.yaml"
+    recorder = vcr.VCR(**vcr_config)
+    with recorder.use_cassette(str(cassette), record_mode="once"):
+        async with CoinbaseAdvancedClient(key=key, transport=httpx.MockTransport(venue)) as client:
+            await client.list_accounts()
+    assert seen
+    assert seen[0].startswith("Bearer ey")  # the request really was signed
+    text = cassette.read_text(encoding="utf-8")
+    assert "/api/v3/brokerage/accounts" in text  # the exchange really was recorded
+    assert not JWT_PATTERN.search(text)
+    assert not KEY_NAME_PATTERN.search(text)
+    assert not PEM_PATTERN.search(text)
+    interaction = yaml.safe_load(text)["interactions"][0]
+    assert "authorization" not in {name.lower() for name in interaction["request"]["headers"]}
+    assert "set-cookie" not in {name.lower() for name in interaction["response"]["headers"]}
+    assert "trace-id" in {name.lower() for name in interaction["response"]["headers"]}
