@@ -92,6 +92,17 @@ async def test_fact_09_a_refused_subscription_raises_a_typed_error_and_is_not_ke
         assert "not_a_channel" not in handler.subscriptions
 
 
+async def test_a_refused_level2_product_is_dropped_and_the_synced_books_stay(feed_server: FeedServer) -> None:
+    async with handler_for(feed_server) as handler:
+        await handler.subscribe("level2", ["BTC-USD"])
+        await eventually(lambda: synced(handler, "BTC-USD"))
+        with pytest.raises(SubscriptionError, match="unknown product"):
+            await handler.subscribe("level2", ["NOPE-USD"])
+        assert handler.books.state("NOPE-USD") is None  # no book waits forever for a snapshot
+        assert handler.subscriptions["level2"] == frozenset({"BTC-USD"})  # nor is it resubscribed later
+        assert synced(handler, "BTC-USD")
+
+
 async def test_fact_09_a_bad_jwt_on_the_user_channel_raises_subscription_error(feed_server: FeedServer) -> None:
     async with handler_for(feed_server, key=make_key()) as handler:  # a key the exchange does not know
         await handler.wait_connected()
