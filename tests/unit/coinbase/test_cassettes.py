@@ -95,7 +95,12 @@ async def test_recording_with_real_keys_writes_no_secret(vcr_config: dict[str, A
     def venue(request: httpx.Request) -> httpx.Response:
         # A gateway page that echoes the request's token and key name, and sets a cookie.
         seen.append(request.headers["authorization"])
-        body = {"accounts": [], "has_next": False, "echo": request.headers["authorization"], "kid": key.name.get_secret_value()}
+        body = {
+            "accounts": [],
+            "has_next": False,
+            "echo": request.headers["authorization"],
+            "kid": key.name.get_secret_value(),
+        }
         return httpx.Response(200, json=body, headers={"Set-Cookie": "__cf_bm=abc; path=/", "trace-id": "t-1"})
 
     cassette = tmp_path / "recorded.yaml"
