@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from cryptoj.domain.orders import Fill, Liquidity
 from cryptoj.domain.side import Side
 from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money
-from cryptoj.store.errors import InvalidRecord, UnknownReference
+from cryptoj.store.errors import DuplicateRecord, InvalidRecord, UnknownReference
 from cryptoj.store.market import ProductRepository
 from cryptoj.store.tables import FillRow, OrderRow
 
@@ -31,7 +32,8 @@ class FillRepository:
     def add(self, fills: Iterable[Fill]) -> list[Fill]:
         """Store the fills not seen before; returns exactly those (apply only them to orders and positions).
 
-        Every fill must name a stored product and a stored order (`UnknownReference` otherwise).
+        Every fill must name a stored product and a stored order (`UnknownReference` otherwise) of that
+        product and side (`InvalidRecord`); a repeat must be the stored fill (`DuplicateRecord` otherwise).
         """
         batch: dict[str, Fill] = {}
         for fill in fills:
@@ -41,14 +43,7 @@ class FillRepository:
         if not batch:
             return []
         ProductRepository(self._connection).require(f.product_id for f in batch.values())
-        coids = {f.client_order_id for f in batch.values()}
-        found = set(
-            self._connection.execute(
-                select(_orders.c.client_order_id).where(_orders.c.client_order_id.in_(coids))
-            ).scalars()
-        )
-        if coids - found:
-            raise UnknownReference(f"fills name orders that are not stored: {', '.join(sorted(coids - found))}")
+        self._check_orders(batch.values())
         statement = (
             insert_for(self._connection, _fills)
             .on_conflict_do_nothing(index_elements=["trade_id"])
@@ -56,7 +51,45 @@ class FillRepository:
         )
         with atomic_write(self._connection, "fills"):
             inserted = set(self._connection.execute(statement, [_fill_values(f) for f in batch.values()]).scalars())
+            repeats = [fill for trade_id, fill in batch.items() if trade_id not in inserted]
+            if repeats:
+                self._check_repeats(repeats)
         return [fill for trade_id, fill in batch.items() if trade_id in inserted]
+
+    def _check_orders(self, fills: Iterable[Fill]) -> None:
+        # A fill applied to an order of another product or side would corrupt that position.
+        fills = list(fills)
+        coids = {f.client_order_id for f in fills}
+        orders = {
+            coid: (product_id, side)
+            for coid, product_id, side in self._connection.execute(
+                select(_orders.c.client_order_id, _orders.c.product_id, _orders.c.side).where(
+                    _orders.c.client_order_id.in_(coids)
+                )
+            )
+        }
+        if coids - orders.keys():
+            raise UnknownReference(f"fills name orders that are not stored: {', '.join(sorted(coids - orders.keys()))}")
+        for fill in fills:
+            product_id, side = orders[fill.client_order_id]
+            if (fill.product_id, fill.side.value) != (product_id, side):
+                raise InvalidRecord(
+                    f"fill {fill.trade_id} is a {fill.side.value} of {fill.product_id}, but order "
+                    f"{fill.client_order_id} is a {side} of {product_id}"
+                )
+
+    def _check_repeats(self, repeats: list[Fill]) -> None:
+        # A repeat is ignored only when it is the same fill; another fill under a stored trade id is an error.
+        stored = {
+            f.trade_id: f
+            for f in self._load(select(_fills).where(_fills.c.trade_id.in_([f.trade_id for f in repeats])))
+        }
+        for fill in repeats:
+            known = stored[fill.trade_id]
+            if None in (known.order_id, fill.order_id):  # the exchange id may be learnt after the first report
+                known = replace(known, order_id=fill.order_id)
+            if known != fill:
+                raise DuplicateRecord(f"fill {fill.trade_id} is stored with different content")
 
     def for_order(self, client_order_id: str) -> list[Fill]:
         """An order's fills, oldest first."""

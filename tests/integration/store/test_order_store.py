@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from cryptoj.domain.orders import Order, OrderStatus, StatusChange
+from cryptoj.domain.side import Side
 from cryptoj.store import ConcurrentUpdate, DuplicateRecord, InvalidRecord, UnitOfWork, UnknownReference
 from cryptoj.store.tables import FillRow, OrderRow, OrderStatusChangeRow
 from tests.utils.fixtures.store import T0, btc_rules, fill_of, limit_order
@@ -283,4 +285,26 @@ def test_bad_fills_are_refused_and_nothing_is_written(engine: Engine) -> None:
             uow.fills.add([naive])
         with pytest.raises(InvalidRecord, match="decimal places"):
             uow.fills.add([fill_of(order, "t-5", size="1e-19")])
+        uow.products.upsert(btc_rules("ETH-USD"), at=T0)
+        with pytest.raises(InvalidRecord, match="t-6 is a BUY of ETH-USD, but order coid-1 is a BUY of BTC-USD"):
+            uow.fills.add([good, replace(fill_of(order, "t-6"), product_id="ETH-USD")])
+        with pytest.raises(InvalidRecord, match="t-7 is a SELL of BTC-USD"):
+            uow.fills.add([good, replace(fill_of(order, "t-7"), side=Side.SELL)])
     assert _rows(engine, FillRow) == 0
+
+
+def test_another_fill_under_a_stored_trade_id_is_a_duplicate_and_changes_nothing(engine: Engine) -> None:
+    order = _opened(limit_order())
+    _save(engine, order)
+    first = fill_of(order, "t-1")
+    with UnitOfWork(engine) as uow:
+        uow.fills.add([first])
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        # The same fill reported again with the exchange's order id learnt since is a repeat.
+        assert uow.fills.add([replace(first, order_id="ex-1")]) == []
+        with pytest.raises(DuplicateRecord, match="fill t-1"):
+            uow.fills.add([fill_of(order, "t-2"), fill_of(order, "t-1", price="101")])
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert uow.fills.for_order("coid-1") == [first]
