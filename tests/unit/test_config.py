@@ -146,6 +146,23 @@ def test_a_malformed_secret_value_is_not_echoed() -> None:
     assert SECRET_NAME not in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("field", "bad", "secret"),
+    [
+        ("api_private_key", ["x", SECRET_KEY], "MHcCAQEEIOnly"),
+        ("api_private_key", {"pem": SECRET_KEY}, "MHcCAQEEIOnly"),
+        ("database_url", ["postgresql+psycopg://trader:pw-secret-1@db/cryptoj"], "pw-secret-1"),
+    ],
+)
+def test_no_malformed_secret_field_is_echoed(field: str, bad: object, secret: str) -> None:
+    pair = {"api_key_name": SECRET_NAME} if field == "api_private_key" else {}
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(**pair, **{field: bad})
+    assert field in str(caught.value)
+    assert secret not in str(caught.value)
+    assert SECRET_NAME not in str(caught.value)
+
+
 def test_unknown_settings_are_refused() -> None:
     with pytest.raises(ConfigurationError, match="no_such_setting"):
         load_settings(no_such_setting=1)
