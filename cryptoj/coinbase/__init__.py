@@ -1,22 +1,77 @@
 """Adapter for the real Coinbase Advanced Trade API v3: auth, wire models, errors, REST and WebSocket.
 
-The REST entry point is `CoinbaseAdvancedClient`; its errors are in `cryptoj.coinbase.errors` and its
-wire models in `cryptoj.coinbase.models`.
+The REST entry point is `CoinbaseAdvancedClient` (errors in `cryptoj.coinbase.errors`, wire models in
+`cryptoj.coinbase.models`); the streaming one is `WebSocketHandler` (errors in
+`cryptoj.coinbase.ws_errors`). The names most callers need are re-exported here; importing this
+package only defines them (no connection, no logging set-up, no settings read).
 """
 
 from cryptoj.coinbase.auth import CdpKey, InvalidKeyError, build_rest_jwt, build_ws_jwt
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
-from cryptoj.coinbase.errors import CoinbaseError, UnknownOutcomeError, retry_condition, should_retry
+from cryptoj.coinbase.errors import (
+    AuthenticationError,
+    CoinbaseError,
+    EditRejectedError,
+    InvalidArgumentError,
+    InvalidRequestError,
+    NotFoundError,
+    OperatorError,
+    OrderRejectedError,
+    PermissionDeniedError,
+    RateLimitedError,
+    RequestError,
+    ServerError,
+    TransientError,
+    TransportError,
+    UnexpectedResponseError,
+    UnknownOutcomeError,
+    retry_condition,
+    should_retry,
+)
 from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
+from cryptoj.coinbase.websocket import MARKET_DATA_URL, USER_DATA_URL, HandlerStats, ReconnectPolicy, WebSocketHandler
+from cryptoj.coinbase.ws_errors import (
+    BookUnavailable,
+    FrameError,
+    HeartbeatTimeout,
+    ReconnectExhausted,
+    SubscriptionError,
+    WebSocketError,
+)
 
 __all__ = [
     "COINBASE_LIMITS",
+    "MARKET_DATA_URL",
+    "USER_DATA_URL",
+    "AuthenticationError",
+    "BookUnavailable",
     "CdpKey",
     "CoinbaseAdvancedClient",
     "CoinbaseError",
+    "EditRejectedError",
+    "FrameError",
+    "HandlerStats",
+    "HeartbeatTimeout",
+    "InvalidArgumentError",
     "InvalidKeyError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OperatorError",
+    "OrderRejectedError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ReconnectExhausted",
+    "ReconnectPolicy",
+    "RequestError",
+    "ServerError",
+    "SubscriptionError",
+    "TransientError",
+    "TransportError",
+    "UnexpectedResponseError",
     "UnknownOutcomeError",
     "VenueLimits",
+    "WebSocketError",
+    "WebSocketHandler",
     "build_rest_jwt",
     "build_ws_jwt",
     "retry_condition",
