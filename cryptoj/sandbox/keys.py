@@ -92,9 +92,11 @@ class KeyRing:
             )
         except jwt.PyJWTError as exc:
             raise AuthFailed(f"JWT rejected: {type(exc).__name__}") from None
+        if not all(isinstance(claims[n], int | float) and not isinstance(claims[n], bool) for n in ("nbf", "exp")):
+            raise AuthFailed("nbf and exp must be numbers")  # PyJWT takes "123"; Coinbase wants NumericDate
         if claims["exp"] - claims["nbf"] > 300:
             raise AuthFailed("the JWT lives longer than Coinbase allows")
-        if claims.get("iss") not in ISSUERS:
+        if not isinstance(claims["iss"], str) or claims["iss"] not in ISSUERS:
             raise AuthFailed("wrong issuer")
         if claims.get("sub") != name:
             raise AuthFailed("sub and kid differ")

@@ -167,3 +167,23 @@ def test_keygen_writes_coinbases_key_file_shape_for_the_owner_only(tmp_path: Pat
 def test_a_uri_claim_that_is_not_text_is_refused_not_a_crash(ring: KeyRing, key: CdpKey, uri: object) -> None:
     with pytest.raises(AuthFailed, match="uri"):
         verify(ring, sign(key, claims_for(key, uri=uri)))
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iss": ["cdp"]},
+        {"nbf": str(int(time.time()))},
+        {"exp": str(int(time.time()) + 60)},
+        {"sub": {"name": "x"}},
+    ],
+)
+def test_claims_of_the_wrong_type_are_refused_not_a_crash(
+    ring: KeyRing, key: CdpKey, claims: dict[str, object]
+) -> None:
+    # Signed as raw JWS: PyJWT's own encoder refuses some of these claims before signing.
+    payload = json.dumps(claims_for(key, **claims)).encode()
+    private = key.private_key_pem().get_secret_value()
+    token = jwt.PyJWS().encode(payload, private, algorithm=key.algorithm, headers={"kid": key.name.get_secret_value()})
+    with pytest.raises(AuthFailed):
+        verify(ring, token)
