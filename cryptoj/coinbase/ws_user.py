@@ -99,7 +99,7 @@ class UserOrderTracker:
         try:
             side = Side(order.order_side.upper())
             filled = _amount(order.cumulative_quantity) or ZERO
-            value = _amount(order.filled_value) or ZERO
+            reported_value = _amount(order.filled_value)
             fees = _amount(order.total_fees) or ZERO
             leaves = _amount(order.leaves_quantity) or ZERO
             average = _amount(order.avg_price)
@@ -111,8 +111,15 @@ class UserOrderTracker:
         if previous is None and not snapshot:
             # A live update of an order not seen before: it was placed while we watched, so all of it is new.
             previous = (ZERO, ZERO, ZERO)
+        filling = previous is not None and filled > previous[0]
+        value = _filled_value(reported_value, filled, average)
+        if value is None:
+            if filling:
+                # Booking it at zero would corrupt PnL; the executor reads this fill over REST instead.
+                raise FrameError(f"user order {order.order_id}: a fill came with neither filled_value nor avg_price")
+            value = ZERO
         new_fill = None
-        if previous is not None and filled > previous[0]:
+        if previous is not None and filling:
             new_fill = FillDelta(size=filled - previous[0], value=value - previous[1], fees=fees - previous[2])
         if status.is_terminal:
             self._totals.pop(order.order_id, None)
@@ -135,6 +142,15 @@ class UserOrderTracker:
             new_fill=new_fill,
             reason=order.cancel_reason or order.reject_reason or None,
         )
+
+
+def _filled_value(reported: Decimal | None, filled: Decimal, average: Decimal | None) -> Decimal | None:
+    """The quote value filled so far: as reported, else size times average price (some frames omit it)."""
+    if reported is not None:
+        return reported
+    if not filled:
+        return ZERO
+    return filled * average if average else None
 
 
 def _amount(text: str) -> Decimal | None:

@@ -129,3 +129,25 @@ def test_a_late_report_after_a_terminal_status_is_refused_quietly() -> None:
     assert filled.apply_to(order)
     assert not late_open.apply_to(order)
     assert order.status is OrderStatus.FILLED
+
+
+def _without_filled_value(order: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in order.items() if key != "filled_value"}
+
+
+def test_a_fill_reported_without_filled_value_is_priced_from_avg_price_not_at_zero() -> None:
+    # Some real user frames carry avg_price but no filled_value; a missing value must not mean a fill at 0.
+    tracker = UserOrderTracker()
+    tracker.events(message("snapshot", _without_filled_value(user_order("o1", filled="0.4", value="20000"))))
+    update = _without_filled_value(user_order("o1", filled="1", value="50600"))  # avg_price 50600
+    (event,) = tracker.events(message("update", update))
+    assert event.new_fill is not None
+    assert event.new_fill.size == Decimal("0.6")
+    assert event.new_fill.value == Decimal("50600") - Decimal("0.4") * Decimal("50000")
+    assert event.filled_value == Decimal("50600")
+
+
+def test_a_fill_with_neither_filled_value_nor_avg_price_is_refused_not_booked_at_zero() -> None:
+    order = _without_filled_value(user_order("o1", filled="0.5", value="25000")) | {"avg_price": ""}
+    with pytest.raises(FrameError, match="o1"):
+        UserOrderTracker().events(message("update", order))
