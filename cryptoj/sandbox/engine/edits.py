@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from cryptoj.domain.money import is_multiple_of
 from cryptoj.domain.orders import OrderStatus
 from cryptoj.domain.side import Side
 from cryptoj.sandbox.engine.matching import crosses
@@ -32,10 +33,12 @@ def check_edit(engine: Engine, owner: str, order_id: str, price: Decimal, size: 
             "only open limit GTC orders can be edited",
         )
     spec = engine.products[order.product_id]
-    if price <= 0 or price % spec.price_increment:
+    if price <= 0 or not is_multiple_of(price, spec.price_increment):
         raise Rejection("INVALID_PRICE_PRECISION", "PREVIEW_INVALID_PRICE_PRECISION", "Invalid price precision")
-    if size <= order.filled_size or size % spec.base_increment:
+    if size <= order.filled_size or not is_multiple_of(size, spec.base_increment):
         raise Rejection("INVALID_SIZE_PRECISION", "PREVIEW_INVALID_SIZE_PRECISION", "Invalid order size")
+    if size > spec.base_max_size:
+        raise Rejection("COMMANDER_REJECTED_EDIT_ORDER", "PREVIEW_INVALID_BASE_SIZE_TOO_LARGE", "Too large order size")
     if order.request.post_only and crosses(engine.market.book(order.product_id), order.request.side, price):
         raise Rejection(
             "INVALID_LIMIT_PRICE_POST_ONLY", "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY", "Limit price crosses the book"

@@ -179,6 +179,25 @@ def test_only_open_limit_gtc_orders_can_be_edited(engine: Engine) -> None:
         engine.edit(ME, "missing", D("100"), D("1"), now=NOW)
 
 
+@pytest.mark.parametrize(
+    ("price", "size", "error"),
+    [
+        # `%` on these raised decimal.InvalidOperation (quotient past 28 digits): an HTTP 500.
+        ("1e40", "1", "INSUFFICIENT_FUND"),
+        ("90", "1e40", "COMMANDER_REJECTED_EDIT_ORDER"),
+        ("90.001", "1", "INVALID_PRICE_PRECISION"),
+        ("90", "1.000000001", "INVALID_SIZE_PRECISION"),
+    ],
+)
+def test_an_edit_to_an_absurd_or_off_grid_price_or_size_is_refused(
+    engine: Engine, price: str, size: str, error: str
+) -> None:
+    order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
+    with pytest.raises(Rejection, match=error):
+        engine.edit(ME, order.order_id, D(price), D(size), now=NOW)
+    assert (order.limit_price, order.base_size) == (D("90"), D("1"))
+
+
 def test_edit_preview_lists_why_an_edit_would_fail(engine: Engine) -> None:
     order = place(engine, "limit_limit_gtc", base_size="1", limit_price="90")
     ok = engine.edit_preview(ME, order.order_id, D("91"), D("1"))
