@@ -3,12 +3,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptoj.coinbase.errors import InvalidArgumentError, UnexpectedResponseError
-from cryptoj.coinbase.models import Account, Candle, Fill, Granularity, Order, Product
+from cryptoj.coinbase.models import (
+    Account,
+    Candle,
+    Fill,
+    Granularity,
+    ListAccountsResponse,
+    ListFillsResponse,
+    ListOrdersResponse,
+    Order,
+    Product,
+)
 
 if TYPE_CHECKING:
     from cryptoj.coinbase._market import MarketDataEndpoints
@@ -17,27 +27,38 @@ if TYPE_CHECKING:
 __all__ = ["accounts", "candles", "fills", "orders", "products"]
 
 
-def _next_cursor(cursor: str | None, seen: set[str], what: str) -> str:
-    # A cursor served twice would loop forever: fail loudly instead.
-    if not cursor:
-        raise UnexpectedResponseError(f"{what}: has_next is true but no cursor was given")
-    if cursor in seen:
-        raise UnexpectedResponseError(f"{what}: the cursor {cursor!r} came back twice")
-    seen.add(cursor)
-    return cursor
+P = TypeVar("P")
+
+
+async def _follow(
+    fetch: Callable[[str | None], Awaitable[P]], more: Callable[[P], tuple[bool, str | None]], what: str
+) -> AsyncIterator[P]:
+    """Pages from `fetch(cursor)` while `more(page)` says (go on, next cursor); a cursor served twice fails."""
+    cursor: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = await fetch(cursor)
+        yield page
+        go_on, cursor = more(page)
+        if not go_on:
+            return
+        # A cursor served twice would loop forever: fail loudly instead.
+        if not cursor:
+            raise UnexpectedResponseError(f"{what}: has_next is true but no cursor was given")
+        if cursor in seen:
+            raise UnexpectedResponseError(f"{what}: the cursor {cursor!r} came back twice")
+        seen.add(cursor)
 
 
 async def accounts(client: CoinbaseAdvancedClient) -> AsyncIterator[Account]:
     """Every account, page by page."""
-    cursor: str | None = None
-    seen: set[str] = set()
-    while True:
-        page = await client.list_accounts(limit=client.limits.accounts_page_max, cursor=cursor)
+
+    async def fetch(cursor: str | None) -> ListAccountsResponse:
+        return await client.list_accounts(limit=client.limits.accounts_page_max, cursor=cursor)
+
+    async for page in _follow(fetch, lambda page: (page.has_next, page.cursor), "list accounts"):
         for account in page.accounts:
             yield account
-        if not page.has_next:
-            return
-        cursor = _next_cursor(page.cursor, seen, "list accounts")
 
 
 async def orders(
@@ -49,22 +70,16 @@ async def orders(
     end_date: datetime | None,
 ) -> AsyncIterator[Order]:
     """Every matching order, page by page."""
-    cursor: str | None = None
-    seen: set[str] = set()
-    while True:
-        page = await client.list_orders(
-            product_ids=product_ids,
-            order_status=order_status,
-            start_date=start_date,
-            end_date=end_date,
-            limit=client.limits.orders_page_size,
-            cursor=cursor,
-        )
+
+    async def fetch(cursor: str | None) -> ListOrdersResponse:
+        return await client.list_orders(
+            product_ids=product_ids, order_status=order_status, start_date=start_date, end_date=end_date,
+            limit=client.limits.orders_page_size, cursor=cursor,
+        )  # fmt: skip
+
+    async for page in _follow(fetch, lambda page: (page.has_next, page.cursor), "list orders"):
         for order in page.orders:
             yield order
-        if not page.has_next:
-            return
-        cursor = _next_cursor(page.cursor, seen, "list orders")
 
 
 async def fills(
@@ -75,35 +90,37 @@ async def fills(
     start_sequence_timestamp: datetime | None,
 ) -> AsyncIterator[Fill]:
     """Every matching fill; list fills has no has_next, so an empty cursor (or empty page) ends it."""
-    cursor: str | None = None
-    seen: set[str] = set()
-    while True:
-        page = await client.list_fills(
-            order_ids=order_ids,
-            product_ids=product_ids,
-            start_sequence_timestamp=start_sequence_timestamp,
-            limit=client.limits.fills_page_size,
-            cursor=cursor,
-        )
+
+    async def fetch(cursor: str | None) -> ListFillsResponse:
+        return await client.list_fills(
+            order_ids=order_ids, product_ids=product_ids, start_sequence_timestamp=start_sequence_timestamp,
+            limit=client.limits.fills_page_size, cursor=cursor,
+        )  # fmt: skip
+
+    async for page in _follow(fetch, lambda page: (bool(page.cursor and page.fills), page.cursor), "list fills"):
         for fill in page.fills:
             yield fill
-        if not page.cursor or not page.fills:
-            return
-        cursor = _next_cursor(page.cursor, seen, "list fills")
 
 
 async def products(client: MarketDataEndpoints, *, product_type: str | None, public: bool) -> AsyncIterator[Product]:
-    """Every product, by offset; a short page is the last."""
+    """Every product once, by offset; a short page is the last.
+
+    A full page with nothing new also ends it: a venue that ignores `offset` would otherwise be paged
+    forever, and a listing added mid-way (shifting later pages) must not yield a product twice.
+    """
     size = client.limits.products_page_size
     offset = 0
+    seen: set[str] = set()
     while True:
         if public:
             page = await client.list_public_products(limit=size, offset=offset, product_type=product_type)
         else:
             page = await client.list_products(limit=size, offset=offset, product_type=product_type)
-        for product in page.products:
+        fresh = [product for product in page.products if product.product_id not in seen]
+        for product in fresh:
+            seen.add(product.product_id)
             yield product
-        if len(page.products) < size:
+        if len(page.products) < size or not fresh:
             return
         offset += len(page.products)
 

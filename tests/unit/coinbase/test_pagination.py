@@ -100,6 +100,27 @@ async def test_products_page_by_offset_until_a_short_page(make_client: MakeClien
     assert [_query(request)["offset"] for request in script.requests] == [["0"], ["2"], ["4"]]
 
 
+async def test_products_paging_ends_when_the_venue_ignores_offset(make_client: MakeClient) -> None:
+    same_page = {"products": [{"product_id": "P0"}, {"product_id": "P1"}]}
+    script = Script(*[json_response(same_page) for _ in range(3)])
+    async with make_client(script, limits=VenueLimits(products_page_size=2)) as client:
+        ids = [product.product_id async for product in client.iter_products()]
+    assert ids == ["P0", "P1"]
+    assert len(script.requests) == 2
+
+
+async def test_a_listing_added_mid_paging_yields_no_product_twice(make_client: MakeClient) -> None:
+    # A new product sorted first shifts P1 onto the second page.
+    script = Script(
+        json_response({"products": [{"product_id": "P0"}, {"product_id": "P1"}]}),
+        json_response({"products": [{"product_id": "P1"}, {"product_id": "P2"}]}),
+        json_response({"products": [{"product_id": "P3"}]}),
+    )
+    async with make_client(script, limits=VenueLimits(products_page_size=2)) as client:
+        ids = [product.product_id async for product in client.iter_products()]
+    assert ids == ["P0", "P1", "P2", "P3"]
+
+
 async def test_public_products_paging_needs_no_key(make_client: MakeClient) -> None:
     script = Script(json_response({"products": []}))
     async with make_client(script, key=None) as client:
