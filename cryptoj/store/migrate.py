@@ -44,7 +44,7 @@ def current_revision(engine: Engine) -> str | None:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
-        raise MigrationError(f"cannot read the schema revision: {type(_cause(exc)).__name__}") from exc
+        raise MigrationError(f"cannot read the schema revision: {_describe(exc)}") from exc
 
 
 def upgrade(engine: Engine, *, revision: str = "head") -> str:
@@ -62,18 +62,20 @@ def upgrade(engine: Engine, *, revision: str = "head") -> str:
         # A revision stamp the code does not know: a newer CryptoJ migrated this database.
         raise MigrationError(f"migration to {revision} failed: {exc}") from exc
     except SQLAlchemyError as exc:
-        cause = _cause(exc)
-        raise MigrationError(f"migration to {revision} failed: {type(cause).__name__}: {cause}") from exc
+        raise MigrationError(f"migration to {revision} failed: {_describe(exc)}") from exc
     reached = current_revision(engine)
     if reached is None:  # pragma: no cover - command.upgrade always stamps
         raise MigrationError("migration left no revision stamp")
     return reached
 
 
-def _cause(exc: SQLAlchemyError) -> BaseException:
-    # The driver's own error says what failed (no SQL, no parameters); SQLAlchemy's wraps it.
+def _describe(exc: SQLAlchemyError) -> str:
+    # The driver's own error says what failed (refused, no such database, bad password: never the password
+    # itself, no SQL, no parameters); SQLAlchemy's wraps it. Its first line is enough for an operator.
     orig = getattr(exc, "orig", None)
-    return orig if isinstance(orig, BaseException) else exc
+    cause = orig if isinstance(orig, BaseException) else exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
 
 
 def open_store(settings: Settings) -> Engine:

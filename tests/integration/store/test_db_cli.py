@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from cryptoj.store.cli import db_app
 from cryptoj.store.migrate import head_revision
+from tests.utils.fixtures.store import PgCluster
 
 pytestmark = pytest.mark.integration
 
@@ -43,3 +45,32 @@ def test_a_postgresql_url_is_printed_with_its_password_masked(home: Path, monkey
     assert result.exit_code != 0
     assert "s3cret" not in result.output
     assert "s3cret" not in str(result.exception)
+
+
+@pytest.mark.postgres
+def test_current_and_upgrade_work_on_an_empty_postgresql_database(
+    home: Path, monkeypatch: pytest.MonkeyPatch, pg_cluster: PgCluster
+) -> None:
+    admin = create_engine(pg_cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS cryptoj_cli_empty WITH (FORCE)"))
+        connection.execute(text("CREATE DATABASE cryptoj_cli_empty"))
+    try:
+        monkeypatch.setenv("CRYPTOJ_DATABASE_URL", pg_cluster.url("cryptoj_cli_empty"))
+        runner = CliRunner()
+        before = runner.invoke(db_app, ["current"])
+        assert before.exit_code == 1, before.output
+        assert "none (empty)" in before.output
+        upgraded = runner.invoke(db_app, ["upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        assert "cryptoj_cli_empty" in upgraded.output
+        assert f"is at revision {head_revision()}" in upgraded.output
+        again = runner.invoke(db_app, ["upgrade"])  # nothing left to do
+        assert again.exit_code == 0, again.output
+        after = runner.invoke(db_app, ["current"])
+        assert after.exit_code == 0, after.output
+        assert "(newest)" in after.output
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text("DROP DATABASE IF EXISTS cryptoj_cli_empty WITH (FORCE)"))
+        admin.dispose()
