@@ -65,6 +65,8 @@ __all__ = [
 _SNIPPET = 200  # characters of a non-JSON body kept in a message: enough to recognise a gateway page
 # A gateway or proxy page may echo the request, Authorization header included: never keep a JWT from it.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# Nor a key name an error page quotes back ("key organizations/.../apiKeys/... not authorized").
+_KEY_NAME = re.compile(r"organizations/[^/\s\"'<>]+/apiKeys/[^\s\"'<>]+")
 
 
 class CoinbaseError(CryptojError):
@@ -254,7 +256,7 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
 
 def _body_fields(response: httpx.Response) -> tuple[str | None, str | None]:
     """(code, message) from an error body, which may be JSON, HTML or plain text (real traffic has all three)."""
-    text = _JWT.sub("[jwt]", response.text.strip())
+    text = _KEY_NAME.sub("[key name]", _JWT.sub("[jwt]", response.text.strip()))
     if text.startswith("{"):
         try:
             data = json.loads(text)

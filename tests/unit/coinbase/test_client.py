@@ -13,7 +13,7 @@ from cryptoj import coinbase
 from cryptoj.coinbase import errors
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
-from cryptoj.coinbase.errors import InvalidArgumentError, OrderRejectedError
+from cryptoj.coinbase.errors import AuthenticationError, InvalidArgumentError, OrderRejectedError
 from cryptoj.coinbase.models import ClosePositionRequest
 from cryptoj.config import load_settings
 from cryptoj.errors import ConfigurationError
@@ -181,6 +181,21 @@ async def test_no_secret_reaches_logs_or_error_text(
         assert "BEGIN" not in text
         assert not JWT_PATTERN.search(text)
     assert "[jwt]" in str(caught.value)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json"])
+async def test_an_error_page_quoting_the_key_name_does_not_carry_it_into_the_error(
+    make_client: MakeClient, ec_key: CdpKey, content_type: str
+) -> None:
+    name = ec_key.name.get_secret_value()
+    text = f"key {name} is not authorized"
+    body = text if content_type == "text/plain" else f'{{"error": "UNAUTHENTICATED", "message": "{text}"}}'
+    script = Script(httpx.Response(401, text=body, headers={"content-type": content_type}))
+    async with make_client(script) as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.list_accounts()
+    assert name not in str(caught.value)
+    assert "[key name] is not authorized" in str(caught.value)
 
 
 async def test_open_mixed_with_other_statuses_is_refused_before_sending(make_client: MakeClient) -> None:
