@@ -11,10 +11,12 @@ from sqlalchemy.exc import ArgumentError
 from cryptoj.config import Settings
 from cryptoj.errors import ConfigurationError
 
-__all__ = ["SQLITE_BUSY_TIMEOUT_MS", "create_store_engine", "database_url", "describe_url"]
+__all__ = ["READ_ONLY_OPTION", "SQLITE_BUSY_TIMEOUT_MS", "create_store_engine", "database_url", "describe_url"]
 
 # How long a SQLite writer waits for another writer's lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# The execution option that makes a connection's transactions read-only (see `UnitOfWork(read_only=True)`).
+READ_ONLY_OPTION = "cryptoj_read_only"
 
 
 def database_url(settings: Settings) -> URL:
@@ -58,9 +60,10 @@ def create_store_engine(
     """Build the engine the settings name (no connection is opened yet, no schema is changed).
 
     SQLite: the folder is created, every connection runs in WAL mode with foreign keys on, and every
-    transaction starts with BEGIN IMMEDIATE, so two writers queue on the lock instead of failing when a
-    read turns into a write; one waits up to `sqlite_busy_timeout_ms` for the other, then the unit of work
-    raises `StoreUnavailable`. PostgreSQL: psycopg 3 with pre-ping, so a restarted server costs no error.
+    transaction but a read-only one starts with BEGIN IMMEDIATE, so two writers queue on the lock instead
+    of failing when a read turns into a write; one waits up to `sqlite_busy_timeout_ms` for the other,
+    then the unit of work raises `StoreUnavailable`. PostgreSQL: psycopg 3 with pre-ping, so a restarted
+    server costs no error.
     """
     url = database_url(settings)
     if url.drivername.startswith("sqlite"):
@@ -91,6 +94,14 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, **engine_options: Any) -> 
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (`UnitOfWork(read_only=True)`) takes no lock: in WAL mode it reads the last committed state
+        # while a writer works, and query_only makes any write it tries fail. Set on every begin, since pooled
+        # connections serve readers and writers in turn.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("PRAGMA query_only=OFF")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine

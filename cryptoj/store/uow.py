@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from cryptoj.store.engine import READ_ONLY_OPTION
 from cryptoj.store.errors import StoreError, StoreUnavailable
 from cryptoj.store.fills import FillRepository
 from cryptoj.store.market import CandleRepository, ProductRepository
@@ -24,17 +25,21 @@ class UnitOfWork:
     way (an exception, a forgotten commit) rolls everything back, so a crash mid-write leaves nothing
     half-written.
 
-    On SQLite every transaction of the store's engine starts with BEGIN IMMEDIATE, so a unit of work, even
-    one that only reads, holds the database's single write lock until it ends: keep each one short (other
-    SQLite connections can still read meanwhile, thanks to WAL). On PostgreSQL it runs at READ COMMITTED,
-    and an order save locks that order's row.
+    On SQLite every writing unit of work starts with BEGIN IMMEDIATE: it holds the database's single write
+    lock until it ends, and waits for it (up to the engine's busy timeout, then `StoreUnavailable`) while
+    another holds it, so keep each one short and never wait on the network inside one. A reader that
+    needs no write, `read_only=True`, takes no lock and never waits for a writer: it sees the last
+    committed state (WAL), and any write it tries fails with `StoreError`. On PostgreSQL it runs at READ
+    COMMITTED (read-only transactions when asked), and an order save locks that order's row.
 
     Parameters:
         engine: from `cryptoj.store.open_store` (schema already migrated).
+        read_only: for reads only (dashboards, reports, a strategy's inputs); `commit()` is refused.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._connection: Connection | None = None
         self._committed = False
 
@@ -45,6 +50,8 @@ class UnitOfWork:
             connection = self._engine.connect()
         except DBAPIError as exc:
             raise _unavailable(exc) from exc
+        if self._read_only:
+            connection.execution_options(**{READ_ONLY_OPTION: True, "postgresql_readonly": True})
         try:
             connection.begin()
         except BaseException as exc:
@@ -93,6 +100,8 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Make every write of this block permanent; the block may not write after this."""
+        if self._read_only:
+            raise StoreError("a read-only unit of work has nothing to commit; open one without read_only to write")
         self.connection.commit()
         self._committed = True
 

@@ -99,3 +99,34 @@ def test_a_unit_of_work_that_cannot_start_is_store_unavailable_and_holds_no_conn
             assert uow.products.all() == []
     finally:
         engine.dispose()
+
+
+def test_a_reader_does_not_wait_for_a_writer_and_sees_the_last_committed_state(store_settings: Settings) -> None:
+    # A busy timeout of 50 ms: a reader that queued behind the writer's lock would fail with StoreUnavailable.
+    engine = create_store_engine(store_settings, sqlite_busy_timeout_ms=50)
+    try:
+        with UnitOfWork(engine) as uow:
+            uow.products.upsert(btc_rules("BTC-USD"), at=T0)
+            uow.commit()
+        with UnitOfWork(engine) as writer:
+            writer.products.upsert(btc_rules("ETH-USD"), at=T0)
+            with UnitOfWork(engine, read_only=True) as reader:
+                assert [rules.product_id for rules in reader.products.all()] == ["BTC-USD"]
+            writer.commit()
+        with UnitOfWork(engine, read_only=True) as reader:
+            assert [rules.product_id for rules in reader.products.all()] == ["BTC-USD", "ETH-USD"]
+    finally:
+        engine.dispose()
+
+
+def test_a_reader_cannot_write_or_commit_and_its_connection_writes_again_afterwards(store_engine: Engine) -> None:
+    with UnitOfWork(store_engine, read_only=True) as reader:
+        with pytest.raises(StoreError, match="product BTC-USD failed in the database"):
+            reader.products.upsert(btc_rules(), at=T0)
+        with pytest.raises(StoreError, match="read-only"):
+            reader.commit()
+    assert _stored_products(store_engine) == []
+    with UnitOfWork(store_engine) as uow:  # the pooled connection the reader used
+        uow.products.upsert(btc_rules(), at=T0)
+        uow.commit()
+    assert _stored_products(store_engine) == ["BTC-USD"]
