@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from pydantic import SecretStr
 
+from cryptoj.coinbase.errors import InvalidArgumentError
 from cryptoj.errors import ConfigurationError
 
 __all__ = [
@@ -143,7 +144,7 @@ def _claims(key: CdpKey, now: int | None) -> dict[str, Any]:
 def build_rest_jwt(key: CdpKey, *, method: str, host: str, path: str, now: int | None = None) -> str:
     """A fresh JWT for one REST request: `uri` is ``"METHOD host/path"``, no scheme and no query string."""
     if "?" in path or "://" in host:
-        raise ValueError("the JWT uri takes a bare host and a path without query")
+        raise InvalidArgumentError("the JWT uri takes a bare host and a path without query")
     claims = _claims(key, now)
     claims["uri"] = f"{method.upper()} {host}{path}"
     return key.sign(claims, headers=_headers(key))

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from cryptoj.coinbase.auth import CdpKey, InvalidKeyError, build_rest_jwt, build_ws_jwt
+from cryptoj.coinbase.errors import InvalidArgumentError
 from cryptoj.errors import ConfigurationError
 
 NAME = "organizations/org-1/apiKeys/key-1"
@@ -95,9 +96,9 @@ def test_repr_of_a_key_shows_no_secret() -> None:
 
 def test_rest_jwt_refuses_a_query_or_scheme_in_the_uri() -> None:
     key = CdpKey.from_strings(NAME, _pem(ec.generate_private_key(ec.SECP256R1())))
-    with pytest.raises(ValueError, match="without query"):
+    with pytest.raises(InvalidArgumentError, match="without query"):
         build_rest_jwt(key, method="GET", host="api.coinbase.com", path="/x?limit=1")
-    with pytest.raises(ValueError, match="bare host"):
+    with pytest.raises(InvalidArgumentError, match="bare host"):
         build_rest_jwt(key, method="GET", host="https://api.coinbase.com", path="/x")
 
 
