@@ -66,6 +66,10 @@ class _FeedConnection:
         self._heartbeat_counter = 0
         self._started = time.monotonic()
         self._pending_batch: dict[str, TickerUpdated] = {}
+        self._queue: asyncio.Queue[SandboxEvent | None] | None = None
+        self._dequeued = 0  # hub events taken from the queue so far: the index of the last one
+        # (channel, product) -> index of the last hub event its snapshot already holds; "" for the user channel.
+        self._snapshot_holds: dict[tuple[str, str], int] = {}
 
     async def serve(self, *, subscribe_timeout: float) -> None:
         try:
@@ -75,6 +79,7 @@ class _FeedConnection:
                 await self._ws.close(code=1008, reason=f"no subscribe within {subscribe_timeout:g} s")
                 return
             async with self._source.hub.subscribe() as queue:
+                self._queue = queue
                 tasks = [
                     asyncio.create_task(self._tick()),
                     asyncio.create_task(self._relay(queue)),
@@ -181,9 +186,16 @@ class _FeedConnection:
             # Snapshot, subscription and ack under one lock: no update can slip in before the snapshot.
             if channel == "user":
                 self._owner = owner
-            await self._send_snapshot(channel, products)
+            # Built, marked and subscribed with no await in between: a hub event already queued is in the
+            # snapshot (and skipped later), one published while the snapshot is on the wire follows it.
+            frames = self._snapshot_frames(channel, products)
+            held = self._dequeued + (self._queue.qsize() if self._queue is not None else 0)
+            for product_id in products if channel != "user" else [""]:
+                self._snapshot_holds[(channel, product_id)] = held
             # heartbeats take no products; an empty user set means every product.
             self._subs.setdefault(channel, set()).update(products if channel != "heartbeats" else ())
+            for name, events in frames:
+                await self._send_locked(name, events)
             await self._send_locked("subscriptions", [{"subscriptions": self._ack_body()}])
 
     async def _unsubscribe(self, channel: str, products: list[str] | None) -> None:
@@ -210,31 +222,36 @@ class _FeedConnection:
                 body[channel] = sorted(products)
         return body
 
-    async def _send_snapshot(self, channel: str, products: list[str]) -> None:
+    def _snapshot_frames(self, channel: str, products: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:
+        """The snapshot frames of a subscribe, as (channel, events), built from the exchange's state now."""
         source = self._source
         at = wire.rfc3339(source.now())
         if channel == "level2":
-            for product_id in products:
-                await self._send_locked("l2_data", [wire.book_snapshot(source.book(product_id), at)])
-        elif channel == "market_trades":
-            for product_id in products:
-                trades = [wire.trade(t) for t in source.recent_trades(product_id, 100)]
-                await self._send_locked("market_trades", [{"type": "snapshot", "trades": trades}])
-        elif channel == "candles":
-            for product_id in products:
-                candles = [wire.candle(c) for c in source.recent_candles(product_id, 100)]
-                await self._send_locked("candles", [{"type": "snapshot", "candles": candles}])
-        elif channel in ("ticker", "ticker_batch"):
+            return [("l2_data", [wire.book_snapshot(source.book(product_id), at)]) for product_id in products]
+        if channel == "market_trades":
+            return [
+                (
+                    "market_trades",
+                    [{"type": "snapshot", "trades": [wire.trade(t) for t in source.recent_trades(p, 100)]}],
+                )
+                for p in products
+            ]
+        if channel == "candles":
+            return [
+                ("candles", [{"type": "snapshot", "candles": [wire.candle(c) for c in source.recent_candles(p, 100)]}])
+                for p in products
+            ]
+        if channel in ("ticker", "ticker_batch"):
             tickers = [wire.ticker(source.ticker(p), best=channel == "ticker") for p in products]
-            await self._send_locked(channel, [{"type": "snapshot", "tickers": tickers}])
-        elif channel == "status":
+            return [(channel, [{"type": "snapshot", "tickers": tickers}])]
+        if channel == "status":
             wanted = set(products)
             bodies = [p for p in source.status_products() if p.get("id") in wanted]
-            await self._send_locked("status", [{"type": "snapshot", "products": bodies}])
-        elif channel == "user" and self._owner is not None:
+            return [("status", [{"type": "snapshot", "products": bodies}])]
+        if channel == "user" and self._owner is not None:
             orders = [o for o in source.open_orders(self._owner) if not products or o.get("product_id") in products]
-            for batch in wire.user_snapshot_batches(orders):
-                await self._send_locked("user", [{"type": "snapshot", "orders": batch}])
+            return [("user", [{"type": "snapshot", "orders": batch}]) for batch in wire.user_snapshot_batches(orders)]
+        return []
 
     # --- background -----------------------------------------------------------------------------------
 
@@ -261,28 +278,41 @@ class _FeedConnection:
             event = await queue.get()
             if event is None:
                 raise _FellBehind
-            await self._publish(event)
+            self._dequeued += 1
+            async with self._lock:
+                # Decided under the lock: a subscribe in progress has finished its snapshot and marks.
+                frame = self._frame_for(event, self._dequeued)
+                if frame is not None:
+                    await self._send_locked(*frame)
 
-    async def _publish(self, event: SandboxEvent) -> None:
+    def _frame_for(self, event: SandboxEvent, index: int) -> tuple[str, list[dict[str, Any]]] | None:
+        """The update frame `event` makes for this client, or None (not subscribed, or already in a snapshot)."""
         subs = self._subs
+
+        def fresh(channel: str, product_id: str) -> bool:
+            return index > self._snapshot_holds.get((channel, product_id), 0)
+
         match event:
-            case BookChanged() if event.product_id in subs.get("level2", ()):
-                await self._send("l2_data", [wire.book_update(event)])
-            case TradePrinted() if event.product_id in subs.get("market_trades", ()):
-                await self._send("market_trades", [{"type": "update", "trades": [wire.trade(event)]}])
-            case CandleUpdated() if event.product_id in subs.get("candles", ()):
-                await self._send("candles", [{"type": "update", "candles": [wire.candle(event)]}])
+            case BookChanged() if event.product_id in subs.get("level2", ()) and fresh("level2", event.product_id):
+                return "l2_data", [wire.book_update(event)]
+            case TradePrinted() if event.product_id in subs.get("market_trades", ()) and fresh(
+                "market_trades", event.product_id
+            ):
+                return "market_trades", [{"type": "update", "trades": [wire.trade(event)]}]
+            case CandleUpdated() if event.product_id in subs.get("candles", ()) and fresh("candles", event.product_id):
+                return "candles", [{"type": "update", "candles": [wire.candle(event)]}]
             case TickerUpdated():
                 if event.product_id in subs.get("ticker_batch", ()):
                     self._pending_batch[event.product_id] = event
                 if event.product_id in subs.get("ticker", ()):
-                    await self._send("ticker", [{"type": "update", "tickers": [wire.ticker(event)]}])
-            case OrderUpdated() if "user" in subs and event.owner == self._owner:
+                    return "ticker", [{"type": "update", "tickers": [wire.ticker(event)]}]
+            case OrderUpdated() if "user" in subs and event.owner == self._owner and fresh("user", ""):
                 wanted = subs["user"]
                 if not wanted or event.order.get("product_id") in wanted:
-                    await self._send("user", [{"type": "update", "orders": [event.order]}])
+                    return "user", [{"type": "update", "orders": [event.order]}]
             case _:
                 pass
+        return None
 
 
 class _FellBehind(Exception):
