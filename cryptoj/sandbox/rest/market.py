@@ -176,13 +176,14 @@ async def candles(call: Call) -> dict[str, Any]:
     if end < start:
         raise ApiError(400, "INVALID_ARGUMENT", "start and end argument is invalid")
     first = start // granularity * granularity
-    buckets = list(range(first, end, granularity)) or [first]
-    if len(buckets) > limit:
+    # Counted before any list is built: a range of years at one minute would take the server's memory.
+    if max(1, -(-(end - first) // granularity)) > limit:
         raise ApiError(
             400,
             "INVALID_ARGUMENT",
             f"start and end argument is invalid - number of candles requested should be less than {MAX_CANDLES}",
         )
+    buckets = list(range(first, end, granularity)) or [first]
     now = call.exchange.now().timestamp()
     rows = []
     for bucket in reversed(buckets):

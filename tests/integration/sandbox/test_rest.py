@@ -171,6 +171,16 @@ def test_candles_are_newest_first_and_more_than_350_is_invalid_argument(api: Api
     assert api.get("/products/BTC-USD/candles", granularity="ONE_MINUTE").status_code == 400
 
 
+def test_a_candle_range_of_decades_or_past_int64_is_invalid_argument_not_a_server_crash(api: Api) -> None:
+    # Counting the buckets built them all first: about 30 million for this range, 10^21 (an OverflowError) for the next.
+    now = int(time.time())
+    decades = api.get("/products/BTC-USD/candles", start=0, end=now, granularity="ONE_MINUTE")
+    assert decades.status_code == 400
+    beyond = api.get("/products/BTC-USD/candles", start=0, end=10**23, granularity="ONE_MINUTE")
+    assert beyond.status_code == 400
+    assert "less than 350" in beyond.json()["message"]
+
+
 def test_product_book_has_realistic_depth_and_an_unknown_product_is_not_found(api: Api) -> None:
     body = api.get("/product_book", product_id="BTC-USD", limit=1000).json()
     assert len(body["pricebook"]["bids"]) == 1000
