@@ -172,6 +172,12 @@ class OrderRepository:
                 )
         if len(mine) < len(stored) or (len(mine) == len(stored) and order.filled_size < row["filled_size"]):
             return  # a stale copy: the store already knows more
+        if order.filled_size < row["filled_size"]:
+            # New steps decided on old fill figures (a cancel that did not know of a fill): saving them would
+            # also take the fill figures back.
+            raise ConcurrentUpdate(
+                f"order {coid} is stored filled {row['filled_size']}, this copy only {order.filled_size}: reload it"
+            )
         # The new steps follow the stored ones legally: the stored history is a prefix of this one, and
         # `_state_values` checked every step of this one against the status machine.
         known = row["exchange_order_id"]

@@ -106,6 +106,18 @@ def test_a_stale_copy_does_not_undo_newer_state(engine: Engine) -> None:
     assert _load(engine).filled_size == Decimal("0.2")
 
 
+def test_a_copy_behind_on_fills_cannot_add_a_status_and_undo_them(engine: Engine) -> None:
+    _save(engine, _opened(limit_order()))
+    older, newer = _load(engine), _load(engine)
+    newer.apply_fill(fill_of(newer, "t-1", size="0.2"))
+    _save(engine, newer)
+    older.transition(OrderStatus.CANCELLED, at=T2 + timedelta(seconds=1))  # decided without knowing of t-1
+    with pytest.raises(ConcurrentUpdate, match=r"coid-1 is stored filled 0\.2"):
+        _save(engine, older)
+    loaded = _load(engine)
+    assert (loaded.status, loaded.filled_size, len(loaded.history)) == (OrderStatus.OPEN, Decimal("0.2"), 3)
+
+
 def test_a_save_whose_history_departs_from_the_stored_one_is_refused(engine: Engine) -> None:
     _save(engine, limit_order())
     first, second = _load(engine), _load(engine)
