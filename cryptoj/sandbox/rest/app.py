@@ -32,6 +32,8 @@ from cryptoj.sandbox.rest.routes import match
 __all__ = ["SandboxApp"]
 
 ADMIN_PREFIX = "/sandbox/admin"
+# Ten years: further and the clock leaves what datetime can hold, which broke every later market step.
+MAX_ADVANCE_SECONDS = 10 * 365 * 86_400
 
 
 class SandboxApp:
@@ -176,8 +178,12 @@ class SandboxApp:
             if path == f"{ADMIN_PREFIX}/advance" and method == "POST":
                 body = await _json_body(request)
                 seconds = body.get("seconds") if isinstance(body, dict) else None
-                if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-                    raise ApiError(400, "INVALID_ARGUMENT", "seconds must be a non-negative number")
+                if (
+                    not isinstance(seconds, int | float)
+                    or isinstance(seconds, bool)
+                    or not 0 <= seconds <= MAX_ADVANCE_SECONDS  # NaN fails this too
+                ):
+                    raise ApiError(400, "INVALID_ARGUMENT", f"seconds must be a number from 0 to {MAX_ADVANCE_SECONDS}")
                 exchange.advance(float(seconds))
                 return json_response({"time": exchange.now().isoformat()})
         except FaultConfigError as exc:

@@ -95,6 +95,12 @@ def test_admin_refuses_bad_settings(api: Api) -> None:
     assert response.status_code == 400
     assert "from 0 to 1" in response.json()["message"]
     assert api.client.post("/sandbox/admin/advance", json={"seconds": -1}).status_code == 400
+    # Past datetime's range the clock broke: a 500, then every market step failed.
+    huge = api.client.post("/sandbox/admin/advance", content=b'{"seconds": 1e308}')
+    assert huge.status_code == 400
+    assert "from 0 to" in huge.json()["message"]
+    assert api.client.post("/sandbox/admin/advance", content=b'{"seconds": NaN}').status_code == 400
+    assert api.client.post("/sandbox/admin/advance", json={"seconds": 60}).status_code == 200
     assert api.client.get("/sandbox/admin/nothing").status_code == 404
 
 
