@@ -21,12 +21,11 @@ from cryptoj.coinbase.errors import (
     AuthenticationError,
     CoinbaseError,
     RateLimitedError,
-    ServerError,
-    TransportError,
     UnexpectedResponseError,
     UnknownOutcomeError,
     error_from_exception,
     error_from_response,
+    may_have_taken_effect,
     should_retry,
 )
 from cryptoj.coinbase.models.common import describe_validation
@@ -204,7 +203,7 @@ class RestSession:
             error = await self._send_single(request, public=public, bucket=bucket)
             if isinstance(error, httpx.Response):
                 return error
-            if isinstance(error, ServerError) or (isinstance(error, TransportError) and error.may_have_arrived):
+            if may_have_taken_effect(error):
                 may_have_arrived = True
             hint = error.retry_after if isinstance(error, RateLimitedError) else None
             repeatable = retry in (RetryMode.SAFE, RetryMode.ORDER) or (

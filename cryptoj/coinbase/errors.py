@@ -57,6 +57,7 @@ __all__ = [
     "UnknownOutcomeError",
     "error_from_exception",
     "error_from_response",
+    "may_have_taken_effect",
     "parse_retry_after",
     "retry_condition",
     "should_retry",
@@ -318,6 +319,23 @@ _HTTPX_ERRORS: tuple[tuple[type[httpx.HTTPError], type[CoinbaseError], bool], ..
     (httpx.TooManyRedirects, UnexpectedResponseError, True),
     (httpx.HTTPStatusError, UnexpectedResponseError, True),
 )
+
+
+def may_have_taken_effect(error: CoinbaseError) -> bool:
+    """Whether the request that failed with `error` may have reached Coinbase and acted, unanswered.
+
+    True for a 5xx, a transport failure after sending, and an answer that came but could not be read
+    (undecodable body, redirect loop); False for a definite HTTP answer and for requests that never left.
+    The client turns it into `UnknownOutcomeError` for order writes.
+    """
+    if isinstance(error, ServerError):
+        return True
+    if isinstance(error, TransportError):
+        return error.may_have_arrived
+    cause = error.__cause__
+    if isinstance(cause, httpx.HTTPError):
+        return next((arrived for kind, _, arrived in _HTTPX_ERRORS if isinstance(cause, kind)), True)
+    return False
 
 
 def error_from_exception(exc: httpx.HTTPError) -> CoinbaseError:

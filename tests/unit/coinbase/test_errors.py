@@ -21,6 +21,7 @@ from cryptoj.coinbase.errors import (
     UnknownOutcomeError,
     error_from_exception,
     error_from_response,
+    may_have_taken_effect,
     parse_retry_after,
     should_retry,
 )
@@ -189,3 +190,20 @@ def test_prefect_retry_condition_follows_should_retry() -> None:
     assert not retry_condition(None, None, Failed(data=UnknownOutcomeError("?", client_order_id="c")))
     assert not retry_condition(None, None, Failed(data=InvalidRequestError("bad")))
     assert not retry_condition(None, None, Completed(data=1))
+
+
+def test_may_have_taken_effect_reads_the_cause_of_each_kind_of_failure() -> None:
+    def translated(exc: httpx.HTTPError) -> CoinbaseError:
+        error = error_from_exception(exc)
+        error.__cause__ = exc
+        return error
+
+    assert may_have_taken_effect(error_from_response(_answer(503, "{}"), now=NOW))
+    assert not may_have_taken_effect(error_from_response(_answer(400, "{}"), now=NOW))
+    assert may_have_taken_effect(translated(httpx.ReadTimeout("slow")))
+    assert not may_have_taken_effect(translated(httpx.ConnectError("refused")))
+    assert may_have_taken_effect(translated(httpx.DecodingError("bad gzip")))
+    assert not may_have_taken_effect(translated(httpx.UnsupportedProtocol("ftp")))
+    odd = UnexpectedResponseError("odd")
+    odd.__cause__ = type("NewFailure", (httpx.HTTPError,), {})("new")
+    assert may_have_taken_effect(odd)  # an httpx failure we do not know yet: maybe sent

@@ -152,6 +152,26 @@ async def test_order_5xx_after_send_is_an_unknown_outcome(make_client: MakeClien
             await client.create_order(_order())
 
 
+@pytest.mark.parametrize("fault", [httpx.DecodingError("bad gzip"), httpx.TooManyRedirects("loop")])
+async def test_an_order_answered_but_undecodable_is_an_unknown_outcome(
+    make_client: MakeClient, fault: httpx.HTTPError
+) -> None:
+    script = Script(fault)
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order("c-8"))
+    assert caught.value.client_order_id == "c-8"
+    assert len(script.requests) == 1
+
+
+async def test_an_order_the_client_could_not_even_send_is_not_unknown(make_client: MakeClient) -> None:
+    script = Script(httpx.UnsupportedProtocol("no such scheme"))
+    async with make_client(script) as client:
+        with pytest.raises(UnexpectedResponseError) as caught:
+            await client.create_order(_order())
+    assert not isinstance(caught.value, UnknownOutcomeError)
+
+
 async def test_order_that_surely_never_left_is_a_plain_transport_error(make_client: MakeClient) -> None:
     script = Script(httpx.ConnectError("refused"), httpx.ConnectError("refused"))
     async with make_client(script, max_retries=1) as client:
