@@ -16,6 +16,11 @@ from cryptoj.domain.book import BookError, BookSide, OrderBook
 
 __all__ = ["BookKeeper", "BookState"]
 
+# A book that breaks again before it ever synced waits before the next resync, doubling up to the cap:
+# a product in auction mode can send a crossed snapshot every time, each several MB.
+_RESYNC_FIRST_WAIT = 1.0
+_RESYNC_MAX_WAIT = 30.0
+
 
 class BookState(StrEnum):
     """Where a product's book stands."""
@@ -37,6 +42,8 @@ class BookKeeper:
         self._books: dict[str, OrderBook] = {}
         self._state: dict[str, BookState] = {}
         self._updated_at: dict[str, float] = {}
+        self._strikes: dict[str, int] = {}  # breaks since the book was last synced
+        self._retry_at: dict[str, float] = {}  # when a deferred resync may be asked for
         self.snapshots = 0  # snapshots applied (counter for tests and metrics)
         self.ignored_updates = 0  # events that arrived while a book awaited its snapshot or was not subscribed
 
@@ -56,18 +63,21 @@ class BookKeeper:
             self._books.pop(product_id, None)
             self._state.pop(product_id, None)
             self._updated_at.pop(product_id, None)
+            self._strikes.pop(product_id, None)
+            self._retry_at.pop(product_id, None)
 
     def disconnect(self) -> None:
         """The connection dropped: no book may be served until a fresh snapshot arrives."""
         for product_id in self._state:
             self._state[product_id] = BookState.DISCONNECTED
+        self._retry_at.clear()  # the reconnect brings fresh snapshots anyway
 
     def state(self, product_id: str) -> BookState | None:
         """A product's book state, or None when it is not tracked."""
         return self._state.get(product_id)
 
     def apply(self, message: L2Message) -> list[str]:
-        """Apply every event of a level2 frame; returns products whose book broke and needs a resync."""
+        """Apply every event of a level2 frame; returns products to resync now (a book broke, or its wait ended)."""
         broken: list[str] = []
         for event in message.events:
             if not self._apply_event(event):
@@ -95,16 +105,35 @@ class BookKeeper:
                     book.apply_update(BookSide.BID if u.side == "bid" else BookSide.ASK, u.price_level, u.new_quantity)
             else:
                 self.ignored_updates += 1
-                return True
+                return not self._retry_due(product_id)
         except BookError:
-            self._state[product_id] = BookState.AWAITING_SNAPSHOT
-            return False
+            return not self._break(product_id)
         if book.is_crossed:
             # A crossed book means an update was lost or misapplied: never serve it, ask for a fresh one.
-            self._state[product_id] = BookState.AWAITING_SNAPSHOT
-            return False
+            return not self._break(product_id)
         self._state[product_id] = BookState.SYNCED
         self._updated_at[product_id] = self._clock()
+        self._strikes.pop(product_id, None)
+        self._retry_at.pop(product_id, None)
+        return True
+
+    def _break(self, product_id: str) -> bool:
+        """Withdraw a broken book; True when a resync should be asked for now, False when it must wait."""
+        self._state[product_id] = BookState.AWAITING_SNAPSHOT
+        strikes = self._strikes.get(product_id, 0)
+        self._strikes[product_id] = strikes + 1
+        if strikes == 0:
+            return True  # the book was good until now: an update was lost, fetch a fresh one at once
+        wait = min(_RESYNC_MAX_WAIT, _RESYNC_FIRST_WAIT * 2 ** (strikes - 1))
+        self._retry_at[product_id] = self._clock() + wait
+        return False
+
+    def _retry_due(self, product_id: str) -> bool:
+        # Checked as frames of the product arrive: no timer task to leak on close.
+        retry_at = self._retry_at.get(product_id)
+        if retry_at is None or self._clock() < retry_at:
+            return False
+        del self._retry_at[product_id]
         return True
 
     def staleness(self, product_id: str) -> float | None:

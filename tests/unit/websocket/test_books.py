@@ -153,3 +153,40 @@ def test_a_product_never_subscribed_gets_no_book_from_a_stray_snapshot() -> None
     assert keeper.state("ETH-USD") is None
     with pytest.raises(BookUnavailable, match="not subscribed"):
         keeper.book("ETH-USD")
+
+
+CROSSED = (level("bid", "102", "1"), level("offer", "101", "1"))
+
+
+def test_a_book_that_keeps_arriving_crossed_is_resynced_with_backoff_not_in_a_loop() -> None:
+    # A product in auction mode can show a crossed book in every snapshot: asking again at once each time
+    # would pull multi-MB snapshots as fast as the link allows.
+    clock = Clock()
+    keeper = BookKeeper(clock=clock)
+    keeper.expect(["BTC-USD"])
+    assert keeper.apply(l2("snapshot", *CROSSED)) == ["BTC-USD"]  # the first break asks at once
+    clock.now += 0.1
+    assert keeper.apply(l2("snapshot", *CROSSED)) == []  # the fresh snapshot is crossed again: wait
+    assert keeper.apply(l2("update", level("bid", "90", "1"))) == []  # still inside the wait
+    clock.now += 1.0
+    assert keeper.apply(l2("update", level("bid", "90", "1"))) == ["BTC-USD"]  # the wait is over: ask again
+    clock.now += 0.1
+    assert keeper.apply(l2("snapshot", *CROSSED)) == []
+    clock.now += 1.0
+    assert keeper.apply(l2("update", level("bid", "90", "1"))) == []  # the wait doubled to 2 s
+    clock.now += 1.0
+    assert keeper.apply(l2("update", level("bid", "90", "1"))) == ["BTC-USD"]
+    with pytest.raises(BookUnavailable):
+        keeper.book("BTC-USD")
+
+
+def test_a_book_that_synced_again_breaks_and_is_resynced_at_once() -> None:
+    clock = Clock()
+    keeper = BookKeeper(clock=clock)
+    keeper.expect(["BTC-USD"])
+    assert keeper.apply(l2("snapshot", *CROSSED)) == ["BTC-USD"]
+    clock.now += 0.1
+    keeper.apply(l2("snapshot", level("bid", "100", "1"), level("offer", "101", "1")))
+    assert keeper.state("BTC-USD") is BookState.SYNCED
+    clock.now += 0.1
+    assert keeper.apply(l2("update", level("bid", "105", "1"))) == ["BTC-USD"]  # no wait after a good sync
