@@ -10,7 +10,7 @@ from datetime import datetime
 
 from cryptoj.coinbase import pagination
 from cryptoj.coinbase._http import RestSession
-from cryptoj.coinbase._wire import flag, path_id, query_list, trades_query
+from cryptoj.coinbase._wire import flag, path_id, query_list, trades_query, unix_seconds
 from cryptoj.coinbase.limits import VenueLimits
 from cryptoj.coinbase.models import (
     BestBidAskResponse,
@@ -168,7 +168,7 @@ class MarketDataEndpoints:
         self, path: str, start: datetime, end: datetime, granularity: Granularity, *, limit: int | None, public: bool
     ) -> CandlesResponse:
         params = {
-            "start": str(int(start.timestamp())), "end": str(int(end.timestamp())),
+            "start": unix_seconds(start), "end": unix_seconds(end),
             "granularity": granularity.value, "limit": limit,
         }  # fmt: skip
         return await self._session.call("GET", path, CandlesResponse, params=params, public=public)

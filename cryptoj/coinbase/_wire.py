@@ -8,7 +8,7 @@ from datetime import datetime
 from cryptoj.coinbase.errors import InvalidArgumentError, OrderRejectedError
 from cryptoj.coinbase.models import CreateOrderResponse
 
-__all__ = ["flag", "path_id", "query_list", "rejection", "rfc3339", "trades_query"]
+__all__ = ["aware", "flag", "path_id", "query_list", "rejection", "rfc3339", "trades_query", "unix_seconds"]
 
 _UNKNOWN = "UNKNOWN_FAILURE_REASON"
 
@@ -51,20 +51,27 @@ def query_list(values: Sequence[str] | None) -> list[str] | None:
     return list(values) if values else None
 
 
+def aware(value: datetime) -> datetime:
+    """`value` itself, if it names an instant (has a UTC offset); else InvalidArgumentError."""
+    # A naive time would be read as the machine's local time: a silently shifted window, so refuse it.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidArgumentError("times sent to Coinbase must be timezone-aware")
+    return value
+
+
 def rfc3339(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        raise InvalidArgumentError("times sent to Coinbase must be timezone-aware")
-    return value.isoformat().replace("+00:00", "Z")
+    return aware(value).isoformat().replace("+00:00", "Z")
+
+
+def unix_seconds(value: datetime | None) -> str | None:
+    """Whole UNIX seconds as text (candles and trades take them so); naive times refused."""
+    return None if value is None else str(int(aware(value).timestamp()))
 
 
 def trades_query(limit: int, start: datetime | None, end: datetime | None) -> dict[str, str | int | None]:
-    return {
-        "limit": limit,
-        "start": str(int(start.timestamp())) if start else None,
-        "end": str(int(end.timestamp())) if end else None,
-    }
+    return {"limit": limit, "start": unix_seconds(start), "end": unix_seconds(end)}
 
 
 def flag(value: bool | None) -> str | None:

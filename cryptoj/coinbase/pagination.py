@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
+from cryptoj.coinbase._wire import aware
 from cryptoj.coinbase.errors import InvalidArgumentError, UnexpectedResponseError
 from cryptoj.coinbase.models import (
     Account,
@@ -139,7 +140,7 @@ async def candles(
     Windows span at most `candles_per_request - 1` buckets (Coinbase answers 400 rather than truncate) and
     share their edge bucket, so whether the venue treats `end` as inclusive or not, nothing is missed.
     """
-    if end < start:
+    if aware(end) < aware(start):
         raise InvalidArgumentError("candles: end is before start")
     span = timedelta(seconds=granularity.seconds * (client.limits.candles_per_request - 1))
     fetch = client.get_public_candles if public else client.get_candles

@@ -188,3 +188,21 @@ async def test_candles_refuse_a_reversed_range(make_client: MakeClient) -> None:
                     "BTC-USD", start=START, end=START - timedelta(days=1), granularity=Granularity.ONE_DAY
                 )
             ]
+
+
+async def test_naive_times_are_refused_before_sending_not_read_as_local_time(make_client: MakeClient) -> None:
+    naive = datetime(2026, 1, 1)  # noqa: DTZ001 - the naive time under test
+    script = Script()
+    async with make_client(script) as client:
+        with pytest.raises(InvalidArgumentError, match="timezone-aware"):
+            await client.get_candles("BTC-USD", start=naive, end=START, granularity=Granularity.ONE_MINUTE)
+        with pytest.raises(InvalidArgumentError, match="timezone-aware"):
+            await client.get_public_market_trades("BTC-USD", limit=10, start=naive)
+        with pytest.raises(InvalidArgumentError, match="timezone-aware"):
+            _ = [
+                candle
+                async for candle in client.iter_candles(
+                    "BTC-USD", start=START, end=naive, granularity=Granularity.ONE_MINUTE
+                )
+            ]
+    assert script.requests == []
