@@ -13,6 +13,7 @@ from cryptoj.domain.positions import Position
 from cryptoj.domain.risk import KillSwitch, KillSwitchState, Reason, RiskRule
 from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money
+from cryptoj.store.engine import READ_ONLY_OPTION
 from cryptoj.store.errors import InvalidRecord
 from cryptoj.store.market import ProductRepository
 from cryptoj.store.tables import (
@@ -21,6 +22,7 @@ from cryptoj.store.tables import (
     KillSwitchEventRow,
     KillSwitchRow,
     PositionRow,
+    ProductRow,
     RiskEventRow,
 )
 
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 _positions = PositionRow.__table__  # type: ignore[attr-defined]
+_products = ProductRow.__table__  # type: ignore[attr-defined]
 _balances = BalanceSnapshotRow.__table__  # type: ignore[attr-defined]
 _equity = EquitySnapshotRow.__table__  # type: ignore[attr-defined]
 _risk = RiskEventRow.__table__  # type: ignore[attr-defined]
@@ -70,14 +73,30 @@ class PositionRepository:
             self._connection.execute(statement)
 
     def get(self, product_id: str) -> Position:
-        """The stored position of a product (flat when none is stored)."""
+        """The stored position of a product (flat when none is stored), to apply new fills to and save.
+
+        In a writing unit of work on PostgreSQL it locks the product until the unit of work ends, so two
+        workers applying their own fills take turns: the second reads the first's saved position instead
+        of both saving on one old copy (the last save would drop the other's fills). The product row is
+        locked, not the position row, since a first position has no row yet. SQLite needs no lock: its
+        writing transactions already take turns.
+        """
+        options = self._connection.get_execution_options()
+        if self._connection.dialect.name == "postgresql" and not options.get(READ_ONLY_OPTION):
+            self._connection.execute(
+                # FOR NO KEY UPDATE: the lockers take turns, but rows that merely reference the product (a
+                # fill's foreign-key check takes KEY SHARE) do not conflict with it; FOR UPDATE deadlocked there.
+                select(_products.c.product_id)
+                .where(_products.c.product_id == product_id)
+                .with_for_update(key_share=True)
+            )
         row = (
             self._connection.execute(select(_positions).where(_positions.c.product_id == product_id)).mappings().first()
         )
         return Position(product_id) if row is None else _position_from(row)
 
     def all(self) -> dict[str, Position]:
-        """Every stored position, by product id."""
+        """Every stored position, by product id (locks nothing: load with `get` to update one)."""
         rows = self._connection.execute(select(_positions).order_by(_positions.c.product_id)).mappings()
         return {row["product_id"]: _position_from(row) for row in rows}
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from decimal import Decimal
 from typing import TypeVar
 
 import pytest
@@ -89,6 +91,31 @@ def test_two_workers_adding_the_same_fills_store_one_copy(engine: Engine) -> Non
     fills = [fill_of(order, f"t-{i}") for i in range(50)]
     assert sorted(_at_once(engine, lambda uow, _: len(uow.fills.add(fills)))) == [0, 50]  # type: ignore[type-var]
     assert _count(engine, FillRow) == 50
+
+
+def test_two_workers_applying_their_fills_to_one_position_lose_neither(engine: Engine) -> None:
+    order = limit_order()
+    with UnitOfWork(engine) as uow:
+        uow.orders.save(order)
+        uow.commit()
+
+    both_loaded = threading.Barrier(2)
+
+    def apply_mine(uow: UnitOfWork, index: int) -> int:
+        new = uow.fills.add([fill_of(order, f"t-{index}")])
+        position = uow.positions.get("BTC-USD")
+        # Both would hold a flat copy here, but get() makes the second wait for the first's commit (so the
+        # first waits here in vain, for half a second, and goes on alone).
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_loaded.wait(timeout=0.5)
+        for fill in new:
+            position.apply(fill)
+        uow.positions.save(position, at=T0)
+        return len(new)
+
+    assert _at_once(engine, apply_mine) == [1, 1]
+    with UnitOfWork(engine) as uow:
+        assert uow.positions.get("BTC-USD").size == Decimal("0.2")
 
 
 def test_two_workers_moving_one_order_differently_one_is_refused(engine: Engine) -> None:

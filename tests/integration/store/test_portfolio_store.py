@@ -153,3 +153,13 @@ def test_the_kill_switch_stays_engaged_with_its_first_reason_until_an_operator_r
             uow.risk.reset(by="", at=T2)
         with pytest.raises(InvalidRecord, match="reason"):
             uow.risk.engage("", at=T2)
+
+
+def test_a_reader_loads_positions_without_locking(engine: Engine) -> None:
+    with UnitOfWork(engine) as uow:
+        uow.positions.save(Position("BTC-USD", size=Decimal("0.5"), cost_basis=Decimal(50)), at=T0)
+        uow.commit()
+    with UnitOfWork(engine) as writer:
+        writer.positions.get("BTC-USD")  # the writer holds the product's lock on PostgreSQL
+        with UnitOfWork(engine, read_only=True) as reader:
+            assert reader.positions.get("BTC-USD").size == Decimal("0.5")
