@@ -188,7 +188,8 @@ class SandboxExchange:
                 self._hub.publish(market.candle_event(start, seconds, now))
             if trades:
                 self._hub.publish(market.ticker(seconds))
-            self.engine.on_market(pid, now=now)
+            prices = [trade.price for trade in trades]
+            self.engine.on_market(pid, now=now, traded=(min(prices), max(prices)) if prices else None)
 
     def advance(self, seconds: float) -> None:
         """Move simulated time forward and step the market (tests and the admin endpoint)."""

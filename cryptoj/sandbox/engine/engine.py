@@ -272,10 +272,15 @@ class Engine:
 
     # --- market moves ------------------------------------------------------------------------
 
-    def on_market(self, product_id: str, *, now: datetime) -> None:
-        """The market moved: expire GTD orders, trigger stops, fill resting orders the market crossed."""
+    def on_market(self, product_id: str, *, now: datetime, traded: tuple[Decimal, Decimal] | None = None) -> None:
+        """The market moved: expire GTD orders, trigger stops, fill resting orders the market crossed.
+
+        `traded` is the (low, high) of the trades printed since the last step: a stop fires when any of
+        them reached it, not only the last (a fast clock prints many seconds' trades in one step).
+        """
         book = self.market.book(product_id)
         last = self.market.last_price(product_id)
+        low, high = (min(traded[0], last), max(traded[1], last)) if traded else (last, last)
         for order in list(self._working.get(product_id, {}).values()):
             if order.status is OrderStatus.QUEUED:
                 if self._rehold(order):
@@ -291,8 +296,8 @@ class Engine:
                 self._finish(order, OrderStatus.EXPIRED, now, "")
             elif order.trigger_status == TriggerStatus.PENDING:
                 direction, stop = order.request.stop_direction, order.request.stop_price or ZERO
-                if (direction is StopDirection.STOP_UP and last >= stop) or (
-                    direction is StopDirection.STOP_DOWN and last <= stop
+                if (direction is StopDirection.STOP_UP and high >= stop) or (
+                    direction is StopDirection.STOP_DOWN and low <= stop
                 ):
                     order.trigger_status = TriggerStatus.TRIGGERED
                     self._take(order, now=now)

@@ -146,6 +146,26 @@ def test_stop_limit_waits_then_triggers_when_the_last_trade_crosses(engine: Engi
     assert order.filled_value == D("101")
 
 
+@pytest.mark.parametrize(
+    ("direction", "traded", "fires"),
+    [
+        ("STOP_DIRECTION_STOP_UP", ("99", "102"), True),  # a print reached 102, the last fell back to 100
+        ("STOP_DIRECTION_STOP_UP", ("99", "101.99"), False),
+        ("STOP_DIRECTION_STOP_DOWN", ("98", "101"), True),
+        ("STOP_DIRECTION_STOP_DOWN", ("98.01", "101"), False),
+    ],
+)
+def test_a_stop_fires_when_any_trade_since_the_last_step_reached_it(
+    engine: Engine, direction: str, traded: tuple[str, str], fires: bool
+) -> None:
+    up = direction.endswith("UP")
+    config = {"base_size": "0.5", "stop_direction": direction}
+    config |= {"stop_price": "102", "limit_price": "103"} if up else {"stop_price": "98", "limit_price": "97"}
+    order = place(engine, "stop_limit_stop_limit_gtc", side="BUY" if up else "SELL", **config)
+    engine.on_market("BTC-USD", now=NOW, traded=(D(traded[0]), D(traded[1])))  # the last trade is still 100
+    assert (order.trigger_status == "STOP_TRIGGERED") is fires
+
+
 def test_gtd_order_expires_at_its_end_time_and_releases_its_hold(engine: Engine) -> None:
     end = NOW + timedelta(minutes=5)
     order = place(engine, "limit_limit_gtd", base_size="1", limit_price="90", end_time=end.isoformat())

@@ -216,3 +216,36 @@ def test_accounts_and_order_ids_are_the_same_under_the_same_seed(key_name: str) 
     assert first[0] != other[0]
     assert first[1] != other[1]
     assert dict(first[2])["USD"] < Decimal("100000")
+
+
+def test_a_fast_clock_step_triggers_a_stop_any_printed_trade_reached(key_name: str) -> None:
+    def fresh() -> SandboxExchange:
+        return SandboxExchange(seed=5, clock=SimClock(start=START, speed=0))
+
+    # Find a jump after which the highest print lies above both the start price and the final one.
+    probe = fresh()
+    start_price = probe.last_price("BTC-USD")
+    for seconds in range(10, 60):
+        probe = fresh()
+        probe.advance(seconds)
+        prints = [t.price for t in probe.recent_trades("BTC-USD", 1000) if t.time > START]
+        high, last = max(prints), probe.last_price("BTC-USD")
+        if high > max(last, start_price):
+            break
+    else:  # pragma: no cover - the packaged bars move within a minute
+        pytest.fail("no jump with a spike found")
+    exchange = fresh()
+    config = {"base_size": "0.001", "limit_price": str(high * 2), "stop_price": str(high)}
+    order = exchange.engine.create(
+        key_name,
+        {
+            "client_order_id": "stop-1",
+            "product_id": "BTC-USD",
+            "side": "BUY",
+            "order_configuration": {"stop_limit_stop_limit_gtc": config | {"stop_direction": "STOP_DIRECTION_STOP_UP"}},
+        },
+        now=exchange.now(),
+    )
+    exchange.advance(seconds)
+    assert exchange.last_price("BTC-USD") < high  # the last print alone would not have fired it
+    assert order.trigger_status == "STOP_TRIGGERED"
