@@ -2,6 +2,16 @@
 
 Build a `SandboxExchange`, serve it with `cryptoj.sandbox.server.SandboxServer` (kept out of this
 module so importing the exchange core never loads uvicorn), or run `cryptoj sandbox serve`.
+
+Limits, by design:
+- Resting orders are matched at each market step (four a second when served) against the book of that
+  moment; stops fire on any trade printed since the last step. With a clock much faster than real time a
+  limit price the market passed between two steps can go unfilled.
+- User fills take liquidity from the synthetic book without depleting it: the simulated market refills
+  at once, so one user cannot move the price.
+- `/time` answers the simulated clock, which order times, GTD end times and candles use; JWT `nbf`/`exp`
+  are checked against the wall clock, as Coinbase checks them. After `--speed` or an admin advance the
+  two differ: a client must not derive its JWT times from the sandbox's `/time`.
 """
 
 from cryptoj.sandbox.clock import SimClock
