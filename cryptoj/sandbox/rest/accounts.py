@@ -6,16 +6,9 @@ from decimal import Decimal
 from typing import Any
 
 from cryptoj.sandbox.engine.wire import account_body
-from cryptoj.sandbox.rest.http import ApiError, Call, query_int
+from cryptoj.sandbox.rest.http import ApiError, Call, query_cursor, query_int
 
 __all__ = ["get_account", "key_permissions", "list_accounts", "list_portfolios", "transaction_summary"]
-
-
-def _cursor(call: Call) -> int:
-    text = call.query.get("cursor") or "0"
-    if not text.isdigit():
-        raise ApiError(400, "INVALID_ARGUMENT", "cursor argument is invalid")
-    return int(text)
 
 
 async def list_accounts(call: Call) -> dict[str, Any]:
@@ -23,7 +16,7 @@ async def list_accounts(call: Call) -> dict[str, Any]:
     owner = call.user
     ledger = call.exchange.ledger
     limit = query_int(call, "limit", default=49, low=1, high=250)
-    offset = _cursor(call)
+    offset = query_cursor(call)
     accounts = ledger.accounts(owner)
     page = accounts[offset : offset + limit]
     has_next = offset + limit < len(accounts)

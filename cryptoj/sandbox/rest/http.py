@@ -21,6 +21,7 @@ __all__ = [
     "Handler",
     "html_page",
     "json_response",
+    "query_cursor",
     "query_int",
     "text_response",
 ]
@@ -113,3 +114,11 @@ def query_int(call: Call, name: str, *, default: int, low: int = 0, high: int | 
     if value < low or (high is not None and value > high):
         raise ApiError(400, "INVALID_ARGUMENT", f"{name} argument is invalid")
     return value
+
+
+def query_cursor(call: Call) -> int:
+    """The `cursor` query parameter (an offset; absent or empty is 0), or 400 INVALID_ARGUMENT."""
+    text = call.query.get("cursor") or "0"
+    if not (text.isascii() and text.isdigit()):  # str.isdigit alone passes "²", which int() refuses
+        raise ApiError(400, "INVALID_ARGUMENT", "cursor argument is invalid")
+    return int(text)

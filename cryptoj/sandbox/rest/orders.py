@@ -11,7 +11,7 @@ from cryptoj.sandbox.engine import BadRequest, Rejection
 from cryptoj.sandbox.engine.records import OrderRecord
 from cryptoj.sandbox.engine.requests import echo_configuration
 from cryptoj.sandbox.engine.wire import fill_body, order_body
-from cryptoj.sandbox.rest.http import ApiError, Call, query_int
+from cryptoj.sandbox.rest.http import ApiError, Call, query_cursor, query_int
 
 __all__ = [
     "batch_cancel",
@@ -169,11 +169,8 @@ async def edit_preview(call: Call) -> dict[str, Any]:
 
 
 def _paged(call: Call, *, default: int | None) -> tuple[int, int | None]:
-    text = call.query.get("cursor") or "0"
-    if not text.isdigit():
-        raise ApiError(400, "INVALID_ARGUMENT", "cursor argument is invalid")
     limit = query_int(call, "limit", default=default or 0, low=0, high=1000) or None
-    return int(text), limit
+    return query_cursor(call), limit
 
 
 def _time(text: str | None, name: str) -> datetime | None:

@@ -286,6 +286,10 @@ def test_fact_16_order_and_account_objects_carry_the_newer_fields(api: Api) -> N
         ("/orders/historical/fills", {"limit": "-1"}),
         ("/accounts", {"cursor": "x"}),
         ("/accounts", {"limit": "251"}),
+        # str.isdigit() passes these and int() refuses them: they were HTTP 500s.
+        ("/accounts", {"cursor": "²"}),
+        ("/orders/historical/batch", {"cursor": "٣"}),
+        ("/orders/historical/fills", {"cursor": "²"}),
     ],
 )
 def test_bad_list_parameters_are_invalid_argument(api: Api, path: str, params: dict[str, str]) -> None:
