@@ -177,9 +177,12 @@ def _time(text: str | None, name: str) -> datetime | None:
     if not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(400, "INVALID_ARGUMENT", f"{name} argument is invalid") from None
+    if moment.tzinfo is None:  # RFC3339 carries an offset; a naive time cannot be compared with order times
+        raise ApiError(400, "INVALID_ARGUMENT", f"{name} argument is invalid")
+    return moment
 
 
 def _matches(call: Call, order: OrderRecord, start: datetime | None, end: datetime | None) -> bool:

@@ -142,6 +142,9 @@ def test_order_and_fill_filters(api: Api) -> None:
     assert [o["client_order_id"] for o in limits["orders"]] == ["f-rest"]
     window = api.get("/orders/historical/batch", start_date="2000-01-01T00:00:00Z", end_date="2000-01-02T00:00:00Z")
     assert window.json()["orders"] == []
+    # Without an offset it is no RFC3339 time (and comparing it with order times was an HTTP 500).
+    naive = api.get("/orders/historical/batch", start_date="2000-01-01T00:00:00")
+    assert (naive.status_code, naive.json()["message"]) == (400, "start_date argument is invalid")
     fills = api.get("/orders/historical/fills", product_ids="BTC-USD").json()["fills"]
     assert {f["side"] for f in fills} == {"BUY", "SELL"}
     trade = fills[0]["trade_id"]
