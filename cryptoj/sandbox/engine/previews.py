@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cryptoj.domain.orders import OrderType
 from cryptoj.domain.side import Side
 from cryptoj.sandbox.engine.matching import crosses, required_hold, walk
-from cryptoj.sandbox.engine.requests import OrderRequest, Rejection, parse_order_request
+from cryptoj.sandbox.engine.requests import OrderRequest, Rejection, check_stop, parse_order_request
 from cryptoj.sandbox.engine.wire import decimal_text as _text
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ def preview_order(engine: Engine, owner: str, body: Any, *, now: datetime) -> di
     request: OrderRequest | None = None
     try:
         request = parse_order_request(body, products=engine.products, now=now, need_client_order_id=False)
+        if request.order_type is OrderType.STOP_LIMIT:
+            check_stop(request, engine.market.last_price(request.product_id))
         spec = engine.products[request.product_id]
         currency, amount, _ = required_hold(
             request, spec, engine.market.book(request.product_id), taker_fee_rate=engine.fee_tier.taker_fee_rate

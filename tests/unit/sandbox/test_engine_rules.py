@@ -93,18 +93,19 @@ def test_unsupported_order_configuration_is_a_rejection(engine: Engine) -> None:
         place(engine, "trigger_bracket_gtc", base_size="1", limit_price="90", stop_trigger_price="80")
 
 
-def test_stop_on_the_wrong_side_of_the_last_trade_is_rejected(engine: Engine) -> None:
+def test_stop_on_the_wrong_side_of_the_last_trade_is_rejected_and_previewed_so(engine: Engine) -> None:
+    config = {
+        "base_size": "1",
+        "limit_price": "99",
+        "stop_price": "100.5",
+        "stop_direction": "STOP_DIRECTION_STOP_DOWN",
+    }
     with pytest.raises(Rejection) as caught:
-        place(
-            engine,
-            "stop_limit_stop_limit_gtc",
-            side="SELL",
-            base_size="1",
-            limit_price="99",
-            stop_price="100.5",
-            stop_direction="STOP_DIRECTION_STOP_DOWN",
-        )
+        place(engine, "stop_limit_stop_limit_gtc", side="SELL", **config)
     assert caught.value.preview_reason == "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"
+    # The preview said nothing was wrong with the order the create then refused.
+    preview = engine.preview(ME, order_body("stop_limit_stop_limit_gtc", side="SELL", **config), now=NOW)
+    assert preview["errs"] == ["PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"]
 
 
 def test_gtd_end_time_in_the_past_is_rejected(engine: Engine) -> None:
