@@ -193,13 +193,15 @@ def _parse_rows(rows: list[dict[str, str]], *, tick: Decimal, name: str) -> tupl
             volume = Decimal(row["volume"])
         except (InvalidOperation, TypeError):
             raise BarDataError(f"candle file {name} line {number}: a value is not a decimal") from None
-        if any(p != p.to_integral_value() or p <= 0 for p in prices):
+        if any(not p.is_finite() or p != p.to_integral_value() or p <= 0 for p in prices):
             raise BarDataError(f"candle file {name} line {number}: prices must be positive multiples of {tick}")
+        if not volume.is_finite() or volume < 0:
+            raise BarDataError(f"candle file {name} line {number}: volume must be a non-negative decimal")
         o, h, lo, c = (int(p) for p in prices)
         bars.append(Bar(open=o, high=max(h, o, c), low=min(lo, o, c), close=c, volume=volume))
     try:
         first = int(Decimal(rows[0]["start"])) // 60
-    except InvalidOperation:
+    except (InvalidOperation, OverflowError, ValueError):  # not a number, or Infinity / NaN
         raise BarDataError(f"candle file {name}: start is not epoch seconds") from None
     return bars, first
 

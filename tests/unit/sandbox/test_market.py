@@ -225,6 +225,11 @@ def test_candle_files_load_from_csv_gzip_and_parquet(tmp_path: Path) -> None:
         ("start,open,high,low,close,volume\n60,1,x,1,1,1\n", "not a decimal"),
         ("start,open,high,low,close,volume\n60,1.001,1,1,1,1\n", "multiples of 0.01"),
         ("start,open,high,low,close,volume\nnoon,1,1,1,1,1\n", "start is not epoch seconds"),
+        # These passed the checks and crashed later (OverflowError, or a negative/NaN traded volume).
+        ("start,open,high,low,close,volume\n60,Infinity,1,1,1,1\n", "positive multiples"),
+        ("start,open,high,low,close,volume\n60,1,1,1,1,-5\n", "volume"),
+        ("start,open,high,low,close,volume\n60,1,1,1,1,NaN\n", "volume"),
+        ("start,open,high,low,close,volume\nInfinity,1,1,1,1,1\n", "start is not epoch seconds"),
     ],
 )
 def test_bad_candle_files_get_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
