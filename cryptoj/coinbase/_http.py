@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from http.cookiejar import CookieJar
 from typing import Any, TypeVar
 
 import httpx
@@ -30,7 +31,7 @@ from cryptoj.coinbase.errors import (
 )
 from cryptoj.coinbase.models.common import describe_validation
 
-__all__ = ["API_PREFIX", "Backoff", "CdpAuth", "RestSession", "RetryMode"]
+__all__ = ["API_PREFIX", "Backoff", "CdpAuth", "NoCookies", "RestSession", "RetryMode"]
 
 API_PREFIX = "/api/v3/brokerage"
 _log = logging.getLogger("cryptoj.coinbase")
@@ -48,6 +49,17 @@ class RetryMode(Enum):
     # repeated after one that took effect answers "failed" for orders that are in fact cancelled.
     UNSENT = "unsent"
     NEVER = "never"  # edits: a repeat could apply twice; fail and let the caller look
+
+
+class NoCookies(CookieJar):
+    """A cookie jar that keeps nothing: the client never sends cookies (requests are built without them).
+
+    Coinbase's CDN sets one (`__cf_bm`) on answers; httpx's default jar parses and stores every one of
+    them, a tenth of the client's CPU per request (measured), for cookies nothing reads.
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Keep nothing."""
 
 
 class CdpAuth(httpx.Auth):

@@ -28,7 +28,7 @@ from typing import Self
 import httpx
 
 from cryptoj.coinbase import pagination
-from cryptoj.coinbase._http import Backoff, CdpAuth, RestSession, RetryMode
+from cryptoj.coinbase._http import Backoff, CdpAuth, NoCookies, RestSession, RetryMode
 from cryptoj.coinbase._market import MarketDataEndpoints
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase._wire import path_id, query_list, rejection, rfc3339
@@ -111,6 +111,7 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
             timeout=timeout,
             verify=verify,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            cookies=NoCookies(),
         )
         authority = url.host if url.port is None else f"{url.host}:{url.port}"
         self._session = RestSession(

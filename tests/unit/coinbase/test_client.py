@@ -204,3 +204,15 @@ async def test_open_mixed_with_other_statuses_is_refused_before_sending(make_cli
         with pytest.raises(InvalidArgumentError, match="OPEN combined"):
             await client.list_orders(order_status=["OPEN", "FILLED"])
     assert script.requests == []
+
+
+async def test_cookies_the_cdn_sets_are_neither_kept_nor_sent(make_client: MakeClient) -> None:
+    cookie = {"set-cookie": "__cf_bm=abc; path=/; domain=.coinbase.com; Secure"}
+    accounts = {"accounts": [], "has_next": False}
+    script = Script(json_response(accounts, headers=cookie), json_response(accounts))
+    async with make_client(script) as client:
+        await client.list_accounts()
+        await client.list_accounts()
+        jar = client._session.client.cookies  # the pooled client's jar: parsing into it costs CPU per answer
+        assert len(jar) == 0
+    assert "cookie" not in script.requests[1].headers
