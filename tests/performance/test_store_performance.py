@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete
 from cryptoj.domain.strategy import Candle
 from cryptoj.store import UnitOfWork
 from cryptoj.store.tables import CandleRow
-from tests.utils.fixtures.store import T0, btc_rules
+from tests.utils.fixtures.store import T0, store_products
 
 pytestmark = [pytest.mark.performance, pytest.mark.integration]
 
@@ -56,10 +56,7 @@ def _empty(engine: Engine) -> None:
 @pytest.fixture
 def engine(store_engine: Engine) -> Engine:
     """A store with BTC-USD stored."""
-    with UnitOfWork(store_engine) as uow:
-        uow.products.upsert(btc_rules(), at=T0)
-        uow.commit()
-    return store_engine
+    return store_products(store_engine, "BTC-USD")
 
 
 def test_bulk_candle_insert(benchmark: BenchmarkFixture, engine: Engine) -> None:

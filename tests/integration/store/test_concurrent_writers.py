@@ -17,7 +17,7 @@ from cryptoj.domain.orders import Order, OrderStatus
 from cryptoj.store import ConcurrentUpdate, UnitOfWork
 from cryptoj.store.market import COPY_THRESHOLD
 from cryptoj.store.tables import CandleRow, FillRow, KillSwitchEventRow, OrderRow, OrderStatusChangeRow
-from tests.utils.fixtures.store import T0, bar, btc_rules, fill_of, limit_order
+from tests.utils.fixtures.store import T0, bar, fill_of, limit_order, store_products
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +27,7 @@ T = TypeVar("T")
 @pytest.fixture
 def engine(store_engine: Engine) -> Engine:
     """A store with BTC-USD stored."""
-    with UnitOfWork(store_engine) as uow:
-        uow.products.upsert(btc_rules(), at=T0)
-        uow.commit()
-    return store_engine
+    return store_products(store_engine, "BTC-USD")
 
 
 def _at_once(engine: Engine, work: Callable[[UnitOfWork, int], T]) -> list[T | BaseException]:

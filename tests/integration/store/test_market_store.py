@@ -15,7 +15,7 @@ from cryptoj.store import InvalidRecord, UnitOfWork, UnknownReference
 from cryptoj.store.columns import canonical
 from cryptoj.store.market import COPY_THRESHOLD
 from cryptoj.store.tables import CandleRow
-from tests.utils.fixtures.store import T0, bar, btc_rules
+from tests.utils.fixtures.store import T0, bar, btc_rules, store_products
 
 pytestmark = pytest.mark.integration
 
@@ -33,11 +33,7 @@ EXACT_VALUES = [
 @pytest.fixture
 def engine(store_engine: Engine) -> Engine:
     """A store with BTC-USD and ETH-USD rules stored."""
-    with UnitOfWork(store_engine) as uow:
-        uow.products.upsert(btc_rules("BTC-USD"), at=T0)
-        uow.products.upsert(btc_rules("ETH-USD"), at=T0)
-        uow.commit()
-    return store_engine
+    return store_products(store_engine, "BTC-USD", "ETH-USD")
 
 
 def _count(engine: Engine) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from cryptoj.domain.positions import Position
 from cryptoj.domain.risk import Reason, RiskRule
 from cryptoj.store import Balance, EquityPoint, InvalidRecord, RiskEvent, UnitOfWork, UnknownReference
-from tests.utils.fixtures.store import T0, btc_rules
+from tests.utils.fixtures.store import T0, store_products
 
 pytestmark = pytest.mark.integration
 
@@ -21,11 +21,7 @@ T1, T2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
 @pytest.fixture
 def engine(store_engine: Engine) -> Engine:
     """A store with BTC-USD and ETH-USD stored."""
-    with UnitOfWork(store_engine) as uow:
-        uow.products.upsert(btc_rules("BTC-USD"), at=T0)
-        uow.products.upsert(btc_rules("ETH-USD"), at=T0)
-        uow.commit()
-    return store_engine
+    return store_products(store_engine, "BTC-USD", "ETH-USD")
 
 
 def test_positions_round_trip_exactly_and_a_save_replaces_the_last(engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, QueuePool, text
 
 from cryptoj.config import Settings
 from cryptoj.store import StoreError, StoreUnavailable, UnitOfWork, UnknownReference, create_store_engine
@@ -93,6 +93,7 @@ def test_a_unit_of_work_that_cannot_start_is_store_unavailable_and_holds_no_conn
                 with pytest.raises(StoreUnavailable, match="cryptoj_no_such_database"), UnitOfWork(elsewhere):
                     pass
                 elsewhere.dispose()
+            assert isinstance(engine.pool, QueuePool)
             assert engine.pool.checkedout() == 1  # only the holder's: the refused start gave its connection back
             holder.products.all()
         with UnitOfWork(engine) as uow:  # the lock is free again
