@@ -93,6 +93,8 @@ def build_exchange(
     from cryptoj.sandbox.exchange import SandboxExchange
     from cryptoj.sandbox.keys import generate_key, write_key_file
 
+    if not 0 <= speed < float("inf"):  # NaN fails this too
+        raise ConfigurationError(f"--speed must be a finite number of at least 0, got {speed}")
     exchange = SandboxExchange(seed=seed, data=parse_data_options(data), clock=SimClock(speed=speed))
     for path in keys:
         exchange.trust(CdpKey.from_file(path))

@@ -17,6 +17,7 @@ from typing import Any
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.domain.book import OrderBook
 from cryptoj.domain.side import Side
+from cryptoj.errors import ConfigurationError
 from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.engine import Engine, FeeTier, FillRecord, Ledger, OrderRecord
 from cryptoj.sandbox.engine.wire import user_order_body
@@ -79,7 +80,7 @@ class SandboxExchange:
         data = dict(data or {})
         unknown = set(data) - set(self.specs)
         if unknown:
-            raise ValueError(f"candle data for unknown products: {sorted(unknown)}")
+            raise ConfigurationError(f"candle data for unknown products: {sorted(unknown)}")
         start_minute = int(self.clock.now().timestamp()) // 60
         self.markets = {
             pid: ProductMarket(spec, self._bars(spec, data.get(pid), start_minute), seed=seed, max_levels=max_levels)

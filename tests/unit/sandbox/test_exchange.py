@@ -125,8 +125,15 @@ def test_run_steps_until_cancelled(exchange: SandboxExchange) -> None:
 
 
 def test_candle_data_for_an_unknown_product_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="unknown products"):
+    # A ConfigurationError, so `cryptoj sandbox serve --data DOGE-USD=F` prints it instead of a traceback.
+    with pytest.raises(ConfigurationError, match="unknown products"):
         SandboxExchange(data={"DOGE-USD": tmp_path / "x.csv"})
+
+
+@pytest.mark.parametrize("speed", [-1.0, float("nan"), float("inf")])
+def test_serve_refuses_a_clock_speed_it_cannot_run(tmp_path: Path, speed: float) -> None:
+    with pytest.raises(ConfigurationError, match="--speed"):
+        build_exchange(keys=[], seed=1, data=[], speed=speed, home=tmp_path)
 
 
 def test_a_data_file_replaces_the_default_prices(tmp_path: Path) -> None:
