@@ -142,7 +142,14 @@ def test_two_workers_moving_one_order_differently_one_is_refused(engine: Engine)
     assert len(stored.history) == 2
 
 
-def test_two_workers_tripping_the_kill_switch_engage_it_once(engine: Engine) -> None:
+@pytest.mark.parametrize("history", [False, True], ids=["first-ever", "after-a-reset"])
+def test_two_workers_tripping_the_kill_switch_engage_it_once(engine: Engine, history: bool) -> None:
+    if history:
+        # The switch row exists, so the workers meet on the UPDATE itself, not on creating the row.
+        with UnitOfWork(engine) as uow:
+            uow.risk.engage("an earlier breach", at=T0)
+            uow.risk.reset(by="operator", at=T0)
+            uow.commit()
     results = _at_once(engine, lambda uow, i: uow.risk.engage(f"breach seen by worker {i}", at=T0))
     assert sorted(results) == [False, True]  # type: ignore[type-var]
-    assert _count(engine, KillSwitchEventRow) == 1
+    assert _count(engine, KillSwitchEventRow) == (3 if history else 1)
