@@ -103,11 +103,18 @@ def test_advancing_the_clock_fills_a_resting_order_the_market_reaches(api: Api, 
     market = sandbox.exchange.markets["BTC-USD"]
     now = sandbox.exchange.now().timestamp()
     ask = best_ask(api)
-    # The lowest replayed price of the next day: a bid resting just above it fills when the clock gets there.
-    low, minutes = min((market.to_price(market.price_ticks(now + 60 * k)), k) for k in range(1, 1441))
-    price = str(low + D("0.03"))
-    assert D(price) < ask
-    order_id = api.order("rest-fill", "limit_limit_gtc", base_size="0.0001", limit_price=price).json()["order_id"]
+    # The replayed path of the next day. A bid resting just above its low fills when the clock gets there;
+    # when now is the day's low (the clock starts at the wall time), an offer just below its high does.
+    path = [(market.to_price(market.price_ticks(now + 60 * k)), k) for k in range(1, 1441)]
+    (low, low_at), (high, high_at) = min(path), max(path)
+    if low + D("0.03") < ask:
+        side, price, minutes = "BUY", str(low + D("0.03")), low_at
+    else:
+        side, price, minutes = "SELL", str(high - D("0.03")), high_at
+        assert D(price) > ask
+    order_id = api.order("rest-fill", "limit_limit_gtc", side=side, base_size="0.0001", limit_price=price).json()[
+        "order_id"
+    ]
     assert api.get(f"/orders/historical/{order_id}").json()["order"]["status"] == "OPEN"
     api.client.post("/sandbox/admin/advance", json={"seconds": 60 * minutes})
     order = api.get(f"/orders/historical/{order_id}").json()["order"]
