@@ -1,7 +1,8 @@
 """Both sides of the REST CPU benchmark, as separate processes so each one's CPU time is its own.
 
 ``serve``: a tiny TLS server (Starlette on uvicorn, run with the project's venv) answering
-``GET /api/v3/brokerage/accounts`` with a documented body once it sees a bearer token.
+``GET /api/v3/brokerage/accounts`` with a documented body once it sees a bearer token (and, as the
+real API's CDN does, a `__cf_bm` cookie).
 ``sdk``: the official SDK (coinbase-advanced-py 1.8.4, run in its own throwaway environment with
 ``uv run --no-project --isolated --with coinbase-advanced-py==1.8.4``) making the same authenticated
 request. After a warm-up it prints ``ready``, then runs one batch of N requests per line read on stdin
@@ -18,6 +19,7 @@ import json
 import sys
 import time
 
+CF_COOKIE = "__cf_bm=bench-cookie-value; path=/; expires=Wed, 25-Nov-26 05:00:00 GMT; HttpOnly; Secure; SameSite=None"
 ACCOUNTS_BODY = {
     "accounts": [
         {
@@ -53,7 +55,10 @@ def serve(port: int, cert: str, key: str) -> None:
     async def accounts(request: Request) -> Response:
         if not request.headers.get("authorization", "").startswith("Bearer "):
             return PlainTextResponse("Unauthorized", status_code=401)
-        return JSONResponse(ACCOUNTS_BODY, headers={"Cache-Control": "no-store", "trace-id": "bench"})
+        # Real answers come through Cloudflare, which sets its bot-management cookie on them.
+        return JSONResponse(
+            ACCOUNTS_BODY, headers={"Cache-Control": "no-store", "trace-id": "bench", "Set-Cookie": CF_COOKIE}
+        )
 
     app = Starlette(routes=[Route("/api/v3/brokerage/accounts", accounts)])
     uvicorn.run(app, host="127.0.0.1", port=port, ssl_certfile=cert, ssl_keyfile=key, log_level="warning")
