@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cryptoj.config import Settings
-from cryptoj.store.engine import create_store_engine
+from cryptoj.store.engine import READ_ONLY_OPTION, create_store_engine
 from cryptoj.store.errors import MigrationError
 
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "open_store", "upgrade"]
@@ -42,6 +42,8 @@ def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None for an empty database)."""
     try:
         with engine.connect() as connection:
+            # A read: on SQLite it must not queue behind a running writer for the write lock.
+            connection.execution_options(**{READ_ONLY_OPTION: True})
             return MigrationContext.configure(connection).get_current_revision()
     except SQLAlchemyError as exc:
         raise MigrationError(f"cannot read the schema revision: {_describe(exc)}") from exc

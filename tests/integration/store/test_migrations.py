@@ -106,3 +106,13 @@ def test_two_workers_migrating_an_empty_database_at_once_both_succeed(store_sett
     finally:
         for engine in engines:
             engine.dispose()
+
+
+def test_reading_the_revision_does_not_wait_for_a_writer(store_settings: Settings) -> None:
+    engine = create_store_engine(store_settings, sqlite_busy_timeout_ms=50)
+    try:
+        with engine.begin() as writer:
+            writer.execute(text("DELETE FROM risk_events"))  # holds SQLite's write lock until the block ends
+            assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
