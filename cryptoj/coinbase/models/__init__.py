@@ -16,6 +16,15 @@ from cryptoj.coinbase.models.common import (
     WireDecimal,
     WireModel,
 )
+from cryptoj.coinbase.models.configurations import (
+    LimitConfig,
+    MarketConfig,
+    OrderConfiguration,
+    OrderSide,
+    StopLimitConfig,
+    TriggerBracketConfig,
+    TwapConfig,
+)
 from cryptoj.coinbase.models.fees import (
     FeeTier,
     TransactionSummary,
@@ -36,18 +45,11 @@ from cryptoj.coinbase.models.orders import (
     EditOrderResponse,
     Fill,
     GetOrderResponse,
-    LimitConfig,
     ListFillsResponse,
     ListOrdersResponse,
-    MarketConfig,
     Order,
-    OrderConfiguration,
-    OrderSide,
     PreviewOrderRequest,
     PreviewOrderResponse,
-    StopLimitConfig,
-    TriggerBracketConfig,
-    TwapConfig,
 )
 from cryptoj.coinbase.models.portfolios import (
     ListPortfoliosResponse,

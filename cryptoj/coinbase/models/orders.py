@@ -1,4 +1,4 @@
-"""Orders: configurations, create/preview/edit/cancel/close bodies, orders and fills.
+"""Orders: create/preview/edit/cancel/close bodies, orders and fills (configurations: `configurations`).
 
 Request bodies forbid unknown fields (Coinbase answers 400 `proto: ... unknown field` for them);
 response bodies keep them. Create order answers HTTP 200 for rejections too: read `success`.
@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from cryptoj.coinbase.models.common import OptDecimal, OptTime, RequestModel, WireModel
+from cryptoj.coinbase.models.configurations import OrderConfiguration, OrderSide, only_documented
 
 __all__ = [
     "BatchCancelRequest",
@@ -29,112 +30,19 @@ __all__ = [
     "EditOrderResponse",
     "Fill",
     "GetOrderResponse",
-    "LimitConfig",
     "ListFillsResponse",
     "ListOrdersResponse",
-    "MarketConfig",
     "Order",
-    "OrderConfiguration",
-    "OrderSide",
     "PreviewOrderRequest",
     "PreviewOrderResponse",
-    "StopLimitConfig",
-    "TriggerBracketConfig",
-    "TwapConfig",
 ]
 
-OrderSide = Literal["BUY", "SELL"]
 
-
-class MarketConfig(WireModel):
-    """`market_market_ioc` / `market_market_fok`: exactly one of quote_size (buy) or base_size."""
-
-    quote_size: OptDecimal = None
-    base_size: OptDecimal = None
-    rfq_disabled: bool | None = None
-
-
-class LimitConfig(WireModel):
-    """`limit_limit_gtc`, `limit_limit_gtd` (needs end_time), `limit_limit_fok`, `sor_limit_ioc`."""
-
-    base_size: OptDecimal = None
-    quote_size: OptDecimal = None
-    limit_price: OptDecimal = None
-    end_time: OptTime = None
-    post_only: bool | None = None
-    rfq_disabled: bool | None = None
-
-
-class StopLimitConfig(WireModel):
-    """`stop_limit_stop_limit_gtc` / `_gtd`; `stop_direction` is STOP_DIRECTION_STOP_UP or _DOWN."""
-
-    base_size: OptDecimal = None
-    limit_price: OptDecimal = None
-    stop_price: OptDecimal = None
-    stop_direction: str | None = None
-    end_time: OptTime = None
-
-
-class TriggerBracketConfig(WireModel):
-    """`trigger_bracket_gtc` / `_gtd`: take-profit limit_price and stop-loss stop_trigger_price."""
-
-    base_size: OptDecimal = None
-    limit_price: OptDecimal = None
-    stop_trigger_price: OptDecimal = None
-    end_time: OptTime = None
-
-
-class TwapConfig(WireModel):
-    """`twap_limit_gtd`: a limit order sliced into buckets between start_time and end_time."""
-
-    quote_size: OptDecimal = None
-    base_size: OptDecimal = None
-    start_time: OptTime = None
-    end_time: OptTime = None
-    limit_price: OptDecimal = None
-    number_buckets: str | None = None
-    bucket_size: OptDecimal = None
-    bucket_duration: str | None = None  # protobuf duration text, e.g. "300s"
-
-
-class OrderConfiguration(WireModel):
-    """Exactly one key names the order type; its value holds the sizes and prices.
-
-    Unknown keys (newer order types such as `scaled_limit_gtc`) are kept when reading.
-    """
-
-    market_market_ioc: MarketConfig | None = None
-    market_market_fok: MarketConfig | None = None
-    sor_limit_ioc: LimitConfig | None = None  # a limit IOC order: real traffic echoes this key
-    limit_limit_gtc: LimitConfig | None = None
-    limit_limit_gtd: LimitConfig | None = None
-    limit_limit_fok: LimitConfig | None = None
-    stop_limit_stop_limit_gtc: StopLimitConfig | None = None
-    stop_limit_stop_limit_gtd: StopLimitConfig | None = None
-    trigger_bracket_gtc: TriggerBracketConfig | None = None
-    trigger_bracket_gtd: TriggerBracketConfig | None = None
-    twap_limit_gtd: TwapConfig | None = None
-
-    def kind(self) -> str:
-        """The order type key that is set (the first one, for a malformed echo with several)."""
-        for name in type(self).model_fields:
-            if getattr(self, name) is not None:
-                return name
-        extra = list(self.model_extra or {})
-        return extra[0] if extra else ""
-
-
-def _only_documented(config: OrderConfiguration) -> OrderConfiguration:
-    """Refuse a configuration we would send with undocumented keys or fields, or not exactly one type."""
-    if config.model_extra:
-        raise ValueError(f"unknown order configuration {sorted(config.model_extra)}")
-    chosen = [name for name in type(config).model_fields if getattr(config, name) is not None]
-    if len(chosen) != 1:
-        raise ValueError(f"order_configuration needs exactly one order type, got {chosen or 'none'}")
-    inner = getattr(config, chosen[0])
-    if inner.model_extra:
-        raise ValueError(f"unknown field(s) {sorted(inner.model_extra)} in {chosen[0]}")
-    return config
+def _no_blank(client_order_id: str) -> str:
+    # A resend is deduplicated by this id: a blank one identifies nothing.
+    if not client_order_id.strip():
+        raise ValueError("client_order_id must not be blank")
+    return client_order_id
 
 
 class CreateOrderRequest(RequestModel):
@@ -154,14 +62,12 @@ class CreateOrderRequest(RequestModel):
     @field_validator("order_configuration")
     @classmethod
     def _documented_configuration(cls, value: OrderConfiguration) -> OrderConfiguration:
-        return _only_documented(value)
+        return only_documented(value)
 
     @field_validator("client_order_id")
     @classmethod
     def _no_blank_id(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("client_order_id must not be blank")
-        return value
+        return _no_blank(value)
 
 
 class PreviewOrderRequest(RequestModel):
@@ -178,7 +84,7 @@ class PreviewOrderRequest(RequestModel):
     @field_validator("order_configuration")
     @classmethod
     def _documented_configuration(cls, value: OrderConfiguration) -> OrderConfiguration:
-        return _only_documented(value)
+        return only_documented(value)
 
 
 class EditOrderRequest(RequestModel):
@@ -202,11 +108,16 @@ class BatchCancelRequest(RequestModel):
 
 
 class ClosePositionRequest(RequestModel):
-    """`POST /orders/close_position`; `size` omitted closes all of it."""
+    """`POST /orders/close_position`; `size` omitted closes all of it. Retried under its client_order_id."""
 
-    client_order_id: str = Field(min_length=1)
+    client_order_id: str = Field(min_length=1, max_length=128)
     product_id: str = Field(min_length=1)
     size: OptDecimal = None
+
+    @field_validator("client_order_id")
+    @classmethod
+    def _no_blank_id(cls, value: str) -> str:
+        return _no_blank(value)
 
 
 class CreateOrderSuccessResponse(WireModel):

@@ -18,6 +18,7 @@ from cryptoj.coinbase.models import (
     BatchCancelRequest,
     BatchCancelResponse,
     CandlesResponse,
+    ClosePositionRequest,
     CreateOrderRequest,
     CreateOrderResponse,
     EditOrderRequest,
@@ -282,3 +283,14 @@ def test_public_names_are_exported() -> None:
     for name in models.__all__:
         assert hasattr(models, name)
     assert "CreateOrderRequest" in models.__all__
+
+
+def test_a_close_position_needs_a_real_client_order_id_like_an_order() -> None:
+    with pytest.raises(InvalidArgumentError, match="blank"):
+        ClosePositionRequest(client_order_id="   ", product_id="BTC-USD")
+    with pytest.raises(InvalidArgumentError, match="client_order_id"):
+        ClosePositionRequest(client_order_id="x" * 129, product_id="BTC-USD")
+    assert ClosePositionRequest(client_order_id="c-1", product_id="BTC-USD").to_wire() == {
+        "client_order_id": "c-1",
+        "product_id": "BTC-USD",
+    }
