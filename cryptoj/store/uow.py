@@ -102,7 +102,15 @@ class UnitOfWork:
         """Make every write of this block permanent; the block may not write after this."""
         if self._read_only:
             raise StoreError("a read-only unit of work has nothing to commit; open one without read_only to write")
-        self.connection.commit()
+        try:
+            self.connection.commit()
+        except DBAPIError as exc:
+            cause = exc.orig if exc.orig is not None else exc
+            # A deferred check failing at COMMIT keeps nothing; a connection lost during COMMIT leaves it open
+            # whether the server kept the writes.
+            raise StoreError(
+                f"commit failed: {type(cause).__name__} (on a lost connection, read back before writing again)"
+            ) from exc
         self._committed = True
 
     def rollback(self) -> None:

@@ -6,9 +6,12 @@ so the rows before it in the same statement have already been written when the d
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import Engine, text
 
+from cryptoj.domain.positions import Position
 from cryptoj.store import DuplicateRecord, StoreError, UnitOfWork
 from cryptoj.store.market import COPY_THRESHOLD
 from tests.utils.fixtures.store import T0, bar, btc_rules, limit_order
@@ -24,7 +27,7 @@ BEGIN SELECT RAISE(ABORT, 'injected failure'); END
 _PG_FUNCTION = f"""
 CREATE FUNCTION refuse_poison_bar() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.close = {_POISON_CLOSE} THEN RAISE EXCEPTION 'injected failure'; END IF;
+    IF TG_TABLE_NAME <> 'candles' OR NEW.close = {_POISON_CLOSE} THEN RAISE EXCEPTION 'injected failure'; END IF;
     RETURN NEW;
 END $$
 """
@@ -91,3 +94,29 @@ def test_a_write_the_database_refuses_keeps_the_earlier_writes_of_the_block(engi
         assert kept is not None
         assert kept.exchange_order_id == "ex-1"
         assert uow.orders.get("coid-2") is None
+
+
+def test_a_commit_the_database_refuses_is_a_store_error_and_keeps_nothing(engine: Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        # A deferred constraint trigger: checked only at COMMIT.
+        with engine.begin() as connection:
+            connection.execute(text(_PG_FUNCTION.replace("refuse_poison_bar", "refuse_at_commit")))
+            connection.execute(
+                text(
+                    "CREATE CONSTRAINT TRIGGER refuse_at_commit AFTER INSERT ON positions "
+                    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_at_commit()"
+                )
+            )
+    with UnitOfWork(engine) as uow:
+        uow.candles.upsert("BTC-USD", "ONE_MINUTE", [bar(500, "123")])
+        uow.positions.save(Position("BTC-USD", size=Decimal(1), cost_basis=Decimal(1)), at=T0)
+        if engine.dialect.name == "sqlite":
+            # Foreign keys checked only at COMMIT, and a row that breaks one.
+            uow.connection.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+            uow.connection.execute(text("UPDATE positions SET product_id = 'NOPE-USD'"))
+        with pytest.raises(StoreError, match="commit failed"):
+            uow.commit()
+        assert not uow.committed
+    with UnitOfWork(engine, read_only=True) as uow:
+        assert uow.positions.all() == {}
+        assert uow.candles.latest("BTC-USD", "ONE_MINUTE") == bar(9, "109")
