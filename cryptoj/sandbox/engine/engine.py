@@ -197,7 +197,10 @@ class Engine:
         for price, size in fills:
             self._fill(order, price, size, Liquidity.TAKER, now)
         if request.order_type is OrderType.MARKET:
-            complete = (request.quote_size is not None and bool(fills)) or order.remaining <= 0
+            if quote_budget is None:
+                complete = order.remaining <= 0
+            else:  # filled when the book held the budget (it is not depleted by fills, so ask it again)
+                complete = bool(fills) and fillable_quote(book, request.side, None, quote_budget) >= quote_budget
             self._finish(order, OrderStatus.FILLED if complete else OrderStatus.CANCELLED, now, "")
         elif order.remaining <= 0:
             self._finish(order, OrderStatus.FILLED, now, "")
@@ -307,9 +310,7 @@ class Engine:
     def _rehold(self, order: OrderRecord) -> bool:
         """Re-size a queued market order's hold to the book it now meets; False when the funds fall short.
 
-        A market order's hold was priced on the book it was placed against; once queued across a market
-        step the book has moved, and filling past the hold would spend funds other orders hold (or that
-        the key does not have).
+        Its hold was priced on the book at placement: filling past it would spend other orders' holds.
         """
         if order.request.order_type is not OrderType.MARKET:
             return True  # limit prices bound what a limit or stop-limit order can spend

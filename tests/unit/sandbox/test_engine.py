@@ -278,6 +278,13 @@ def test_quote_sized_market_fill_or_kill_the_book_holds_fills(engine: Engine) ->
     assert D("199") < D("1000") - balance(engine, "USD")[0] <= D("200")
 
 
+def test_quote_sized_market_order_larger_than_the_book_ends_cancelled_with_what_filled(engine: Engine) -> None:
+    order = place(engine, "market_market_ioc", quote_size="900")  # the asks hold 305 USD
+    assert order.status is OrderStatus.CANCELLED
+    assert order.filled_size == D("3")
+    assert balance(engine, "USD") == (D("1000") - D("305") * D("1.002"), D(0))
+
+
 def test_market_order_larger_than_the_book_ends_cancelled_with_what_filled(engine: Engine) -> None:
     order = place(engine, "market_market_ioc", side="SELL", base_size="2")
     # Bids hold 3 BTC but the key owns 2: all of it sells.
