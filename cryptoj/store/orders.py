@@ -24,7 +24,7 @@ from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money
 from cryptoj.store.errors import ConcurrentUpdate, DuplicateRecord, InvalidRecord, UnknownReference
 from cryptoj.store.market import ProductRepository
-from cryptoj.store.tables import FillRow, FlowCycleRow, OrderRow, OrderStatusChangeRow
+from cryptoj.store.tables import CLIENT_ORDER_ID_MAX, FillRow, FlowCycleRow, OrderRow, OrderStatusChangeRow
 
 __all__ = ["CycleRepository", "FlowCycle", "OrderRepository"]
 
@@ -255,8 +255,8 @@ class OrderRepository:
 def _intent_values(order: Order) -> dict[str, Any]:
     intent = order.intent
     coid = order.client_order_id
-    if not coid or len(coid) > 64:
-        raise InvalidRecord(f"client_order_id must be 1 to 64 characters, got {coid!r}")
+    if not coid or len(coid) > CLIENT_ORDER_ID_MAX:
+        raise InvalidRecord(f"client_order_id must be 1 to {CLIENT_ORDER_ID_MAX} characters, got {coid!r}")
     amounts = {
         "requested_base_size": intent.base_size,
         "requested_quote_size": intent.quote_size,

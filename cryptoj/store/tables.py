@@ -16,6 +16,7 @@ from sqlmodel import Field, SQLModel
 from cryptoj.store.columns import ExactDecimal, UTCDateTime
 
 __all__ = [
+    "CLIENT_ORDER_ID_MAX",
     "BalanceSnapshotRow",
     "CandleRow",
     "EquitySnapshotRow",
@@ -30,6 +31,9 @@ __all__ = [
     "RiskEventRow",
     "metadata",
 ]
+
+# Coinbase documents no length; the client accepts ids up to 128 characters, so the store keeps as many.
+CLIENT_ORDER_ID_MAX = 128
 
 metadata = SQLModel.metadata
 
@@ -106,7 +110,7 @@ class OrderRow(SQLModel, table=True):
         Index("ix_orders_cycle_key", "cycle_key"),
     )
 
-    client_order_id: str = Field(sa_column=Column(String(64), primary_key=True))
+    client_order_id: str = Field(sa_column=Column(String(CLIENT_ORDER_ID_MAX), primary_key=True))
     cycle_key: str | None = Field(
         default=None, sa_column=Column(String(200), ForeignKey("flow_cycles.cycle_key"), nullable=True)
     )
@@ -139,7 +143,9 @@ class OrderStatusChangeRow(SQLModel, table=True):
 
     __tablename__ = "order_status_changes"
 
-    client_order_id: str = Field(sa_column=Column(String(64), ForeignKey("orders.client_order_id"), primary_key=True))
+    client_order_id: str = Field(
+        sa_column=Column(String(CLIENT_ORDER_ID_MAX), ForeignKey("orders.client_order_id"), primary_key=True)
+    )
     seq: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
     status: str = Field(sa_column=Column(String(32), nullable=False))
     at: datetime = Field(sa_column=_time())
@@ -153,7 +159,9 @@ class FillRow(SQLModel, table=True):
     __table_args__ = (Index("ix_fills_client_order_id", "client_order_id"),)
 
     trade_id: str = Field(sa_column=Column(String(64), primary_key=True))
-    client_order_id: str = Field(sa_column=Column(String(64), ForeignKey("orders.client_order_id"), nullable=False))
+    client_order_id: str = Field(
+        sa_column=Column(String(CLIENT_ORDER_ID_MAX), ForeignKey("orders.client_order_id"), nullable=False)
+    )
     order_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
     product_id: str = Field(sa_column=Column(String(64), ForeignKey(_PRODUCT_FK), nullable=False))
     side: str = Field(sa_column=Column(String(8), nullable=False))

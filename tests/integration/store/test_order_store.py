@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from cryptoj.domain.orders import Order, OrderStatus, StatusChange
 from cryptoj.domain.side import Side
 from cryptoj.store import ConcurrentUpdate, DuplicateRecord, InvalidRecord, UnitOfWork, UnknownReference
-from cryptoj.store.tables import FillRow, OrderRow, OrderStatusChangeRow
+from cryptoj.store.tables import CLIENT_ORDER_ID_MAX, FillRow, OrderRow, OrderStatusChangeRow
 from tests.utils.fixtures.store import T0, btc_rules, fill_of, limit_order
 
 pytestmark = pytest.mark.integration
@@ -201,7 +201,7 @@ def test_a_status_that_is_not_the_last_history_step_is_refused(engine: Engine) -
     ("change", "message"),
     [
         ({"client_order_id": ""}, "client_order_id"),
-        ({"client_order_id": "x" * 65}, "client_order_id"),
+        ({"client_order_id": "x" * (CLIENT_ORDER_ID_MAX + 1)}, "client_order_id"),
         ({"filled_size": Decimal("-1")}, "negative"),
         ({"fees": Decimal("1e-19")}, "decimal places"),
     ],

@@ -104,7 +104,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('product_id', 'granularity', 'start')
     )
     op.create_table('orders',
-    sa.Column('client_order_id', sa.String(length=64), nullable=False),
+    sa.Column('client_order_id', sa.String(length=128), nullable=False),
     sa.Column('cycle_key', sa.String(length=200), nullable=True),
     sa.Column('intent_index', sa.Integer(), nullable=True),
     sa.Column('product_id', sa.String(length=64), nullable=False),
@@ -147,7 +147,7 @@ def upgrade() -> None:
     )
     op.create_table('fills',
     sa.Column('trade_id', sa.String(length=64), nullable=False),
-    sa.Column('client_order_id', sa.String(length=64), nullable=False),
+    sa.Column('client_order_id', sa.String(length=128), nullable=False),
     sa.Column('order_id', sa.String(length=64), nullable=True),
     sa.Column('product_id', sa.String(length=64), nullable=False),
     sa.Column('side', sa.String(length=8), nullable=False),
@@ -164,7 +164,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_fills_client_order_id', ['client_order_id'], unique=False)
 
     op.create_table('order_status_changes',
-    sa.Column('client_order_id', sa.String(length=64), nullable=False),
+    sa.Column('client_order_id', sa.String(length=128), nullable=False),
     sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('at', cryptoj.store.columns.UTCDateTime(timezone=True), nullable=False),
