@@ -10,6 +10,8 @@ from rich.console import Console
 
 from cryptoj import __version__
 from cryptoj.errors import CryptojError
+from cryptoj.sandbox.cli import sandbox_app
+from cryptoj.store.cli import db_app
 
 __all__ = ["app", "main"]
 
@@ -39,18 +41,13 @@ def _root(
     """CryptoJ Trader: spot trading on Coinbase Advanced Trade, scheduled by Prefect."""
 
 
-def _register_subcommands() -> None:
-    # Imported here, not at module top, so `cryptoj --version` stays fast and each group owns its module.
-    from cryptoj.sandbox.cli import sandbox_app
-    from cryptoj.store.cli import db_app
-
-    app.add_typer(sandbox_app, name="sandbox")
-    app.add_typer(db_app, name="db")
+# Each command group lives beside the code it drives.
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(db_app, name="db")
 
 
 def main() -> None:
     """Entry point of the console script: the library's base error is printed once, as `Type: message`."""
-    _register_subcommands()
     try:
         app()  # standalone: click prints usage errors itself and exits 2
     except CryptojError as exc:
