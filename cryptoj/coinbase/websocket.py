@@ -54,6 +54,7 @@ from cryptoj.coinbase.ws_subscriptions import (
     unsubscribe_answered,
 )
 from cryptoj.coinbase.ws_user import UserOrderEvent, UserOrderTracker
+from cryptoj.config import COINBASE_WS_MARKET_URL, COINBASE_WS_USER_URL
 from cryptoj.errors import ConfigurationError
 
 __all__ = [
@@ -69,8 +70,9 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-MARKET_DATA_URL = "wss://advanced-trade-ws.coinbase.com"
-USER_DATA_URL = "wss://advanced-trade-ws-user.coinbase.com"
+# Coinbase's endpoints are defined once, beside the settings that can override them.
+MARKET_DATA_URL = COINBASE_WS_MARKET_URL
+USER_DATA_URL = COINBASE_WS_USER_URL
 # A level2 snapshot is one frame: 5.1 MB for BTC-USD in real traffic; websockets' 1 MiB default drops it.
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 AUTHENTICATED_CHANNELS = frozenset({"user", "futures_balance_summary"})
