@@ -122,4 +122,4 @@ def keygen(
         raise ConfigurationError(f"{file} exists; refusing to overwrite a key")
     key = generate_key(ed25519_key=ed25519)
     write_key_file(key, file)
-    typer.echo(f"Wrote a {key.algorithm} key to {file}")
+    typer.echo(f"Wrote an {key.algorithm} key to {file}")
