@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pandas as pd
+
 from cryptoj.coinbase import models as wire
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.models.products import Granularity
@@ -25,6 +27,7 @@ from cryptoj.domain.orders import OrderIntent
 from cryptoj.domain.paper import FeeRates
 from cryptoj.domain.products import ProductRules
 from cryptoj.domain.strategy import Candle
+from cryptoj.services.frames import candle_frame
 from cryptoj.services.mapping import (
     MappingError,
     book_from_wire,
@@ -136,6 +139,25 @@ class ExchangeService:
             if start <= domain.start < end:
                 found[domain.start] = domain  # a window edge can repeat a bucket: keep one
         return [found[at] for at in sorted(found)]
+
+    async def candle_frame(
+        self,
+        product_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity = Granularity.ONE_MINUTE,
+    ) -> pd.DataFrame:
+        """Candles of [start, end) as a frame: a UTC index with one row per interval, Decimal values.
+
+        An interval with no trades keeps its row with empty values: a gap stays visible, nothing is invented.
+        """
+        return candle_frame(
+            await self.candles(product_id, start=start, end=end, granularity=granularity),
+            start=start,
+            end=end,
+            seconds=granularity.seconds,
+        )
 
     async def best_bid_ask(self, product_ids: Sequence[str]) -> dict[str, Quote]:
         """The authenticated top of book of each product (fresh, not CDN-cached)."""
