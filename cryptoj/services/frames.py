@@ -22,9 +22,6 @@ def candle_frame(candles: Sequence[Candle], *, start: datetime, end: datetime, s
     first = pd.Timestamp(start).tz_convert("UTC").floor(f"{seconds}s")
     stop = pd.Timestamp(end).tz_convert("UTC")
     index = pd.date_range(first, stop, freq=f"{seconds}s", inclusive="left", name="start")
-    frame = pd.DataFrame(index=index, columns=list(CANDLE_COLUMNS), dtype=object)
-    for candle in candles:
-        at = pd.Timestamp(candle.start).tz_convert("UTC")
-        if at in frame.index:
-            frame.loc[at] = [candle.open, candle.high, candle.low, candle.close, candle.volume]
-    return frame.where(frame.notna(), None)
+    rows = {pd.Timestamp(c.start).tz_convert("UTC"): (c.open, c.high, c.low, c.close, c.volume) for c in candles}
+    empty = (None,) * len(CANDLE_COLUMNS)
+    return pd.DataFrame([rows.get(at, empty) for at in index], index=index, columns=list(CANDLE_COLUMNS), dtype=object)
