@@ -110,7 +110,9 @@ async def test_under_faults_every_intent_is_exactly_one_order_and_the_store_equa
             async with gate:
                 for _ in range(5):  # a failure that surely sent nothing is retried, as a Prefect task retry would
                     try:
-                        return await rt.executor.place(market(side=side, size="0.001"), key=key, rules=rules, marks=marks)
+                        return await rt.executor.place(
+                            market(side=side, size="0.001"), key=key, rules=rules, marks=marks
+                        )
                     except CoinbaseError:
                         continue
             return None
@@ -127,10 +129,11 @@ async def test_under_faults_every_intent_is_exactly_one_order_and_the_store_equa
     lost = len(wanted - set(on_exchange))
     mismatches = _store_against_exchange(settings, faulty_sandbox, owner, wanted) + report.mismatches
     disturbed = sum(fired.values())
+    unresolved = sum(p is None or p.order.status is OrderStatus.UNKNOWN_OUTCOME for p in placements)
     print(
         f"\nfault run: intents={INTENTS} requests={attempts} disturbed={disturbed} ({disturbed / attempts:.1%}) "
         f"faults={fired} duplicates={duplicates} lost={lost} mismatches={len(mismatches)} "
-        f"unresolved_before_reconcile={sum(p is None or p.order.status is OrderStatus.UNKNOWN_OUTCOME for p in placements)}"
+        f"unresolved_before_reconcile={unresolved}"
     )
     assert disturbed / attempts >= 0.1, "fewer than one request in ten was disturbed"
     assert set(fired) >= {"latency", "error_5xx", "error_429", "drop_after_accept", "reset"}
@@ -172,7 +175,14 @@ def test_a_process_killed_between_send_and_store_is_adopted_by_the_next_run(
     settings = service_settings(tmp_path, sandbox, execution="live")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     child = subprocess.run(
-        [sys.executable, "-m", "tests.utils.helpers.kill_after_send", str(tmp_path), sandbox.base_url, str(sandbox.key_file)],
+        [
+            sys.executable,
+            "-m",
+            "tests.utils.helpers.kill_after_send",
+            str(tmp_path),
+            sandbox.base_url,
+            str(sandbox.key_file),
+        ],
         env=env,
         capture_output=True,
         text=True,

@@ -7,20 +7,25 @@ of the same key sends nothing new, and paper fills equal live-on-sandbox fills o
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cryptoj.coinbase.models import CreateOrderRequest
 from cryptoj.coinbase.models.products import Granularity
 from cryptoj.config import Settings
 from cryptoj.domain.book import BookSide
-from cryptoj.domain.orders import OrderStatus, TimeInForce
+from cryptoj.domain.orders import Order, OrderStatus, TimeInForce
 from cryptoj.domain.side import Side
+from cryptoj.sandbox.clock import SimClock
+from cryptoj.sandbox.exchange import SandboxExchange
+from cryptoj.sandbox.server import SandboxServer
 from cryptoj.services.executor import OrderKey, Outcome
 from cryptoj.services.live import LiveExecutor
+from cryptoj.services.mapping import order_configuration_for
 from cryptoj.services.paper_executor import PaperExecutor
 from cryptoj.services.runtime import Runtime, open_runtime
 from cryptoj.store import UnitOfWork
@@ -284,3 +289,132 @@ async def test_paper_fills_equal_live_fills_on_the_same_book(frozen_sandbox: San
     assert statuses[-1] is OrderStatus.OPEN
     assert fills[-1] == []
     assert all(fills[:4])
+
+
+# --- reconciliation and later fills -------------------------------------------------------------
+
+
+async def test_reconciliation_records_orders_placed_elsewhere_without_moving_positions(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    settings = service_settings(tmp_path, sandbox, execution="live")
+    async with open_runtime(settings) as rt:
+        bid = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"].bid
+        assert bid is not None
+        # Someone places a resting order on the same account from another tool.
+        elsewhere = await rt.client.create_order(
+            CreateOrderRequest(
+                client_order_id="placed-by-hand",
+                product_id="BTC-USD",
+                side="BUY",
+                order_configuration=order_configuration_for(limit(bid - Decimal(100))),
+            )
+        )
+        report = await rt.executor.refresh()
+        again = await rt.executor.refresh()
+        portfolio = await rt.executor.portfolio()
+    assert report.external == 1
+    assert again.external == 0  # recorded once
+    assert report.mismatches == []
+    stored = _stored(settings, "placed-by-hand")
+    assert stored.status is OrderStatus.OPEN
+    assert stored.exchange_order_id == (elsewhere.success_response.order_id if elsewhere.success_response else None)
+    assert stored.reason is not None
+    assert "outside CryptoJ" in stored.reason
+    assert "BTC-USD" not in portfolio.positions
+
+
+async def test_reconciliation_finds_an_order_that_ended_while_nobody_watched(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    settings = service_settings(tmp_path, sandbox, execution="live")
+    async with open_runtime(settings) as rt:
+        rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
+        marks = await _marks(rt)
+        resting = await rt.executor.place(
+            limit(marks["BTC-USD"] - Decimal(100)), key=OrderKey("c", "test", 0), rules=rules, marks=marks
+        )
+        assert resting.order.status is OrderStatus.OPEN
+        assert resting.order.exchange_order_id is not None
+        # Cancelled behind CryptoJ's back (the web UI, another process): the store still says OPEN.
+        await rt.client.cancel_orders([resting.order.exchange_order_id])
+        report = await rt.executor.refresh()
+    assert report.updated == 1
+    assert report.mismatches == []
+    assert _stored(settings, resting.order.client_order_id).status is OrderStatus.CANCELLED
+
+
+@pytest.mark.parametrize("execution", MODES)
+async def test_cancel_open_cancels_every_working_order(sandbox: SandboxHandle, tmp_path: Path, execution: str) -> None:
+    settings = service_settings(tmp_path, sandbox, execution=execution)
+    async with open_runtime(settings) as rt:
+        rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
+        marks = await _marks(rt)
+        for index in range(3):
+            price = marks["BTC-USD"] - Decimal(100 + index)
+            await rt.executor.place(limit(price), key=OrderKey("c", "test", index), rules=rules, marks=marks)
+        cancelled = await rt.executor.cancel_open(reason="risk breach")
+        with UnitOfWork(rt.engine, read_only=True) as uow:
+            still_open = uow.orders.open_orders()
+    assert [order.status for order in cancelled] == [OrderStatus.CANCELLED] * 3
+    assert still_open == []
+    if execution == "live":
+        owner = sandbox.key.name.get_secret_value()
+        assert sandbox.exchange.engine.open_orders(owner) == []
+
+
+async def test_a_resting_paper_order_fills_on_the_trades_printed_after_it(
+    tmp_path: Path, sandbox_key: tuple[Any, Path]
+) -> None:
+    """Bars at 100 then at 90: a paper bid at 95 rests, and fills as maker at 95 once the market trades below."""
+    start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    bars = tmp_path / "bars.csv"
+    rows = ["start,open,high,low,close,volume"]
+    for minute in range(30):
+        price = "100" if minute < 5 else "90"
+        rows.append(f"{int(start.timestamp()) + 60 * minute},{price},{price},{price},{price},5")
+    bars.write_text("\n".join(rows) + "\n")
+    exchange = SandboxExchange(seed=1, data={"BTC-USD": bars}, clock=SimClock(start=start, speed=0))
+    exchange.trust(sandbox_key[0])
+    server = SandboxServer(exchange, step_interval=None).start()
+    handle = SandboxHandle(server=server, exchange=exchange, key=sandbox_key[0], key_file=sandbox_key[1])
+    try:
+        settings = service_settings(tmp_path / "run", handle)
+        async with open_runtime(settings, clock=exchange.now) as rt:
+            rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
+            placed = await rt.executor.place(
+                limit(Decimal(95), size="0.5"),
+                key=OrderKey("c", "test", 0),
+                rules=rules,
+                marks={"BTC-USD": Decimal(100)},
+            )
+            assert placed.order.status is OrderStatus.OPEN
+            assert placed.new_fills == ()
+            quiet = await rt.executor.refresh()  # nothing traded since: still resting
+            exchange.advance(8 * 60)
+            report = await rt.executor.refresh()
+            portfolio = await rt.executor.portfolio()
+    finally:
+        server.stop(wait=False)
+    assert quiet.fills == 0
+    assert report.fills >= 1
+    stored = _stored(settings, placed.order.client_order_id)
+    assert stored.status is OrderStatus.FILLED
+    assert stored.filled_size == Decimal("0.5")
+    assert stored.average_fill_price == Decimal(95)
+    assert portfolio.size("BTC-USD") == Decimal("0.5")
+    assert portfolio.cash_in("USD") == Decimal(10_000) - Decimal("47.5") - stored.fees
+    assert stored.fees == Decimal("47.5") * Decimal("0.0025")  # the sandbox tier's maker rate
+
+
+def _stored(settings: Settings, client_order_id: str) -> Order:
+    from cryptoj.store import open_store
+
+    engine = open_store(settings)
+    try:
+        with UnitOfWork(engine, read_only=True) as uow:
+            stored = uow.orders.get(client_order_id)
+    finally:
+        engine.dispose()
+    assert stored is not None
+    return stored
