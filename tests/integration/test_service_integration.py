@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cryptoj.coinbase.models import CreateOrderRequest
@@ -55,6 +56,13 @@ async def _marks(rt: Runtime, product_id: str = "BTC-USD") -> dict[str, Decimal]
     return {product_id: quote.mid}
 
 
+async def _advance(handle: SandboxHandle, seconds: float) -> None:
+    """Move the sandbox's market forward through its admin endpoint (on the server's own thread)."""
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(f"{handle.base_url}/sandbox/admin/advance", json={"seconds": seconds})
+    answer.raise_for_status()
+
+
 def _exchange_orders(handle: SandboxHandle, client_order_id: str) -> list[Any]:
     """The sandbox's orders carrying `client_order_id` (any status), for every key it trusts."""
     owner = handle.key.name.get_secret_value()
@@ -80,6 +88,7 @@ async def test_exchange_service_reads_market_data_and_accounts(sandbox: SandboxH
         assert book.best_ask is not None
         assert 0 < book.level_count(BookSide.BID) <= 50
 
+        await _advance(sandbox, 60)  # a simulated minute of trading: the tape is not empty, however busy the machine
         ticker = await rt.exchange.ticker("BTC-USD", limit=10)
         assert ticker.trades
         assert ticker.last_price == ticker.trades[0].price
@@ -391,7 +400,7 @@ async def test_a_resting_paper_order_fills_on_the_trades_printed_after_it(
             assert placed.order.status is OrderStatus.OPEN
             assert placed.new_fills == ()
             quiet = await rt.executor.refresh()  # nothing traded since: still resting
-            exchange.advance(8 * 60)
+            await _advance(handle, 8 * 60)
             report = await rt.executor.refresh()
             portfolio = await rt.executor.portfolio()
     finally:
