@@ -144,13 +144,17 @@ class LiveExecutor(OrderExecutor):
             outcome = await self._sync(coid, found.order_id)
             return Placement(outcome.order, tuple(outcome.fills))
         age = self._clock() - order.created_at
-        if resends > 0 and age < self._ttl:
-            current = load_order(self._engine, coid) or order
-            if current.status is not OrderStatus.SUBMITTING:
-                current = self._store(coid, status=OrderStatus.SUBMITTING, reason="not on the exchange: sending again")
-            return await self._send(current, resends=resends - 1)
-        reason = f"{NEVER_PLACED}: not on the exchange {age.total_seconds():.0f}s after the intent; not sent again"
-        return Placement(self._store(coid, status=OrderStatus.CANCELLED, reason=reason))
+        if age >= self._ttl:
+            reason = f"{NEVER_PLACED}: not on the exchange {age.total_seconds():.0f}s after the intent; not sent again"
+            return Placement(self._store(coid, status=OrderStatus.CANCELLED, reason=reason))
+        if resends <= 0:
+            # Still young, but every send this time went unanswered: reconciliation asks again later.
+            unanswered = self._store(coid, status=OrderStatus.UNKNOWN_OUTCOME, reason="not found; sends unanswered")
+            return Placement(unanswered)
+        current = load_order(self._engine, coid) or order
+        if current.status is not OrderStatus.SUBMITTING:
+            current = self._store(coid, status=OrderStatus.SUBMITTING, reason="not on the exchange: sending again")
+        return await self._send(current, resends=resends - 1)
 
     # --- reading back ---------------------------------------------------------------------------
 
