@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
 
     products: list[str] = Field(default_factory=lambda: ["BTC-USD", "ETH-USD"], min_length=1)
+
+    # What the trading cycle runs. ma-crossover: hold `strategy_allocation` (quote) of each product while its
+    # fast moving average of closes is above the slow one; rebalance: hold `rebalance_weights` of equity.
+    strategy: Literal["ma-crossover", "rebalance"] = "ma-crossover"
+    strategy_fast: int = Field(default=5, ge=1)
+    strategy_slow: int = Field(default=20, ge=2)
+    strategy_allocation: Decimal = Field(default=Decimal(1_000), gt=0)
+    rebalance_weights: dict[str, Decimal] = Field(default_factory=dict)
+    # Market data: how far back the first pull of a product reaches (later pulls start at the last stored candle).
+    candle_lookback_minutes: int = Field(default=180, ge=1, le=60 * 24 * 366)
 
     # Paper execution: the cash a paper account starts with, and its fee tier (unset: the account's own tier,
     # read from the exchange, so paper and live fills pay the same).

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from cryptoj.config import ExecutionMode
 from cryptoj.domain.book import OrderBook
 from cryptoj.domain.money import ZERO
-from cryptoj.domain.orders import Fill, Order, OrderIntent, OrderStatus, OrderType
+from cryptoj.domain.orders import Fill, Order, OrderStatus, OrderType
 from cryptoj.domain.paper import (
     FeeRates,
     PaperError,
@@ -39,15 +39,15 @@ from cryptoj.domain.products import split_product_id
 from cryptoj.domain.side import Side
 from cryptoj.services.exchange import ExchangeService
 from cryptoj.services.executor import OrderExecutor, Placement, RefreshReport
+from cryptoj.services.funds import shortfall
 from cryptoj.services.ledger import record_outcome
 from cryptoj.services.risk import RiskService
 from cryptoj.store import PaperOrderState, UnitOfWork
 
-__all__ = ["INSUFFICIENT_FUND", "PaperExecutor"]
+__all__ = ["PaperExecutor"]
 
 _log = logging.getLogger(__name__)
 
-INSUFFICIENT_FUND = "INSUFFICIENT_FUND"
 BookSource = Callable[[str], Awaitable[OrderBook]]
 
 
@@ -135,21 +135,10 @@ class PaperExecutor(OrderExecutor):
 
     async def _shortfall(self, order: Order, book: OrderBook) -> str | None:
         """Why the paper account cannot pay for `order` (Coinbase's INSUFFICIENT_FUND), or None."""
-        intent = order.intent
-        base, quote = split_product_id(intent.product_id)
-        portfolio = await self.portfolio()
         held_cash, held_base = self._held(exclude=order.client_order_id)
-        if intent.side is Side.BUY:
-            need = _buy_cost(intent, book, self.fees)
-            free = portfolio.cash_in(quote) - held_cash.get(quote, ZERO)
-            if need > free:
-                return f"{INSUFFICIENT_FUND}: the order needs {need} {quote}, {free} {quote} is free"
-            return None
-        size = intent.base_size if intent.base_size is not None else _quote_to_base(intent, book)
-        free = portfolio.size(intent.product_id) - held_base.get(intent.product_id, ZERO)
-        if size > free:
-            return f"{INSUFFICIENT_FUND}: selling {size} {base} needs {size} {base}, {free} {base} is free"
-        return None
+        return shortfall(
+            order.intent, await self.portfolio(), book, self.fees, held_cash=held_cash, held_base=held_base
+        )
 
     def _held(self, *, exclude: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         """What working paper orders hold: quote cash for buys (with the taker fee), base for sells."""
@@ -262,22 +251,3 @@ class PaperExecutor(OrderExecutor):
             ).order
             for order in working
         ]
-
-
-def _buy_cost(intent: OrderIntent, book: OrderBook, fees: FeeRates) -> Decimal:
-    """What a buy may spend, fee included: its quote size, its limit value, or the book's price for its size."""
-    if intent.quote_size is not None:
-        return intent.quote_size  # a quote-sized buy's quote_size already includes the fee
-    size = intent.base_size or ZERO
-    if intent.limit_price is not None:
-        return size * intent.limit_price * (1 + fees.taker)
-    estimate = book.cost_to_fill(Side.BUY, size)
-    return estimate.cost * (1 + fees.taker)
-
-
-def _quote_to_base(intent: OrderIntent, book: OrderBook) -> Decimal:
-    """The base a quote-sized sell would deliver at the book's best bid (enough for a funds check)."""
-    best = book.best_bid
-    if best is None or intent.quote_size is None:
-        return ZERO
-    return intent.quote_size / best.price

@@ -36,7 +36,7 @@ from cryptoj.services.paper_executor import PaperExecutor
 from cryptoj.services.risk import RiskService, limits_from
 from cryptoj.store import open_store
 
-__all__ = ["Runtime", "load_key", "open_runtime"]
+__all__ = ["Runtime", "load_key", "open_runtime", "paper_fees"]
 
 
 @dataclass(frozen=True)
@@ -155,13 +155,17 @@ async def _executor(
             intent_ttl=timedelta(seconds=settings.intent_ttl_seconds),
             clock=clock,
         )
-    if settings.paper_maker_fee_rate is not None and settings.paper_taker_fee_rate is not None:
-        fees = FeeRates(maker=settings.paper_maker_fee_rate, taker=settings.paper_taker_fee_rate)
-    elif signed:
-        fees = await exchange.fee_rates()  # the account's own tier: paper pays what live would
-    else:
-        fees = ENTRY_FEES
+    fees = await paper_fees(settings, exchange, signed=signed)
     return PaperExecutor(engine, risk, exchange=exchange, fees=fees, starting_cash=settings.paper_cash, clock=clock)
+
+
+async def paper_fees(settings: Settings, exchange: ExchangeService, *, signed: bool) -> FeeRates:
+    """The fee tier simulated fills pay: the configured one, else the account's own (paper pays what live would)."""
+    if settings.paper_maker_fee_rate is not None and settings.paper_taker_fee_rate is not None:
+        return FeeRates(maker=settings.paper_maker_fee_rate, taker=settings.paper_taker_fee_rate)
+    if signed:
+        return await exchange.fee_rates()
+    return ENTRY_FEES
 
 
 async def _start_sandbox(settings: Settings, key: CdpKey | None, stack: AsyncExitStack) -> tuple[str, CdpKey]:
