@@ -11,7 +11,8 @@ engine uses, so an order gives the same fills in paper and live-on-sandbox. One 
 the sandbox's market refills at once, so liquidity a resting order took is offered to it again on the next
 step, while paper never counts liquidity it already took from a level that is still visible (a real book
 never learns of paper fills, so the same level is the same orders). Paper also fills a resting order from
-trades printed through its price (`on_trade`), which the sandbox's engine does not look at.
+trades printed through its price (`on_trade`), which the sandbox's engine does not look at. docs/paper-fills.md
+lists what both do and where they differ.
 
 Nothing here mutates the book: every call sees one snapshot, and a fill never exceeds the size the
 snapshot shows. Trade ids are derived from the client_order_id and the fill's number, so a replay of
