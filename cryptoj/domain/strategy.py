@@ -168,9 +168,7 @@ class MovingAverageCrossover:
 
 
 def _exact_digits(values: Sequence[Decimal], count: int) -> int:
-    """Digits enough for a sum of `values` times an int up to `count` to be exact (28 covers real prices)."""
-    if not values:
-        return 28
+    """Digits enough for a sum of `values` (at least one) times an int up to `count` to be exact."""
     highest = max(v.adjusted() for v in values)
     lowest = min(int(v.as_tuple().exponent) for v in values)
     # The sum of len(values) terms adds at most len(str(len)) digits, and the factor len(str(count)) more.

@@ -68,6 +68,11 @@ def test_ma_crossover_decides_on_the_exact_decimal_closes() -> None:
     candles = [Candle(T0 + timedelta(minutes=i), d(c), d(c), d(c), d(c), d(1)) for i, c in enumerate(closes)]
     assert strategy.signal(candles) is True
     assert strategy.signal(list(reversed(candles))) is True  # ordered by time, whatever order they came in
+    # Exact at any magnitude: 28 digits would round these two sums to the same value.
+    wide = MovingAverageCrossover(product_id="BTC-USD", fast=1, slow=2, allocation=d(300))
+    closes = ["1E+30", "1000000000000000000000000000000.000000000000000000000000000001"]
+    candles = [Candle(T0 + timedelta(minutes=i), d(c), d(c), d(c), d(c), d(1)) for i, c in enumerate(closes)]
+    assert wide.signal(candles) is True
 
 
 def test_ma_crossover_refuses_a_close_that_is_not_a_number() -> None:
