@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, localcontext
+from decimal import MAX_PREC, Decimal, localcontext
 from typing import Protocol, runtime_checkable
 
 from cryptoj.domain.errors import DomainError
@@ -152,7 +152,9 @@ class MovingAverageCrossover:
         if not all(close.is_finite() for close in closes):
             raise StrategyError(f"{self.product_id}: a candle close is not a finite number")
         with localcontext() as ctx:
-            ctx.prec = _exact_digits(closes, self.slow)
+            # Sums and integer products are exact at any precision wide enough; the widest costs nothing
+            # for prices of a few digits and is never too narrow (working out the width per call cost more).
+            ctx.prec = MAX_PREC
             fast_sum, slow_sum = sum(closes[-self.fast :], ZERO), sum(closes, ZERO)
             # fast_sum / fast > slow_sum / slow, multiplied out: no division, so nothing is rounded.
             return fast_sum * self.slow > slow_sum * self.fast
@@ -165,14 +167,6 @@ class MovingAverageCrossover:
         if not signal:
             return {self.product_id: ZERO}
         return {self.product_id: self.allocation / market.price(self.product_id)}
-
-
-def _exact_digits(values: Sequence[Decimal], count: int) -> int:
-    """Digits enough for a sum of `values` (at least one) times an int up to `count` to be exact."""
-    highest = max(v.adjusted() for v in values)
-    lowest = min(int(v.as_tuple().exponent) for v in values)
-    # The sum of len(values) terms adds at most len(str(len)) digits, and the factor len(str(count)) more.
-    return max(28, highest - lowest + 1 + 2 * len(str(max(len(values), count))) + 2)
 
 
 @dataclass(frozen=True, slots=True)
