@@ -33,7 +33,7 @@ __all__ = ["market_data", "pull_all", "pull_product"]
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-async def pull_product(product_id: str, lookback_minutes: int) -> ProductSnapshot:
+async def pull_product(product_id: str, lookback_minutes: int, backfill: bool = False) -> ProductSnapshot:
     """Store one product's rules and new candles; read its top of book."""
     rt = runtime()
     service = MarketDataService(rt.exchange, rt.engine)
@@ -49,26 +49,33 @@ async def pull_product(product_id: str, lookback_minutes: int) -> ProductSnapsho
         elif artifact_id is not None:
             await aupdate_progress_artifact(artifact_id=artifact_id, progress=done * 100)
 
-    return await service.sync_product(product_id, lookback=lookback, progress=progress)
+    return await service.sync_product(product_id, lookback=lookback, progress=progress, backfill=backfill)
 
 
-async def pull_all(products: list[str], lookback_minutes: int) -> list[State[ProductSnapshot]]:
+async def pull_all(
+    products: list[str], lookback_minutes: int, *, backfill: bool = False
+) -> list[State[ProductSnapshot]]:
     """Pull every product at once; a product's failure stays in its own state."""
     # Prefect types an async task called with return_state=True as returning the state; it returns a coroutine.
     calls = [
-        cast("Awaitable[State[ProductSnapshot]]", pull_product(pid, lookback_minutes, return_state=True))
+        cast("Awaitable[State[ProductSnapshot]]", pull_product(pid, lookback_minutes, backfill, return_state=True))
         for pid in products
     ]
     return list(await asyncio.gather(*calls))
 
 
 @flow(name="market-data", log_prints=True)
-async def market_data(products: list[str] | None = None, lookback_minutes: int | None = None) -> list[State]:
-    """Pull every product (the configured ones by default); the run fails if any product's pull failed."""
+async def market_data(
+    products: list[str] | None = None, lookback_minutes: int | None = None, backfill: bool = False
+) -> list[State[ProductSnapshot]]:
+    """Pull every product (the configured ones by default); the run fails if any product's pull failed.
+
+    `backfill` pulls the whole lookback again (filling gaps), not only what came after the last stored candle.
+    """
     async with flow_runtime() as rt:
         chosen = products or rt.settings.products
         lookback = lookback_minutes or rt.settings.candle_lookback_minutes
-        states = await pull_all(chosen, lookback)
+        states = await pull_all(chosen, lookback, backfill=backfill)
         pulled = [await state.aresult() for state in states if state.is_completed()]
         await acreate_table_artifact(
             key="market-data", table=market_rows(pulled), description="Candles stored and top of book, per product"

@@ -66,19 +66,18 @@ async def trading_cycle(products: list[str] | None = None, key: str | None = Non
         placements = [await place_order(item, plan) for item in plan.intents]
         refresh = await reconcile_orders()
         portfolio = await rt.executor.portfolio()
-        await acreate_table_artifact(
-            key="orders-placed", table=placement_rows(placements), description=f"Orders of cycle {key}"
-        )
-        await acreate_table_artifact(
-            key="positions", table=position_rows(portfolio, plan.marks), description=f"Positions after cycle {key}"
-        )
+        orders, positions = placement_rows(placements), position_rows(portfolio, plan.marks)
+        await acreate_table_artifact(key="orders-placed", table=orders, description=f"Orders of cycle {key}")
+        await acreate_table_artifact(key="positions", table=positions, description=f"Positions after cycle {key}")
     failed = [pid for pid, state in zip(chosen, pulls, strict=True) if not state.is_completed()]
     if failed:
         raise MarketDataIncomplete(f"market data failed for {', '.join(failed)}; the other products traded")
     return {
         "cycle_key": key,
-        "placements": [p.outcome.value for p in placements],
+        "orders": orders,
+        "positions": positions,
         "reconciled": refresh.checked,
+        "mismatches": refresh.mismatches,
     }
 
 

@@ -78,8 +78,13 @@ class MarketDataService:
         lookback: timedelta,
         granularity: Granularity = Granularity.ONE_MINUTE,
         progress: Progress | None = None,
+        backfill: bool = False,
     ) -> ProductSnapshot:
-        """Store the product's rules and every closed candle since the last stored one; read its top of book."""
+        """Store the product's rules and every closed candle since the last stored one; read its top of book.
+
+        With `backfill`, the pull starts `lookback` ago whatever is stored (what is stored already is not
+        written again).
+        """
         now = self._clock()
         rules = (await self._exchange.product_rules([product_id]))[product_id]
         with UnitOfWork(self._engine) as uow:
@@ -89,7 +94,7 @@ class MarketDataService:
         width = timedelta(seconds=granularity.seconds)
         end = _floor(now, width)  # the forming bucket is left for the next pull
         # From the last stored bucket (it may have been stored while still forming), else the lookback.
-        start = latest.start if latest is not None else _floor(now - lookback, width)
+        start = latest.start if latest is not None and not backfill else _floor(now - lookback, width)
         stored = 0
         windows = _windows(start, end, width * _WINDOW_BUCKETS)
         for done, (window_start, window_end) in enumerate(windows, start=1):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
-from cryptoj.domain.orders import Fill
+from cryptoj.domain.orders import Fill, TimeInForce
 from cryptoj.domain.positions import Portfolio
 from cryptoj.services.backtest import BacktestResult
 from cryptoj.services.executor import Placement, RefreshReport
@@ -26,6 +26,12 @@ __all__ = [
 ]
 
 Row = dict[str, str]
+_TIF = {
+    TimeInForce.GOOD_UNTIL_CANCELLED: "GTC",
+    TimeInForce.GOOD_UNTIL_DATE_TIME: "GTD",
+    TimeInForce.IMMEDIATE_OR_CANCEL: "IOC",
+    TimeInForce.FILL_OR_KILL: "FOK",
+}
 
 
 def _text(value: Decimal | None, *, places: int | None = None) -> str:
@@ -47,7 +53,7 @@ def placement_rows(placements: Sequence[Placement]) -> list[Row]:
                 "status": order.status.value,
                 "product": intent.product_id,
                 "side": intent.side.value,
-                "type": f"{intent.order_type.value} {intent.time_in_force.value}",
+                "type": f"{intent.order_type.value} {_TIF[intent.time_in_force]}",
                 "size": _text(intent.base_size) or f"{_text(intent.quote_size)} (quote)",
                 "limit": _text(intent.limit_price),
                 "filled": _text(order.filled_size),
