@@ -57,7 +57,8 @@ class PaperExecutor(OrderExecutor):
     Parameters:
         engine, risk, clock: as `OrderExecutor`.
         exchange: read-only market data (books, trades).
-        fees: the fee tier paper fills pay.
+        fees: the fee tier paper fills pay, or how to find it out (read once, when the first fill needs it:
+            building an executor sends nothing, so a passing network fault cannot fail a run before its tasks).
         starting_cash: the paper account's cash before its first fill, by currency.
         books: where books come from (default: the exchange's authenticated book); a trading cycle with
             the WebSocket open passes its live books.
@@ -72,7 +73,7 @@ class PaperExecutor(OrderExecutor):
         risk: RiskService,
         *,
         exchange: ExchangeService,
-        fees: FeeRates,
+        fees: FeeRates | Callable[[], Awaitable[FeeRates]],
         starting_cash: Mapping[str, Decimal],
         books: BookSource | None = None,
         book_depth: int = 1000,
@@ -80,10 +81,16 @@ class PaperExecutor(OrderExecutor):
     ) -> None:
         super().__init__(engine, risk, clock=clock)
         self._exchange = exchange
-        self.fees = fees
+        self._fees = fees
         self._starting_cash = dict(starting_cash)
         self._depth = book_depth
         self._books = books or self._exchange_book
+
+    async def fee_rates(self) -> FeeRates:
+        """The fee tier paper fills pay (read once)."""
+        if not isinstance(self._fees, FeeRates):
+            self._fees = await self._fees()
+        return self._fees
 
     async def _exchange_book(self, product_id: str) -> OrderBook:
         return await self._exchange.book(product_id, limit=self._depth)
@@ -120,7 +127,7 @@ class PaperExecutor(OrderExecutor):
             intent,
             book,
             client_order_id=order.client_order_id,
-            fees=self.fees,
+            fees=await self.fee_rates(),
             at=now,
             last_trade_price=last,
             size_increment=rules.base_increment,
@@ -135,12 +142,12 @@ class PaperExecutor(OrderExecutor):
 
     async def _shortfall(self, order: Order, book: OrderBook) -> str | None:
         """Why the paper account cannot pay for `order` (Coinbase's INSUFFICIENT_FUND), or None."""
-        held_cash, held_base = self._held(exclude=order.client_order_id)
+        held_cash, held_base = self._held(exclude=order.client_order_id, taker=(await self.fee_rates()).taker)
         return shortfall(
-            order.intent, await self.portfolio(), book, self.fees, held_cash=held_cash, held_base=held_base
+            order.intent, await self.portfolio(), book, await self.fee_rates(), held_cash=held_cash, held_base=held_base
         )
 
-    def _held(self, *, exclude: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    def _held(self, *, exclude: str, taker: Decimal) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         """What working paper orders hold: quote cash for buys (with the taker fee), base for sells."""
         cash: dict[str, Decimal] = {}
         base: dict[str, Decimal] = {}
@@ -153,7 +160,7 @@ class PaperExecutor(OrderExecutor):
                 continue
             if intent.side is Side.BUY and intent.limit_price is not None:
                 quote = split_product_id(intent.product_id)[1]
-                cash[quote] = cash.get(quote, ZERO) + remaining * intent.limit_price * (1 + self.fees.taker)
+                cash[quote] = cash.get(quote, ZERO) + remaining * intent.limit_price * (1 + taker)
             elif intent.side is Side.SELL:
                 base[intent.product_id] = base.get(intent.product_id, ZERO) + remaining
         return cash, base
@@ -219,17 +226,18 @@ class PaperExecutor(OrderExecutor):
         )
         trades = await self._exchange.trades_since(intent.product_id, state.checked_at, until=now)
         book = await self._books(intent.product_id)
+        fees = await self.fee_rates()
         fills: list[Fill] = []
         result = PaperResult((), OrderStatus.OPEN, resting)
         for trade in trades:
-            result = on_trade(resting, price=trade.price, size=trade.size, fees=self.fees, at=trade.time or now)
+            result = on_trade(resting, price=trade.price, size=trade.size, fees=fees, at=trade.time or now)
             fills.extend(result.fills)
             if result.resting is None:
                 break
             resting = result.resting
         if result.resting is not None:
             try:
-                result = on_book(result.resting, book, fees=self.fees, at=now)
+                result = on_book(result.resting, book, fees=fees, at=now)
                 fills.extend(result.fills)
             except PaperError as exc:
                 _log.warning("paper order %s not checked against the book: %s", order.client_order_id, exc)
