@@ -13,9 +13,10 @@ rejection with Coinbase's reason, INSUFFICIENT_FUND.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -40,14 +41,15 @@ from cryptoj.domain.side import Side
 from cryptoj.services.exchange import ExchangeService
 from cryptoj.services.executor import OrderExecutor, Placement, RefreshReport
 from cryptoj.services.funds import shortfall
-from cryptoj.services.ledger import record_outcome
+from cryptoj.services.ledger import load_order, record_outcome
 from cryptoj.services.risk import RiskService
-from cryptoj.store import PaperOrderState, UnitOfWork
+from cryptoj.store import DuplicateRecord, PaperOrderState, UnitOfWork
 
 __all__ = ["PaperExecutor"]
 
 _log = logging.getLogger(__name__)
 
+_POLL_SECONDS = 0.2
 BookSource = Callable[[str], Awaitable[OrderBook]]
 
 
@@ -63,6 +65,7 @@ class PaperExecutor(OrderExecutor):
         books: where books come from (default: the exchange's authenticated book); a trading cycle with
             the WebSocket open passes its live books.
         book_depth: levels a side to ask the exchange for.
+        claim_grace: seconds an order stored by another worker, not yet filled, is left to that worker.
     """
 
     mode = ExecutionMode.PAPER
@@ -77,6 +80,7 @@ class PaperExecutor(OrderExecutor):
         starting_cash: Mapping[str, Decimal],
         books: BookSource | None = None,
         book_depth: int = 1000,
+        claim_grace: float = 10.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(engine, risk, clock=clock)
@@ -84,6 +88,7 @@ class PaperExecutor(OrderExecutor):
         self._fees = fees
         self._starting_cash = dict(starting_cash)
         self._depth = book_depth
+        self._claim_grace = claim_grace
         self._books = books or self._exchange_book
 
     async def fee_rates(self) -> FeeRates:
@@ -132,12 +137,29 @@ class PaperExecutor(OrderExecutor):
             last_trade_price=last,
             size_increment=rules.base_increment,
         )
-        stored, fills = self._apply(order.client_order_id, result, checked_at=now)
+        try:
+            stored, fills = self._apply(order.client_order_id, result, checked_at=now)
+        except DuplicateRecord:
+            # Another worker filled this order first (its fills carry the same trade ids): theirs stands.
+            current = load_order(self._engine, order.client_order_id)
+            if current is None:  # pragma: no cover - the order row was stored before the send
+                raise
+            return Placement(current)
         return Placement(stored, tuple(fills), sent=True)
 
     async def _resolve(self, order: Order) -> Placement:
         # Nothing left the process: a paper order stored but not filled (a crash in between) is simply run
-        # again, and its deterministic trade ids make a repeat of fills already stored count once.
+        # again. One stored a moment ago is most likely being filled by another worker right now: wait for
+        # its outcome rather than fill it a second time.
+        waited = 0.0
+        while order.status is OrderStatus.SUBMITTING and waited < self._claim_grace:
+            if self._clock() - order.created_at > timedelta(seconds=self._claim_grace):
+                break  # too old to be anyone's work in progress: a crash left it
+            await asyncio.sleep(_POLL_SECONDS)
+            waited += _POLL_SECONDS
+            order = load_order(self._engine, order.client_order_id) or order
+        if order.status is not OrderStatus.SUBMITTING:
+            return Placement(order)
         return await self._send(order)
 
     async def _shortfall(self, order: Order, book: OrderBook) -> str | None:
