@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     # Client-side budgets kept under Coinbase's documented limits (public 10/s per IP, private 30/s per user).
     public_requests_per_second: float = Field(default=10.0, gt=0)
     private_requests_per_second: float = Field(default=30.0, gt=0)
+    # Scale-out: the Prefect global concurrency limit every worker draws Coinbase's per-user budget from
+    # (`prefect gcl create NAME --limit 30 --slot-decay-per-second 30`); unset, each process paces itself alone.
+    rate_limit_name: str | None = None
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=10)
 

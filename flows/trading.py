@@ -19,7 +19,8 @@ from prefect.tasks import exponential_backoff
 from cryptoj.services.executor import Placement, RefreshReport
 from cryptoj.services.reports import placement_rows, position_rows
 from cryptoj.services.trading import CycleIntent, CyclePlan, TradingService
-from flows._runtime import MarketDataIncomplete, cycle_key, flow_runtime, retry_transient, runtime
+from cryptoj.store import UnitOfWork
+from flows._runtime import MarketDataIncomplete, cycle_key, draw_budget, flow_runtime, retry_transient, runtime
 from flows.market_data import pull_all
 
 __all__ = ["CycleSummary", "place_order", "plan_cycle", "reconcile_orders", "report_positions", "trading_cycle"]
@@ -30,6 +31,7 @@ CycleSummary = dict[str, object]
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
 async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
     """What the strategy wants this cycle: keyed intents and the marks they were decided on."""
+    await draw_budget(2)  # best bid/ask, and the balances a live portfolio reads
     return await TradingService(runtime()).plan(key, products)
 
 
@@ -44,13 +46,18 @@ async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
 )
 async def place_order(item: CycleIntent, plan: CyclePlan) -> Placement:
     """Place one intent (a retry resumes the stored intent; it never makes a second order)."""
+    await draw_budget(3)  # the create (or the paper book), the order read back, its fills
     return await TradingService(runtime()).place(item, plan.marks)
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
 async def reconcile_orders() -> RefreshReport:
     """Bring working orders and their fills up to date with the exchange."""
-    return await runtime().executor.refresh()
+    rt = runtime()
+    with UnitOfWork(rt.engine, read_only=True) as uow:
+        working = len(uow.orders.open_orders())
+    await draw_budget(2 + 2 * working)  # each working order read back with its fills, and the open-order lists
+    return await rt.executor.refresh()
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
