@@ -66,7 +66,7 @@ async def pull_all(
     return list(await asyncio.gather(*calls))
 
 
-@flow(name="market-data", log_prints=True)
+@flow(name="market-data")
 async def market_data(
     products: list[str] | None = None, lookback_minutes: int | None = None, backfill: bool = False
 ) -> list[State[ProductSnapshot]]:

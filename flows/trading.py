@@ -66,7 +66,7 @@ async def report_positions(marks: dict[str, Decimal]) -> list[dict[str, str]]:
     return position_rows(await runtime().executor.portfolio(), marks)
 
 
-@flow(name="trading-cycle", log_prints=True)
+@flow(name="trading-cycle")
 async def trading_cycle(products: list[str] | None = None, key: str | None = None) -> CycleSummary:
     """One cycle over the configured products (or `products`); `key` overrides the scheduled-time key."""
     key = key or cycle_key()

@@ -44,6 +44,8 @@ def server_env(sandbox: SandboxHandle, tmp_path: Path) -> Iterator[dict[str, str
         "CRYPTOJ_HOME": str(tmp_path / "cryptoj"),
         "CRYPTOJ_REST_URL": sandbox.base_url,
         "CRYPTOJ_API_KEY_FILE": str(sandbox.key_file),
+        # Rebalancing from cash buys on the first cycle whatever the market did: the cycle has orders to place.
+        "CRYPTOJ_STRATEGY": "rebalance",
     }
     env.pop("PREFECT_API_URL", None)
     with prefect_server(host="127.0.0.1", port=free_port(), env=env) as api:

@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import prefect  # noqa: F401 - see below
 import pytest
 
 from tests.utils.fixtures.sandbox import SandboxHandle
+
+# Prefect's console log handler keeps the stream that was sys.stderr when Prefect was first imported. Imported
+# here, at collection, that is pytest's session-long capture, not one test's (closed when the test ends, after
+# which every Prefect log line would fail).
 
 
 @pytest.fixture(scope="session")
