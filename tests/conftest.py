@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.utils.fixtures.environment",
     "tests.utils.fixtures.domain",
     "tests.utils.fixtures.coinbase",
+    "tests.utils.fixtures.recording",
     "tests.utils.fixtures.sandbox",
     "tests.utils.fixtures.store",
     "tests.utils.fixtures.websocket",
