@@ -34,6 +34,12 @@ def database_url(settings: Settings) -> URL:
         raise ConfigurationError(
             "database_url is not a database URL (expected postgresql+psycopg://user:password@host/db)"
         ) from None
+    except ValueError:  # SQLAlchemy parses the port with int()
+        raise ConfigurationError(
+            "database_url: its port is not a number between 1 and 65535 (postgresql+psycopg://user:password@host:5432/db)"
+        ) from None
+    if url.port is not None and not 1 <= url.port <= 65535:
+        raise ConfigurationError(f"database_url: port {url.port} is not between 1 and 65535: {describe_url(url)}")
     backend, _, driver = url.drivername.partition("+")
     if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
         url = url.set(drivername="postgresql+psycopg")

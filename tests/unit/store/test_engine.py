@@ -40,6 +40,9 @@ def test_a_sqlite_url_names_a_file(tmp_path: Path) -> None:
         ("postgresql://trader:s3cret@db", "names no database"),
         ("sqlite://", "in-memory"),
         ("sqlite:///:memory:", "in-memory"),
+        ("postgresql://trader:s3cret@db:abc/cryptoj", r"port is not a number between 1 and 65535"),
+        ("postgresql://trader:s3cret@db:70000/cryptoj", r"port 70000 is not between 1 and 65535"),
+        ("postgresql://trader:s3cret@db:0/cryptoj", r"port 0 is not between 1 and 65535"),
     ],
 )
 def test_a_bad_url_is_a_configuration_error_without_the_password(tmp_path: Path, raw: str, message: str) -> None:
