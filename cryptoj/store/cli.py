@@ -6,7 +6,7 @@ import typer
 
 __all__ = ["db_app"]
 
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True, add_completion=False)
 
 
 @db_app.command("upgrade")
