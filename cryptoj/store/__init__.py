@@ -17,7 +17,14 @@ from cryptoj.store.errors import (
 )
 from cryptoj.store.fills import FillRepository
 from cryptoj.store.market import CandleRepository, ProductRepository
-from cryptoj.store.migrate import current_revision, head_revision, open_store, upgrade
+from cryptoj.store.migrate import (
+    current_revision,
+    database_exists,
+    head_revision,
+    is_known_revision,
+    open_store,
+    upgrade,
+)
 from cryptoj.store.orders import CycleRepository, FlowCycle, OrderRepository
 from cryptoj.store.portfolio import (
     Balance,
@@ -52,9 +59,11 @@ __all__ = [
     "UnknownReference",
     "create_store_engine",
     "current_revision",
+    "database_exists",
     "database_url",
     "describe_url",
     "head_revision",
+    "is_known_revision",
     "open_store",
     "upgrade",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -11,7 +12,15 @@ from sqlalchemy.exc import ArgumentError
 from cryptoj.config import Settings
 from cryptoj.errors import ConfigurationError
 
-__all__ = ["READ_ONLY_OPTION", "SQLITE_BUSY_TIMEOUT_MS", "create_store_engine", "database_url", "describe_url"]
+__all__ = [
+    "READ_ONLY_OPTION",
+    "SQLITE_BUSY_TIMEOUT_MS",
+    "create_database_folder",
+    "create_store_engine",
+    "database_url",
+    "describe_url",
+    "sqlite_file",
+]
 
 # How long a SQLite writer waits for another writer's lock before failing.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -63,13 +72,14 @@ def describe_url(url: URL) -> str:
 def create_store_engine(
     settings: Settings, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **engine_options: Any
 ) -> Engine:
-    """Build the engine the settings name (no connection is opened yet, no schema is changed).
+    """Build the engine the settings name: nothing is opened, created or changed yet.
 
-    SQLite: the folder is created, every connection runs in WAL mode with foreign keys on, and every
+    SQLite: every connection runs in WAL mode with foreign keys on, and every
     transaction but a read-only one starts with BEGIN IMMEDIATE, so two writers queue on the lock instead
     of failing when a read turns into a write; one waits up to `sqlite_busy_timeout_ms` for the other,
-    then the unit of work raises `StoreUnavailable`. PostgreSQL: psycopg 3 with pre-ping, so a restarted
-    server costs no error.
+    then the unit of work raises `StoreUnavailable`. The file and its folder are made by `upgrade`
+    (`open_store`), so a reader never creates an empty database. PostgreSQL: psycopg 3 with pre-ping, so a
+    restarted server costs no error.
     """
     url = database_url(settings)
     if url.drivername.startswith("sqlite"):
@@ -77,14 +87,26 @@ def create_store_engine(
     return create_engine(url, pool_pre_ping=True, **engine_options)
 
 
-def _sqlite_engine(url: URL, *, busy_timeout_ms: int, **engine_options: Any) -> Engine:
-    from pathlib import Path
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite engine's database (None on PostgreSQL)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return Path(engine.url.database or "")
 
-    path = Path(url.database or "").expanduser()
+
+def create_database_folder(engine: Engine) -> None:
+    """Make the folder a SQLite database goes in (nothing on PostgreSQL); what a writer does before it writes."""
+    path = sqlite_file(engine)
+    if path is None:
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigurationError(f"cannot create the database folder {path.parent}: {exc.strerror}") from None
+
+
+def _sqlite_engine(url: URL, *, busy_timeout_ms: int, **engine_options: Any) -> Engine:
+    path = Path(url.database or "").expanduser()
     engine = create_engine(url.set(database=str(path)), **engine_options)
 
     @event.listens_for(engine, "connect")
