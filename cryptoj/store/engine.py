@@ -13,6 +13,7 @@ from cryptoj.config import Settings
 from cryptoj.errors import ConfigurationError
 
 __all__ = [
+    "DURABLE_OPTION",
     "READ_ONLY_OPTION",
     "SQLITE_BUSY_TIMEOUT_MS",
     "create_database_folder",
@@ -26,6 +27,8 @@ __all__ = [
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The execution option that makes a connection's transactions read-only (see `UnitOfWork(read_only=True)`).
 READ_ONLY_OPTION = "cryptoj_read_only"
+# The execution option that makes a connection's commits durable (see `UnitOfWork(durable=True)`).
+DURABLE_OPTION = "cryptoj_durable"
 
 
 def database_url(settings: Settings) -> URL:
@@ -84,7 +87,20 @@ def create_store_engine(
     url = database_url(settings)
     if url.drivername.startswith("sqlite"):
         return _sqlite_engine(url, busy_timeout_ms=sqlite_busy_timeout_ms, **engine_options)
-    return create_engine(url, pool_pre_ping=True, **engine_options)
+    engine = create_engine(url, pool_pre_ping=True, **engine_options)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A durable transaction's COMMIT returns once its WAL is flushed, even where the server runs with
+        # synchronous_commit off (then a crash loses the last commits). Only "off" is raised: "local" flushes
+        # too, and the remote levels ask for more. is_local: for this transaction only.
+        if connection.get_execution_options().get(DURABLE_OPTION):
+            connection.exec_driver_sql(
+                "SELECT set_config('synchronous_commit', 'on', true)"
+                " WHERE current_setting('synchronous_commit') = 'off'"
+            )
+
+    return engine
 
 
 def sqlite_file(engine: Engine) -> Path | None:
@@ -117,15 +133,18 @@ def _sqlite_engine(url: URL, *, busy_timeout_ms: int, **engine_options: Any) -> 
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA synchronous=NORMAL")  # durable in WAL mode up to the last checkpointed commit
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # A reader (`UnitOfWork(read_only=True)`) takes no lock: in WAL mode it reads the last committed state
         # while a writer works, and query_only makes any write it tries fail. Set on every begin, since pooled
-        # connections serve readers and writers in turn.
-        if connection.get_execution_options().get(READ_ONLY_OPTION):
+        # connections serve readers and writers in turn; so is the sync level. NORMAL syncs the WAL only at
+        # checkpoints: a commit survives the process dying, but power loss may take the last ones. FULL syncs
+        # the WAL before COMMIT returns (`UnitOfWork(durable=True)`, the write that precedes a send).
+        options = connection.get_execution_options()
+        connection.exec_driver_sql(f"PRAGMA synchronous={'FULL' if options.get(DURABLE_OPTION) else 'NORMAL'}")
+        if options.get(READ_ONLY_OPTION):
             connection.exec_driver_sql("PRAGMA query_only=ON")
             connection.exec_driver_sql("BEGIN")
         else:
