@@ -21,7 +21,9 @@ from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner, Result
 
 from cryptoj.cli import app
+from cryptoj.sandbox.exchange import SandboxExchange
 from cryptoj.sandbox.keys import generate_key, write_key_file
+from cryptoj.sandbox.server import SandboxServer, SandboxStartError
 
 pytestmark = pytest.mark.integration
 
@@ -137,6 +139,22 @@ def test_a_tls_key_that_cannot_serve(key_file: Path, tls_files: dict[str, Path],
     assert result.stdout == ""  # nothing announced
 
 
+def test_a_tls_certificate_that_is_not_pem(key_file: Path, tls_files: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "cert.pem").write_text("not a certificate\n")
+    result = _run(
+        "sandbox", "serve", "--keys", str(key_file),
+        "--certfile", str(tmp_path / "cert.pem"), "--keyfile", str(tls_files["key"]),
+    )  # fmt: skip
+    line = _failed(result)
+    assert line.startswith(f"SandboxStartError: cannot load TLS from {tmp_path}/cert.pem and {tls_files['key']} (")
+    assert line.endswith("): give PEM files")
+
+
+def test_a_server_built_in_code_refuses_a_port_out_of_range_too() -> None:
+    with pytest.raises(SandboxStartError, match=r"^port 70000 is not between 0 and 65535 \(0: any free port\)$"):
+        SandboxServer(SandboxExchange(seed=1), port=70000).start()
+
+
 def test_a_missing_tls_certificate(key_file: Path, tls_files: dict[str, Path], tmp_path: Path) -> None:
     result = _run(
         "sandbox", "serve", "--keys", str(key_file),
@@ -221,6 +239,13 @@ def test_a_dotenv_shared_with_other_tools_does_not_break_settings(tmp_path: Path
 
 
 # Usage errors and the console script ---------------------------------------------------------------------
+
+
+def test_no_command_prints_the_help() -> None:
+    result = _run()
+    assert result.exit_code == 2
+    assert "Usage: cryptoj [OPTIONS] COMMAND [ARGS]..." in result.output
+    assert "Traceback" not in result.output
 
 
 def test_an_unknown_command() -> None:
