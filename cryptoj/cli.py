@@ -1,7 +1,7 @@
 """The `cryptoj` command: parse options, build `Settings`, call the library, print the outcome.
 
-Each command (or group of commands) is a `typer.Typer` living beside the code it drives; `COMMANDS` names
-it as `module:attribute`, and it is imported only when it runs, so `cryptoj --version` loads none of them.
+Each command is a function (or a group of them, a `typer.Typer`) living beside the code it drives; `COMMANDS`
+names it as `module:attribute`, and it is imported only when it runs, so `cryptoj --version` loads none.
 Errors are handled once, in `CryptojGroup.main`, for every command present and future: an error of the
 library (`CryptojError`) prints as one line `Type: message` and exits 1, a usage error as one line
 `Error: ...` and exits 2; nothing an operator can fix prints a traceback.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -23,9 +23,9 @@ from cryptoj.errors import CryptojError
 
 __all__ = ["COMMANDS", "CryptojGroup", "app", "main"]
 
-# Command name -> the `typer.Typer(add_completion=False)` that implements it, as "module:attribute". To add a
-# command, define its Typer beside the code it drives and name it here (one command: `cryptoj NAME`; several:
-# `cryptoj NAME COMMAND`).
+# Command name -> what implements it, as "module:attribute": a function typer can run (`cryptoj NAME`), or a
+# `typer.Typer(add_completion=False)` of several (`cryptoj NAME COMMAND`). To add a command, write it beside
+# the code it drives and name it here.
 COMMANDS: dict[str, str] = {
     "db": "cryptoj.store.cli:db_app",
     "sandbox": "cryptoj.sandbox.cli:sandbox_app",
@@ -33,17 +33,24 @@ COMMANDS: dict[str, str] = {
 
 
 class CryptojGroup(TyperGroup):
-    """The root command: loads each command in `COMMANDS` on use and turns expected errors into one line."""
+    """The root command: loads each of `on_use` (`COMMANDS`) when it runs and turns expected errors into one line."""
+
+    on_use: Mapping[str, str] = COMMANDS
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *COMMANDS})
+        return sorted({*super().list_commands(ctx), *self.on_use})
 
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
-        target = COMMANDS.get(cmd_name)
+        target = self.on_use.get(cmd_name)
         if target is None:
             return super().get_command(ctx, cmd_name)
         module, _, attribute = target.partition(":")
-        command = typer.main.get_command(getattr(importlib.import_module(module), attribute))
+        implementation = getattr(importlib.import_module(module), attribute)
+        if not isinstance(implementation, typer.Typer):  # a function: the one command of that name
+            single = typer.Typer(add_completion=False)
+            single.command(name=cmd_name)(implementation)
+            implementation = single
+        command = typer.main.get_command(implementation)
         command.name = cmd_name
         return command
 

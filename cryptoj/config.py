@@ -49,7 +49,7 @@ COINBASE_WS_MARKET_URL = "wss://advanced-trade-ws.coinbase.com"
 COINBASE_WS_USER_URL = "wss://advanced-trade-ws-user.coinbase.com"
 
 _PREFIX = "CRYPTOJ_"
-# What a JSON-valued setting looks like, for the error that says it is not JSON.
+# What each JSON-valued setting looks like, for the error that says a value is not JSON.
 _JSON_EXAMPLES = {"products": '["BTC-USD","ETH-USD"]'}
 
 
@@ -229,7 +229,7 @@ def _check_url(value: str, *, schemes: tuple[str, ...], example: str) -> None:
 
 def _not_json(field_name: str) -> ConfigurationError:
     example = _JSON_EXAMPLES.get(field_name)
-    allowed = f"give a JSON list such as {example}" if example else "give JSON"
+    allowed = f"give JSON such as {example}" if example else "give JSON"
     return _invalid(f"{field_name} ({_variable(field_name)}): not JSON; {allowed}")
 
 

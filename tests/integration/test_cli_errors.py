@@ -192,7 +192,7 @@ def test_a_cdp_key_path_that_is_a_folder(tmp_path: Path) -> None:
 def test_products_that_are_not_json() -> None:
     line = _failed(_run("db", "current", env={"CRYPTOJ_PRODUCTS": "BTC-USD"}))
     assert line == (
-        "ConfigurationError: invalid settings: products (CRYPTOJ_PRODUCTS): not JSON; give a JSON list such as "
+        "ConfigurationError: invalid settings: products (CRYPTOJ_PRODUCTS): not JSON; give JSON such as "
         '["BTC-USD","ETH-USD"]'
     )
 

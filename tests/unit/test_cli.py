@@ -10,7 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from cryptoj import __version__
-from cryptoj.cli import CryptojGroup, main
+from cryptoj.cli import COMMANDS, CryptojGroup, main
 from cryptoj.store.errors import StoreUnavailable
 
 
@@ -106,3 +106,24 @@ def test_an_exit_code_a_command_chooses_is_kept() -> None:
 def test_embedded_use_returns_instead_of_exiting() -> None:
     group = typer.main.get_command(_app_with(lambda: None))
     assert group.main(["future"], standalone_mode=False) is None
+
+
+class _WithKeygen(CryptojGroup):
+    """The root command with one more entry, naming a plain function as `cryptoj run` and the like will."""
+
+    on_use = {**COMMANDS, "keygen": "cryptoj.sandbox.cli:keygen"}
+
+
+def test_a_command_named_by_its_function_runs_under_that_name(tmp_path: Path) -> None:
+    root = typer.Typer(cls=_WithKeygen, add_completion=False)
+    root.callback()(lambda: None)
+    runner = CliRunner()
+    listed = runner.invoke(root, ["--help"], prog_name="cryptoj")
+    assert " keygen " in listed.stdout
+    assert " sandbox " in listed.stdout
+    result = runner.invoke(root, ["keygen", str(tmp_path / "key.json")], prog_name="cryptoj")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "key.json").is_file()
+    again = runner.invoke(root, ["keygen", str(tmp_path / "key.json")], prog_name="cryptoj")
+    assert again.exit_code == 1
+    assert again.stderr == f"ConfigurationError: {tmp_path / 'key.json'} exists; refusing to overwrite a key\n"

@@ -236,7 +236,7 @@ def test_products_that_are_not_json_say_what_is_expected(
     with pytest.raises(ConfigurationError) as caught:
         load_settings()
     assert str(caught.value) == (
-        'invalid settings: products (CRYPTOJ_PRODUCTS): not JSON; give a JSON list such as ["BTC-USD","ETH-USD"]'
+        'invalid settings: products (CRYPTOJ_PRODUCTS): not JSON; give JSON such as ["BTC-USD","ETH-USD"]'
     )
 
 
