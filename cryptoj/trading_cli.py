@@ -31,7 +31,7 @@ def _out() -> Console:
     return Console()
 
 
-risk_app = typer.Typer(help="The risk status and the kill switch.", no_args_is_help=True)
+risk_app = typer.Typer(help="The risk status and the kill switch.", no_args_is_help=True, add_completion=False)
 
 
 class RunIncomplete(CryptojError):

@@ -16,26 +16,9 @@ Limits, by design:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from cryptoj._lazy import lazy_exports
-
-if TYPE_CHECKING:
-    from cryptoj.sandbox.clock import SimClock
-    from cryptoj.sandbox.exchange import SandboxExchange
-    from cryptoj.sandbox.faults import FaultConfig, FaultPlan
-    from cryptoj.sandbox.keys import KeyRing, generate_key, write_key_file
+from cryptoj.sandbox.clock import SimClock
+from cryptoj.sandbox.exchange import SandboxExchange
+from cryptoj.sandbox.faults import FaultConfig, FaultPlan
+from cryptoj.sandbox.keys import KeyRing, generate_key, write_key_file
 
 __all__ = ["FaultConfig", "FaultPlan", "KeyRing", "SandboxExchange", "SimClock", "generate_key", "write_key_file"]
-
-# Public name -> defining module, imported on first use (see cryptoj._lazy).
-_EXPORTS = {
-    "SimClock": "cryptoj.sandbox.clock",
-    "SandboxExchange": "cryptoj.sandbox.exchange",
-    "FaultConfig": "cryptoj.sandbox.faults",
-    "FaultPlan": "cryptoj.sandbox.faults",
-    "KeyRing": "cryptoj.sandbox.keys",
-    "generate_key": "cryptoj.sandbox.keys",
-    "write_key_file": "cryptoj.sandbox.keys",
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

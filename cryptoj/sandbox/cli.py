@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 
 __all__ = ["build_exchange", "configure_limits", "parse_data_options", "sandbox_app"]
 
-sandbox_app = typer.Typer(help="Run the local exchange and make keys for it.", no_args_is_help=True)
+sandbox_app = typer.Typer(
+    help="Run the local exchange and make keys for it.", no_args_is_help=True, add_completion=False
+)
 DEFAULT_DATA_PRODUCT = "BTC-USD"
 
 
@@ -37,7 +39,7 @@ def parse_data_options(values: list[str]) -> dict[str, Path]:
 def serve(
     *,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8765,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")] = 8765,
     certfile: Annotated[Path | None, typer.Option(help="TLS certificate chain (PEM): serve HTTPS/WSS.")] = None,
     keyfile: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
     keys: Annotated[
@@ -56,15 +58,17 @@ def serve(
     public_rate: Annotated[int, typer.Option(help="Public requests per second per client address.")] = 10,
 ) -> None:
     """Serve the sandbox exchange: REST under /api/v3/brokerage and the WebSocket at /, on one port."""
-    from cryptoj.sandbox.server import SandboxServer, TlsFiles
+    from cryptoj.sandbox.server import SandboxServer, TlsFiles, check_tls
 
     if (certfile is None) != (keyfile is None):
         raise ConfigurationError("give both --certfile and --keyfile, or neither")
+    tls = TlsFiles(certfile, keyfile) if certfile is not None and keyfile is not None else None
+    if tls is not None:
+        check_tls(tls)  # before a key file is made or anything announced
     exchange, key_note = build_exchange(keys=keys or [], seed=seed, data=data or [], speed=speed, home=Path.cwd())
     configure_limits(exchange, faults=faults, private_rate=private_rate, public_rate=public_rate)
     if key_note:
         typer.echo(key_note)
-    tls = TlsFiles(certfile, keyfile) if certfile is not None and keyfile is not None else None
 
     def announce(server: SandboxServer) -> None:
         products = ", ".join(exchange.product_ids())
