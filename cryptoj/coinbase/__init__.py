@@ -46,11 +46,14 @@ if TYPE_CHECKING:
     from cryptoj.coinbase.ws_errors import (
         BookUnavailable,
         FrameError,
+        HandlerClosed,
         HeartbeatTimeout,
         ReconnectExhausted,
+        SnapshotTimeout,
         SubscriptionError,
         WebSocketError,
     )
+    from cryptoj.coinbase.ws_user import FillDelta, LookAgain, LookAgainReason, UserOrderEvent
 
 __all__ = [
     "COINBASE_LIMITS",
@@ -62,12 +65,16 @@ __all__ = [
     "CoinbaseAdvancedClient",
     "CoinbaseError",
     "EditRejectedError",
+    "FillDelta",
     "FrameError",
+    "HandlerClosed",
     "HandlerStats",
     "HeartbeatTimeout",
     "InvalidArgumentError",
     "InvalidKeyError",
     "InvalidRequestError",
+    "LookAgain",
+    "LookAgainReason",
     "NotFoundError",
     "OperatorError",
     "OrderRejectedError",
@@ -77,11 +84,13 @@ __all__ = [
     "ReconnectPolicy",
     "RequestError",
     "ServerError",
+    "SnapshotTimeout",
     "SubscriptionError",
     "TransientError",
     "TransportError",
     "UnexpectedResponseError",
     "UnknownOutcomeError",
+    "UserOrderEvent",
     "VenueLimits",
     "WebSocketError",
     "WebSocketHandler",
@@ -129,5 +138,11 @@ _EXPORTS = {
     "ReconnectExhausted": "cryptoj.coinbase.ws_errors",
     "SubscriptionError": "cryptoj.coinbase.ws_errors",
     "WebSocketError": "cryptoj.coinbase.ws_errors",
+    "HandlerClosed": "cryptoj.coinbase.ws_errors",
+    "SnapshotTimeout": "cryptoj.coinbase.ws_errors",
+    "FillDelta": "cryptoj.coinbase.ws_user",
+    "LookAgain": "cryptoj.coinbase.ws_user",
+    "LookAgainReason": "cryptoj.coinbase.ws_user",
+    "UserOrderEvent": "cryptoj.coinbase.ws_user",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -158,3 +158,14 @@ async def test_a_consumer_waiting_on_a_stream_wakes_with_the_error_that_ends_it(
     with pytest.raises(RuntimeError, match="gave up"):
         await consumer
 
+
+async def test_order_callbacks_refuse_a_policy_that_would_drop_events_silently() -> None:
+    from cryptoj.coinbase.ws_dispatch import ORDERS, Dispatcher
+    from cryptoj.coinbase.ws_policy import HandlerStats
+
+    dispatcher = Dispatcher(HandlerStats())
+    with pytest.raises(ConfigurationError, match="never dropped silently"):
+        dispatcher.on(ORDERS, lambda item: asyncio.sleep(0), maxsize=10, policy=OverflowPolicy.DROP_OLDEST)
+    stream = dispatcher.on(ORDERS, lambda item: asyncio.sleep(0), maxsize=10, policy=None)
+    assert stream.policy is OverflowPolicy.MARK_GAP
+    await dispatcher.close()
