@@ -352,11 +352,11 @@ class WebSocketHandler:
         """Connect, subscribe and read until `close()`; reconnect after drops, closes and missed heartbeats.
 
         Raises `ReconnectExhausted` after the policy's cap of consecutive failed attempts, and
-        `SubscriptionError` when the server refuses a resubscribe; either ends every stream and waiter too.
+        `SubscriptionError` when the server refuses a resubscribe; either ends every stream and waiter too,
+        for good: running a failed handler again raises the same error (make a new handler).
         """
-        self._failure = None
-        if not self._stop.is_set():
-            self._ended.clear()
+        if self._failure is not None:
+            raise self._failure
         try:
             await self._run()
         except Exception as exc:

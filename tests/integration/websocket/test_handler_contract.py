@@ -76,6 +76,15 @@ async def test_exhausted_reconnects_end_every_stream_waiter_and_callback_with_th
     assert failure.attempts == 2
 
 
+async def test_a_handler_that_gave_up_stays_ended() -> None:
+    handler = handler_for(NOWHERE, reconnect=ReconnectPolicy(max_attempts=1))
+    with pytest.raises(ReconnectExhausted) as first:
+        await handler.run()
+    with pytest.raises(ReconnectExhausted) as again:
+        await handler.run()  # no new attempt: its streams have ended with the first error already
+    assert again.value is first.value
+
+
 async def test_a_subscribe_waiting_for_the_connection_ends_when_the_handler_gives_up() -> None:
     handler = handler_for(NOWHERE, reconnect=ReconnectPolicy(max_attempts=3))
     async with asyncio.timeout(5):
