@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -16,15 +19,24 @@ if TYPE_CHECKING:
     from cryptoj.sandbox.exchange import SandboxExchange
 
 __all__ = [
+    "JSON_TYPE",
+    "PREFIX",
     "ApiError",
     "Call",
     "Handler",
+    "JsonLayout",
     "html_page",
+    "json_bytes",
     "json_response",
+    "key_position",
     "query_cursor",
     "query_int",
+    "rate_limit_page",
     "text_response",
 ]
+
+PREFIX = "/api/v3/brokerage"
+
 
 # Decimals left as Decimal become JSON numbers: only transaction_summary's volumes and fees, which
 # Coinbase sends as numbers. Every other amount is already a decimal string.
@@ -63,6 +75,7 @@ class Call:
     body: Any
     owner: str | None = None
     drill: str = ""  # Coinbase sandbox's `X-Sandbox` error drill, when the request names one
+    raw: bytes = b""  # the body as sent (error texts point into it, as Coinbase's do)
 
     @property
     def user(self) -> str:
@@ -75,17 +88,44 @@ class Call:
 Handler = Callable[[Call], Awaitable[dict[str, Any]]]
 
 
-def json_response(
-    body: Any, *, status: int = 200, headers: dict[str, str] | None = None, spaced: bool = False
-) -> Response:
-    """A JSON response as Coinbase sends it (`application/json; charset=utf-8`).
+class JsonLayout(StrEnum):
+    """How a JSON answer is spaced; real Coinbase answers vary it, so clients must parse, never compare bytes."""
 
-    `spaced` pretty-prints: real Coinbase answers vary their spacing, so clients must parse, not compare bytes.
-    """
+    COMPACT = "compact"  # {"a":"b","c":1}
+    COMMA_SPACED = "comma"  # {"a":"b", "c":1}: protobuf's JSON adds a space after commas in some builds
+    INDENTED = "indented"  # one key a line (the documented forms' alternative)
+
+
+_STRING = re.compile(rb'("(?:[^"\\]|\\.)*")')
+_TEXT_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_COLON = re.compile(r"\s*:")
+
+
+def _space_commas(encoded: bytes) -> bytes:
+    # Strings split out first (odd indices), so a comma inside a value is never touched.
+    parts = _STRING.split(encoded)
+    parts[::2] = [part.replace(b",", b", ") for part in parts[::2]]
+    return b"".join(parts)
+
+
+def json_bytes(body: Any, *, layout: JsonLayout = JsonLayout.COMPACT) -> bytes:
+    """`body` encoded as JSON in `layout`."""
     encoded = _ENCODER.encode(body)
-    if spaced:
-        encoded = msgspec.json.format(encoded, indent=1)
-    return Response(encoded, status_code=status, headers=headers, media_type="application/json; charset=utf-8")
+    if layout == JsonLayout.INDENTED:
+        return msgspec.json.format(encoded, indent=1)
+    if layout == JsonLayout.COMMA_SPACED:
+        return _space_commas(encoded)
+    return encoded
+
+
+JSON_TYPE = "application/json; charset=utf-8"
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: dict[str, str] | None = None, layout: JsonLayout = JsonLayout.COMPACT
+) -> Response:
+    """A JSON response as Coinbase sends it (`application/json; charset=utf-8`), spaced as `layout` says."""
+    return Response(json_bytes(body, layout=layout), status_code=status, headers=headers, media_type=JSON_TYPE)
 
 
 def text_response(text: str, *, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -100,6 +140,27 @@ def html_page(status: int, title: str) -> str:
         f"{status} {title}</title></head>\n<body>\n<center><h1>{status} {title}</h1></center>\n"
         "<hr><center>cloudflare</center>\n</body>\n</html>\n"
     )
+
+
+def rate_limit_page() -> str:
+    """The HTML page Coinbase's gateway answers a rate-limited request with (a browser page, titled Coinbase)."""
+    return (
+        '<html>\n  <head>\n    <title>Coinbase</title>\n    <meta name="robots" content="noindex">\n  </head>\n'
+        "  <body>\n    <h1>429 Too Many Requests</h1>\n    <p>Too many requests: slow down and try again.</p>\n"
+        "  </body>\n</html>\n"
+    )
+
+
+def key_position(raw: bytes, name: str) -> tuple[int, int]:
+    """Line and column (from 1) of the first object key `name` in a JSON text, as protobuf's parser reports it."""
+    text = raw.decode("utf-8", "replace")
+    # Strings found one after another: each match starts at an opening quote, never inside a string.
+    for found in _TEXT_STRING.finditer(text):
+        if _COLON.match(text, found.end()) and json.loads(found.group()) == name:
+            start = found.start()
+            line = text.count("\n", 0, start) + 1
+            return line, start - (text.rfind("\n", 0, start) + 1) + 1
+    return 1, 1
 
 
 def query_int(call: Call, name: str, *, default: int, low: int = 0, high: int | None = None) -> int:
