@@ -1,11 +1,11 @@
 """The sandbox's ASGI app: REST under /api/v3/brokerage and the WebSocket feed at "/", on one port.
 
-Every request passes the same steps: faults, routing (404 when nothing serves the path), JWT check for
-private routes (text 401), rate limit (429), the CDN cache of `/market/*`, the handler, then the edge's
-headers (`trace-id`, `Cache-Control`, ...). Each in the forms of the exchange's dialect
-(`cryptoj.sandbox.forms`).
+Every request passes the same steps: the body cap (413 before a byte of an oversized body is read), faults,
+routing (404 when nothing serves the path), JWT check for private routes (text 401), rate limit (429), the
+CDN cache of `/market/*`, the handler, then the edge's headers (`trace-id`, `Cache-Control`, ...). Each in
+the forms of the exchange's dialect (`cryptoj.sandbox.forms`).
 
-Local controls (no JWT; a sandbox is a local tool):
+Local controls (no JWT; a sandbox is a local tool; bodies capped like every other):
     GET  /sandbox/admin/faults    the fault settings in force
     POST /sandbox/admin/faults    replace them (`FaultConfig` fields as JSON; `{}` switches faults off)
     GET  /sandbox/admin/forms     the forms in force: `{"dialect": "real"|"documented", "cdn_ttl": seconds}`
@@ -35,10 +35,12 @@ from cryptoj.sandbox.rest.http import (
     ApiError,
     Call,
     JsonLayout,
+    declared_too_large,
     html_page,
     json_bytes,
     json_response,
     rate_limit_page,
+    read_body,
     text_response,
 )
 from cryptoj.sandbox.rest.routes import PREFIX, Route, match
@@ -105,7 +107,11 @@ class SandboxApp:
         request = Request(scope, receive)
         faults = self.exchange.faults
         path = scope["path"]
-        if path.startswith(ADMIN_PREFIX):
+        refused = declared_too_large(request)
+        if refused is not None:
+            # Answered before a byte of the body is read: a huge upload costs the server nothing.
+            response = json_response(refused.body(), status=refused.status)
+        elif path.startswith(ADMIN_PREFIX):
             # No faults here: a reset_rate of 1 must still be switchable off, and admin calls draw nothing
             # from the seeded streams, so they never shift which API requests fail.
             response = await self._admin(request)
@@ -172,7 +178,7 @@ class SandboxApp:
                 served = headers | cdn.headers(status, cached)
                 return Response(cached.body, headers=served, media_type=cached.media_type), False
         try:
-            raw = await request.body()
+            raw = await read_body(request)
             body = _json(raw)
             drill = request.headers.get("x-sandbox", "")
             call = Call(exchange, method, path, request.query_params, params, body, owner, drill, raw)
@@ -276,8 +282,8 @@ def _set_forms(exchange: SandboxExchange, body: Any) -> None:
 
 
 async def _json_body(request: Request) -> Any:
-    """The JSON body, or None when there is none."""
-    return _json(await request.body())
+    """The JSON body (read under the cap), or None when there is none."""
+    return _json(await read_body(request))
 
 
 def _json(raw: bytes) -> Any:
