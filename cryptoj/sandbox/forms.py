@@ -46,7 +46,8 @@ class Dialect(StrEnum):
     DOCUMENTED = "documented"
 
 
-DEFAULT_DIALECT = Dialect.DOCUMENTED
+# What passes against the sandbox should pass against Coinbase: the real forms unless asked otherwise.
+DEFAULT_DIALECT = Dialect.REAL
 
 # Each variation draws from its own seeded stream, so a change in one never shifts another's pattern.
 VARIATIONS = (

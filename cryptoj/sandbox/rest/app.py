@@ -3,7 +3,7 @@
 Every request passes the same steps: the body cap (413 before a byte of an oversized body is read), faults,
 routing (404 when nothing serves the path), JWT check for private routes (text 401), rate limit (429), the
 CDN cache of `/market/*`, the handler, then the edge's headers (`trace-id`, `Cache-Control`, ...). Each in
-the forms of the exchange's dialect (`cryptoj.sandbox.forms`).
+the forms of the exchange's dialect (`cryptoj.sandbox.forms`): the real ones by default.
 
 Local controls (no JWT; a sandbox is a local tool; bodies capped like every other):
     GET  /sandbox/admin/faults    the fault settings in force

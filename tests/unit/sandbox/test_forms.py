@@ -143,3 +143,10 @@ def test_an_unknown_dialect_is_a_clear_error_and_changes_nothing() -> None:
 
 def test_every_variation_has_its_own_stream() -> None:
     assert len(set(VARIATIONS)) == len(VARIATIONS)
+
+
+def test_the_sandbox_answers_in_the_real_forms_unless_asked_otherwise() -> None:
+    from cryptoj.sandbox.exchange import SandboxExchange
+
+    assert WireForms().dialect is Dialect.REAL
+    assert SandboxExchange(seed=1).forms.real
