@@ -9,6 +9,7 @@ they retry only through the executor's protocol (a repeat finds the stored inten
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
@@ -21,7 +22,7 @@ from cryptoj.services.trading import CycleIntent, CyclePlan, TradingService
 from flows._runtime import MarketDataIncomplete, cycle_key, flow_runtime, retry_transient, runtime
 from flows.market_data import pull_all
 
-__all__ = ["CycleSummary", "place_order", "plan_cycle", "reconcile_orders", "trading_cycle"]
+__all__ = ["CycleSummary", "place_order", "plan_cycle", "reconcile_orders", "report_positions", "trading_cycle"]
 
 CycleSummary = dict[str, object]
 
@@ -52,6 +53,12 @@ async def reconcile_orders() -> RefreshReport:
     return await runtime().executor.refresh()
 
 
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+async def report_positions(marks: dict[str, Decimal]) -> list[dict[str, str]]:
+    """The positions after the cycle, valued at the cycle's marks."""
+    return position_rows(await runtime().executor.portfolio(), marks)
+
+
 @flow(name="trading-cycle", log_prints=True)
 async def trading_cycle(products: list[str] | None = None, key: str | None = None) -> CycleSummary:
     """One cycle over the configured products (or `products`); `key` overrides the scheduled-time key."""
@@ -65,8 +72,7 @@ async def trading_cycle(products: list[str] | None = None, key: str | None = Non
         # One at a time, sells first: a sell's proceeds pay for the buys after it.
         placements = [await place_order(item, plan) for item in plan.intents]
         refresh = await reconcile_orders()
-        portfolio = await rt.executor.portfolio()
-        orders, positions = placement_rows(placements), position_rows(portfolio, plan.marks)
+        orders, positions = placement_rows(placements), await report_positions(dict(plan.marks))
         await acreate_table_artifact(key="orders-placed", table=orders, description=f"Orders of cycle {key}")
         await acreate_table_artifact(key="positions", table=positions, description=f"Positions after cycle {key}")
     failed = [pid for pid, state in zip(chosen, pulls, strict=True) if not state.is_completed()]

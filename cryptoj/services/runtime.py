@@ -117,7 +117,7 @@ async def open_runtime(
         stack.callback(engine.dispose)
         exchange = ExchangeService(client)
         risk = RiskService(engine, limits_from(settings), currency=settings.risk_currency, clock=now)
-        executor = await _executor(
+        executor = _executor(
             settings, endpoints=endpoints, client=client, engine=engine, exchange=exchange, risk=risk, clock=now,
             signed=key is not None,
         )  # fmt: skip
@@ -134,7 +134,7 @@ async def open_runtime(
         )
 
 
-async def _executor(
+def _executor(
     settings: Settings,
     *,
     endpoints: Endpoints,
@@ -155,7 +155,10 @@ async def _executor(
             intent_ttl=timedelta(seconds=settings.intent_ttl_seconds),
             clock=clock,
         )
-    fees = await paper_fees(settings, exchange, signed=signed)
+
+    async def fees() -> FeeRates:
+        return await paper_fees(settings, exchange, signed=signed)
+
     return PaperExecutor(engine, risk, exchange=exchange, fees=fees, starting_cash=settings.paper_cash, clock=clock)
 
 
