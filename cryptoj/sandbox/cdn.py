@@ -46,10 +46,6 @@ class CdnCache:
         self._max_entries = max_entries
         self._entries: OrderedDict[str, CachedAnswer] = OrderedDict()
 
-    def now(self) -> float:
-        """The CDN's clock (epoch seconds)."""
-        return self._clock()
-
     def lookup(self, url: str) -> tuple[str, CachedAnswer | None]:
         """`("HIT", answer)` while a stored answer is fresh; `("EXPIRED", None)` past it; `("MISS", None)` else."""
         entry = self._entries.get(url)

@@ -19,6 +19,7 @@ from cryptoj.coinbase.auth import build_ws_jwt
 from cryptoj.sandbox.forms import Dialect
 from tests.integration.sandbox.conftest import PREFIX
 from tests.utils.fixtures.sandbox import SandboxHandle
+from tests.utils.fixtures.websocket import FeedServer
 
 pytestmark = pytest.mark.integration
 
@@ -155,3 +156,20 @@ async def test_the_documented_forms_stay_available_on_the_same_connection_kind(s
     assert len(ticker["events"][0]["tickers"]) == 2
     beat = next(f for f in seen if f["channel"] == "heartbeats")
     assert isinstance(beat["events"][0]["heartbeat_counter"], str)
+
+
+async def test_fact_23_a_ticker_batch_update_frame_holds_one_products_ticker(feed_server: FeedServer) -> None:
+    source = feed_server.source
+    source.forms.configure(Dialect.REAL)
+    async with connect(feed_server.url, max_size=MAX_SIZE) as ws:
+        await subscribe(ws, "ticker_batch", ["BTC-USD", "ETH-USD"])
+        await frames(ws, lambda s: acks(s) == 1)
+        for product in ("BTC-USD", "ETH-USD"):
+            source.hub.publish(source.ticker(product))
+        # Batches go out every five heartbeat ticks (0.1 s each here).
+        seen = await frames(ws, lambda s: sum(f["channel"] == "ticker_batch" for f in s) == 2)
+    batches = [f["events"][0] for f in seen if f["channel"] == "ticker_batch"]
+    assert [b["type"] for b in batches] == ["update", "update"]
+    assert sorted(t["product_id"] for b in batches for t in b["tickers"]) == ["BTC-USD", "ETH-USD"]
+    assert [len(b["tickers"]) for b in batches] == [1, 1]
+    assert all("best_bid" not in t for b in batches for t in b["tickers"])

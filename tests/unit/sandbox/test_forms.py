@@ -150,3 +150,10 @@ def test_the_sandbox_answers_in_the_real_forms_unless_asked_otherwise() -> None:
 
     assert WireForms().dialect is Dialect.REAL
     assert SandboxExchange(seed=1).forms.real
+
+
+def test_the_documented_forms_write_an_unset_rest_time_as_coinbases_zero_time() -> None:
+    from cryptoj.sandbox.engine.wire import ZERO_TIME, rfc3339
+
+    assert rfc3339(None) == ZERO_TIME == "0001-01-01T00:00:00Z"
+    assert rfc3339(MOMENT) == "2026-09-14T05:36:33.102220Z"

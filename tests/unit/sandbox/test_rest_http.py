@@ -6,8 +6,9 @@ import json
 from decimal import Decimal
 
 import pytest
+from starlette.requests import Request
 
-from cryptoj.sandbox.rest.http import JsonLayout, json_bytes, key_position
+from cryptoj.sandbox.rest.http import MAX_BODY_BYTES, ApiError, JsonLayout, json_bytes, key_position, read_body
 
 BODY = {"a": "x,y", "b": [1, 2, {"c": 'say "hi", then go'}], "d": Decimal("0.10"), "e": None}
 
@@ -38,3 +39,33 @@ def test_key_position_counts_lines_and_skips_the_name_used_as_a_value() -> None:
 def test_key_position_reads_escaped_names_and_falls_back_to_the_start() -> None:
     assert key_position(b'{"a\\"b":1}', 'a"b') == (1, 2)
     assert key_position(b'{"a":1}', "nowhere") == (1, 1)
+
+
+def _request(chunks: list[bytes], headers: dict[str, str]) -> Request:
+    """A starlette request whose body arrives in `chunks` (what uvicorn hands the app)."""
+    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    return Request(scope, receive)  # type: ignore[arg-type]
+
+
+async def test_read_body_reads_up_to_the_cap_and_refuses_past_it_chunk_by_chunk() -> None:
+    half = b" " * (MAX_BODY_BYTES // 2)
+    assert await read_body(_request([half, half], {})) == half + half
+    with pytest.raises(ApiError) as caught:
+        await read_body(_request([half, half, b" "], {}))
+    assert caught.value.status == 413
+
+
+async def test_read_body_refuses_a_declared_size_over_the_cap_without_reading() -> None:
+    request = _request([], {"Content-Length": str(MAX_BODY_BYTES + 1)})  # receive() would fail: no message
+    with pytest.raises(ApiError, match="1048577 bytes, at most 1048576"):
+        await read_body(request)
