@@ -169,6 +169,26 @@ class Settings(BaseSettings):
             file_secret_settings,
         )
 
+    @field_validator(
+        "risk_max_order_notional",
+        "risk_max_position_notional",
+        "risk_max_gross_exposure",
+        "risk_max_open_orders",
+        "risk_max_daily_loss",
+        "risk_max_drawdown",
+        "risk_price_band",
+        "risk_max_orders_per_minute",
+        "paper_maker_fee_rate",
+        "paper_taker_fee_rate",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_off(cls, value: Any) -> Any:
+        # An environment variable can only be set to text: empty, "off" or "none" switches a limit off.
+        if isinstance(value, str) and value.strip().lower() in ("", "off", "none"):
+            return None
+        return value
+
     @field_validator("home", "api_key_file", mode="after")
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:

@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.utils.fixtures.store",
     "tests.utils.fixtures.websocket",
     "tests.utils.fixtures.services",
+    "tests.utils.fixtures.prefect",
 ]

@@ -104,6 +104,8 @@ def intents_toward(
         if target < 0:
             raise StrategyError(f"target for {product_id} is negative ({target}): spot cannot go short")
         delta = target - portfolio.size(product_id)
+        if not delta:
+            continue  # on target: nothing to round or trade
         size = round_size_down(abs(delta), product.base_increment)
         notional = size * market.price(product_id)
         if size <= 0 or size < product.base_min_size or notional < product.quote_min_size:
@@ -128,6 +130,8 @@ class MovingAverageCrossover:
         product_id: the product traded.
         fast, slow: window lengths in candles (fast < slow).
         allocation: the quote amount to hold while the signal is on; flat otherwise.
+        band: while the signal stays on, no trade until the holding's value strays more than this fraction
+            from the allocation (without it, every price move of a dollar would buy or sell a dollar's worth).
         name: the strategy's name.
     """
 
@@ -135,6 +139,7 @@ class MovingAverageCrossover:
     fast: int
     slow: int
     allocation: Decimal
+    band: Decimal = Decimal("0.05")
     name: str = "ma-crossover"
 
     def __post_init__(self) -> None:
@@ -142,13 +147,17 @@ class MovingAverageCrossover:
             raise StrategyError(f"need 1 <= fast < slow, got fast={self.fast}, slow={self.slow}")
         if not self.allocation.is_finite() or self.allocation <= 0:
             raise StrategyError(f"allocation must be positive, got {self.allocation}")
+        if not self.band.is_finite() or not ZERO <= self.band < 1:
+            raise StrategyError(f"band must be in [0, 1), got {self.band}")
 
     def signal(self, candles: Sequence[Candle]) -> bool | None:
         """True when the fast average is above the slow one, False when not, None with too few candles."""
         if len(candles) < self.slow:
             return None
-        # REST candles come newest first and WebSocket ones oldest first: order them by time here.
-        closes = [candle.close for candle in sorted(candles, key=lambda candle: candle.start)[-self.slow :]]
+        # MarketData holds candles oldest first; REST answers come newest first, so a window in that order
+        # (first newer than last) is read backwards. Checking the ends costs nothing; sorting every call did.
+        ordered = candles if candles[0].start <= candles[-1].start else candles[::-1]
+        closes = [candle.close for candle in ordered[-self.slow :]]
         if not all(close.is_finite() for close in closes):
             raise StrategyError(f"{self.product_id}: a candle close is not a finite number")
         with localcontext() as ctx:
@@ -166,7 +175,11 @@ class MovingAverageCrossover:
             return {self.product_id: portfolio.size(self.product_id)}
         if not signal:
             return {self.product_id: ZERO}
-        return {self.product_id: self.allocation / market.price(self.product_id)}
+        price = market.price(self.product_id)
+        held = portfolio.size(self.product_id)
+        if abs(held * price - self.allocation) <= self.band * self.allocation:
+            return {self.product_id: held}
+        return {self.product_id: self.allocation / price}
 
 
 @dataclass(frozen=True, slots=True)

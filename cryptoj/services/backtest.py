@@ -48,7 +48,8 @@ __all__ = [
 ]
 
 _MINUTES_PER_YEAR = Decimal(365 * 24 * 60)
-IntentHook = Callable[[datetime, str, list[OrderIntent]], None]
+# Sees each decision: when, which strategy, the intents, and the portfolio they were decided on.
+IntentHook = Callable[[datetime, str, list[OrderIntent], Portfolio], None]
 
 
 class BacktestError(CryptojError):
@@ -73,7 +74,7 @@ class BacktestResult:
         fills: every paper fill, in order.
         equity: the curve, one point per bar time.
         denied: each denied intent's time, product and reasons.
-        kill_switch: why new orders stopped, if a breach stopped them.
+        kill_switch, kill_switch_at: why and when new orders stopped, if a breach stopped them.
     """
 
     bars: int
@@ -81,6 +82,7 @@ class BacktestResult:
     equity: tuple[EquityPoint, ...]
     denied: tuple[str, ...]
     kill_switch: str | None
+    kill_switch_at: datetime | None = None
     currency: str = "USD"
 
     @property
@@ -155,97 +157,134 @@ def run_backtest(
 ) -> BacktestResult:
     """Replay `bars` (each product's, oldest first) through the strategies, risk rules and paper fills.
 
-    `on_intents(time, strategy name, intents)` sees every decision (tests compare it with the live cycle's).
+    `on_intents(time, strategy name, intents, portfolio)` sees every decision (tests compare it with the live
+    cycle's); the portfolio is the backtest's own, so copy it to keep it.
     """
     if not any(bars.values()):
         raise BacktestError("no bars to replay")
     missing = sorted(set(bars) - set(rules))
     if missing:
         raise BacktestError(f"no product rules for {', '.join(missing)}")
-    history = history_needed(strategies)
-    windows: dict[str, deque[Candle]] = {pid: deque(maxlen=history) for pid in bars}
+    replay = _Replay(rules=rules, fees=fees, cash=cash, limits=limits, currency=currency)
+    windows: dict[str, deque[Candle]] = {pid: deque(maxlen=history_needed(strategies)) for pid in bars}
     latest: dict[str, Candle] = {}
-    portfolio = Portfolio(cash=dict(cash))
-    watermark = EquityWatermark()
-    switch = KillSwitch()
-    fills: list[Fill] = []
-    denied: list[str] = []
-    curve: list[EquityPoint] = []
-    recent: deque[datetime] = deque()
     count = 0
     for at, closed in _by_time(bars):
         count += len(closed)
-        for candle_product, candle in closed:
-            windows[candle_product].append(candle)
-            latest[candle_product] = candle
+        for product_id, candle in closed:
+            windows[product_id].append(candle)
+            latest[product_id] = candle
         # The decision a live cycle makes a minute later: the closed bars, their closes as marks.
         now = at + timedelta(minutes=1)
         marks = {pid: candle.close for pid, candle in latest.items()}
         market = MarketData(prices=marks, candles={pid: list(window) for pid, window in windows.items()})
-        while recent and recent[0] <= now - timedelta(minutes=1):
-            recent.popleft()
         for strategy in strategies:
-            intents = decide(strategy, market, portfolio, rules)
+            intents = decide(strategy, market, replay.portfolio, rules)
             if on_intents is not None:
-                on_intents(now, strategy.name, intents)
+                on_intents(now, strategy.name, intents, replay.portfolio)
             for index, intent in enumerate(intents):
-                context = RiskContext(
-                    portfolio=portfolio,
-                    mids=marks,
-                    now=now,
-                    recent_orders=tuple(recent),
-                    day_start_equity=watermark.day_start,
-                    equity_peak=watermark.peak,
-                    kill_switch=switch,
-                    currency=currency,
-                )
-                decision = pre_trade_check(intent, context, limits)
-                if not decision.allowed:
-                    denied.append(
-                        f"{now:%Y-%m-%d %H:%M} {intent.product_id}: {'; '.join(r.message for r in decision.reasons)}"
-                    )
-                    continue
-                recent.append(now)
-                book = _bar_book(latest[intent.product_id], rules[intent.product_id])
-                refusal = shortfall(intent, portfolio, book, fees)
-                if refusal is not None:
-                    denied.append(f"{now:%Y-%m-%d %H:%M} {intent.product_id}: rejected {refusal}")
-                    continue
-                result = execute(
+                replay.place(
                     intent,
-                    book,
-                    client_order_id=f"backtest|{strategy.name}|{now:%Y%m%d%H%M}|{intent.product_id}|{index}",
-                    fees=fees,
-                    at=now,
-                    size_increment=rules[intent.product_id].base_increment,
+                    name=f"{strategy.name}|{now:%Y%m%d%H%M}|{index}",
+                    bar=latest[intent.product_id],
+                    now=now,
+                    marks=marks,
                 )
-                for fill in result.fills:
-                    portfolio.apply(fill)
-                    fills.append(fill)
-                if result.status is OrderStatus.REJECTED:
-                    denied.append(f"{now:%Y-%m-%d %H:%M} {intent.product_id}: rejected {result.reason}")
-        equity = portfolio.equity(marks, currency=currency)
-        watermark.update(equity, at=now)
-        curve.append(EquityPoint(now, equity, portfolio.exposure(marks)))
-        if not switch.engaged:
-            context = RiskContext(
-                portfolio=portfolio,
-                mids=marks,
-                now=now,
-                day_start_equity=watermark.day_start,
-                equity_peak=watermark.peak,
-                kill_switch=switch,
-                currency=currency,
-            )
-            switch.trip_on(portfolio_check(context, limits), at=now)
+        replay.mark(now, marks)
     return BacktestResult(
         bars=count,
-        fills=tuple(fills),
-        equity=tuple(curve),
-        denied=tuple(denied),
-        kill_switch=switch.reason,
+        fills=tuple(replay.fills),
+        equity=tuple(replay.curve),
+        denied=tuple(replay.denied),
+        kill_switch=replay.switch.reason,
+        kill_switch_at=replay.switch.engaged_at,
         currency=currency,
     )
+
+
+class _Replay:
+    """The account a backtest trades: portfolio, limits, kill switch, and what happened to it."""
+
+    def __init__(
+        self,
+        *,
+        rules: Mapping[str, ProductRules],
+        fees: FeeRates,
+        cash: Mapping[str, Decimal],
+        limits: RiskLimits,
+        currency: str,
+    ) -> None:
+        self.rules = rules
+        self.fees = fees
+        self.limits = limits
+        self.currency = currency
+        self.portfolio = Portfolio(cash=dict(cash))
+        self.watermark = EquityWatermark()
+        self.switch = KillSwitch()
+        self.fills: list[Fill] = []
+        self.denied: list[str] = []
+        self.curve: list[EquityPoint] = []
+        self._recent: deque[datetime] = deque()
+        self._checked_fills = 0
+
+    def _context(self, now: datetime, marks: Mapping[str, Decimal]) -> RiskContext:
+        while self._recent and self._recent[0] <= now - timedelta(minutes=1):
+            self._recent.popleft()
+        return RiskContext(
+            portfolio=self.portfolio,
+            mids=marks,
+            now=now,
+            recent_orders=tuple(self._recent),
+            day_start_equity=self.watermark.day_start,
+            equity_peak=self.watermark.peak,
+            kill_switch=self.switch,
+            currency=self.currency,
+        )
+
+    def place(
+        self, intent: OrderIntent, *, name: str, bar: Candle, now: datetime, marks: Mapping[str, Decimal]
+    ) -> None:
+        """One intent through the pre-trade check, the funds check and the paper fill model."""
+        when = f"{now:%Y-%m-%d %H:%M} {intent.product_id}"
+        decision = pre_trade_check(intent, self._context(now, marks), self.limits)
+        if not decision.allowed:
+            self.denied.append(f"{when}: {'; '.join(r.message for r in decision.reasons)}")
+            return
+        self._recent.append(now)
+        rules = self.rules[intent.product_id]
+        book = _bar_book(bar, rules)
+        refusal = shortfall(intent, self.portfolio, book, self.fees)
+        if refusal is not None:
+            self.denied.append(f"{when}: rejected {refusal}")
+            return
+        result = execute(
+            intent,
+            book,
+            client_order_id=f"backtest|{name}|{intent.product_id}",
+            fees=self.fees,
+            at=now,
+            size_increment=rules.base_increment,
+        )
+        for fill in result.fills:
+            self.portfolio.apply(fill)
+            self.fills.append(fill)
+        if result.status is OrderStatus.REJECTED:
+            self.denied.append(f"{when}: rejected {result.reason}")
+
+    def mark(self, now: datetime, marks: Mapping[str, Decimal]) -> None:
+        """Equity after the bar, and the portfolio judged against the limits (a breach stops new orders)."""
+        portfolio = self.portfolio
+        held = any(not position.is_flat for position in portfolio.positions.values())
+        if held:
+            equity, exposure = portfolio.equity(marks, currency=self.currency), portfolio.exposure(marks)
+        else:  # flat: equity is the cash, and nothing is exposed
+            equity, exposure = portfolio.cash_in(self.currency), ZERO
+        self.watermark.update(equity, at=now)
+        self.curve.append(EquityPoint(now, equity, exposure))
+        # Flat and untraded since the last check, the portfolio is judged as it was then: skip the work.
+        if not self.switch.engaged and (held or len(self.fills) != self._checked_fills):
+            self._checked_fills = len(self.fills)
+            self.switch.trip_on(portfolio_check(self._context(now, marks), self.limits), at=now)
 
 
 def _by_time(bars: Mapping[str, Sequence[Candle]]) -> Iterable[tuple[datetime, list[tuple[str, Candle]]]]:

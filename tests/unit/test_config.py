@@ -1,6 +1,7 @@
 """Settings: sources and their priority, key pairing, masked secrets, the real-money gates, typed errors."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,13 @@ def test_each_problem_names_the_variable_that_sets_it(monkeypatch: pytest.Monkey
     message = str(caught.value)
     assert "execution (CRYPTOJ_EXECUTION): Input should be 'paper' or 'live'" in message
     assert "sandbox_port (CRYPTOJ_SANDBOX_PORT): Input should be less than or equal to 65535" in message
+
+
+@pytest.mark.parametrize("text", ["", "off", "None"])
+def test_an_empty_or_off_risk_limit_switches_it_off(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("CRYPTOJ_RISK_MAX_ORDER_NOTIONAL", text)
+    monkeypatch.setenv("CRYPTOJ_RISK_PRICE_BAND", text)
+    settings = load_settings()
+    assert settings.risk_max_order_notional is None
+    assert settings.risk_price_band is None
+    assert settings.risk_max_gross_exposure == Decimal(10_000)  # the others keep their defaults

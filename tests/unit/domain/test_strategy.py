@@ -204,3 +204,26 @@ def test_rebalance_needs_no_price_for_a_product_once_held_and_now_flat() -> None
     portfolio.apply(fill(Side.BUY, "1", "10", product_id="SOL-USD", trade_id="s3"))
     with pytest.raises(StrategyError, match="no usable price for SOL-USD"):
         strategy.targets(MarketData(prices={"BTC-USD": d(100)}), portfolio)
+
+
+def test_ma_crossover_leaves_a_holding_within_its_band_alone() -> None:
+    # Holding 2.5 BTC bought for the 300 allocation; the signal stays on while the price moves.
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300), band=d("0.05"))
+    candles = _candles([100, 100, 110, 120])
+    near = MarketData(prices={"BTC-USD": d(124)}, candles={"BTC-USD": candles})  # worth 310: within 5%
+    far = MarketData(prices={"BTC-USD": d(130)}, candles={"BTC-USD": candles})  # worth 325: outside
+    held = _holding("2.5")
+    assert strategy.targets(near, held) == {"BTC-USD": d("2.5")}  # no trade for a few dollars of drift
+    assert strategy.targets(far, held) == {"BTC-USD": d(300) / d(130)}
+
+
+def test_ma_crossover_reads_candles_newest_first_as_rest_sends_them() -> None:
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    for closes in ([100, 100, 110, 120], [120, 110, 90, 80], [100, 120, 100, 120, 100]):
+        oldest_first = _candles(closes)
+        assert strategy.signal(list(reversed(oldest_first))) == strategy.signal(oldest_first)
+
+
+def test_ma_crossover_refuses_a_band_outside_zero_to_one() -> None:
+    with pytest.raises(StrategyError, match="band"):
+        MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300), band=d(1))

@@ -1,0 +1,130 @@
+"""The pipeline's speed: one trading cycle for ten products with the Prefect server up, and backtest throughput.
+
+Targets (issue 15): a paper cycle over 10 products in at most 1 s with the server already up (its first
+start is not the cycle's cost), and at least 20,000 bars a second backtesting one product over a synthetic
+year of 1-minute bars. The figures land in `extra_info` and docs/performance.md; the default test run skips
+these, `.ci/run` runs them once with --benchmark-disable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from cryptoj.coinbase.auth import CdpKey
+from cryptoj.domain.paper import FeeRates
+from cryptoj.domain.risk import RiskLimits
+from cryptoj.domain.strategy import Candle, MovingAverageCrossover
+from cryptoj.sandbox.clock import SimClock
+from cryptoj.sandbox.exchange import SandboxExchange
+from cryptoj.sandbox.market.products import DEFAULT_PRODUCTS
+from cryptoj.sandbox.ratelimit import RateLimiter
+from cryptoj.sandbox.server import SandboxServer
+from cryptoj.services.backtest import BacktestResult, run_backtest
+from tests.utils.fixtures.sandbox import SandboxHandle
+from tests.utils.fixtures.store import btc_rules
+
+pytestmark = pytest.mark.performance
+
+TEN = [f"P{i}-USD" for i in range(10)]
+YEAR_BARS = 365 * 24 * 60
+
+
+@pytest.fixture
+def ten_products(sandbox_key: tuple[CdpKey, Path]) -> Iterator[SandboxHandle]:
+    """A sandbox trading ten random-walk products, with budgets no cycle of ten products reaches."""
+    template = DEFAULT_PRODUCTS[2]
+    specs = [dataclasses.replace(template, product_id=pid, base_name=pid[:2]) for pid in TEN]
+    exchange = SandboxExchange(
+        seed=5, products=specs, clock=SimClock(), limiter=RateLimiter(private_per_second=1_000, public_per_second=1_000)
+    )
+    exchange.trust(sandbox_key[0])
+    server = SandboxServer(exchange).start()
+    try:
+        yield SandboxHandle(server=server, exchange=exchange, key=sandbox_key[0], key_file=sandbox_key[1])
+    finally:
+        server.stop(wait=False)
+
+
+def test_one_paper_trading_cycle_for_ten_products(
+    benchmark: BenchmarkFixture,
+    prefect_harness: None,
+    ten_products: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.market_data import market_data
+    from flows.trading import trading_cycle
+
+    monkeypatch.setenv("CRYPTOJ_HOME", str(tmp_path))
+    monkeypatch.setenv("CRYPTOJ_REST_URL", ten_products.base_url)
+    monkeypatch.setenv("CRYPTOJ_API_KEY_FILE", str(ten_products.key_file))
+    monkeypatch.setenv("CRYPTOJ_PRODUCTS", '["' + '","'.join(TEN) + '"]')
+    # Rebalancing trades every product on the first cycle: the benchmark measures a cycle that places orders.
+    monkeypatch.setenv("CRYPTOJ_STRATEGY", "rebalance")
+    monkeypatch.setenv("CRYPTOJ_PAPER_CASH", '{"USD": "1000000"}')
+    for name in ("MAX_ORDER_NOTIONAL", "MAX_POSITION_NOTIONAL", "MAX_GROSS_EXPOSURE", "MAX_ORDERS_PER_MINUTE"):
+        monkeypatch.setenv(f"CRYPTOJ_RISK_{name}", "")
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(market_data(lookback_minutes=60))  # the store holds history, as on a running system
+        keys = iter(range(1_000))
+        summary = benchmark.pedantic(
+            lambda: loop.run_until_complete(trading_cycle(key=f"bench-{next(keys)}")), rounds=5, warmup_rounds=1
+        )
+    finally:
+        loop.close()
+    assert len(summary["positions"]) >= len(TEN)  # every product held, and the cash row
+    if not benchmark.disabled:
+        benchmark.extra_info["seconds_per_cycle"] = round(benchmark.stats.stats.median, 3)
+
+
+def _synthetic_year(seed: int = 3) -> list[Candle]:
+    """A year of 1-minute bars: a seeded random walk in cents around 30,000."""
+    rng = random.Random(seed)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    cents = 3_000_000
+    bars = []
+    for minute in range(YEAR_BARS):
+        open_ = cents
+        cents = max(100_000, cents + rng.randint(-1_500, 1_500))
+        high, low = max(open_, cents) + rng.randint(0, 500), min(open_, cents) - rng.randint(0, 500)
+        bars.append(
+            Candle(
+                start=start + timedelta(minutes=minute),
+                open=Decimal(open_).scaleb(-2),
+                high=Decimal(high).scaleb(-2),
+                low=Decimal(low).scaleb(-2),
+                close=Decimal(cents).scaleb(-2),
+                volume=Decimal(rng.randint(1, 5_000)).scaleb(-2),
+            )
+        )
+    return bars
+
+
+def test_backtest_throughput_over_a_synthetic_year(benchmark: BenchmarkFixture) -> None:
+    bars = {"BTC-USD": _synthetic_year()}
+    strategy = MovingAverageCrossover("BTC-USD", fast=5, slow=20, allocation=Decimal(1_000))
+
+    def backtest() -> BacktestResult:
+        return run_backtest(
+            bars,
+            strategies=[strategy],
+            rules={"BTC-USD": btc_rules()},
+            fees=FeeRates(maker=Decimal("0.0025"), taker=Decimal("0.004")),
+            cash={"USD": Decimal(100_000)},
+            limits=RiskLimits(max_order_notional=Decimal(5_000), max_drawdown=Decimal("0.5")),
+        )
+
+    result = benchmark.pedantic(backtest, rounds=1, iterations=1)
+    assert result.bars == YEAR_BARS
+    if not benchmark.disabled:
+        benchmark.extra_info["bars_per_second"] = round(YEAR_BARS / benchmark.stats.stats.median)
