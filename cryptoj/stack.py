@@ -23,7 +23,15 @@ import httpx
 from cryptoj.config import ExchangeName, Settings
 from cryptoj.errors import ConfigurationError, CryptojError
 
-__all__ = ["PrefectUnavailable", "local_sandbox", "prefect_environment", "prefect_server", "sandbox_key_file"]
+__all__ = [
+    "PrefectUnavailable",
+    "environment",
+    "free_port",
+    "local_sandbox",
+    "prefect_environment",
+    "prefect_server",
+    "sandbox_key_file",
+]
 
 
 class PrefectUnavailable(CryptojError):
@@ -45,6 +53,21 @@ def prefect_environment(settings: Settings, *, verbose: bool = False) -> dict[st
     }
     env.update({name: value for name, value in defaults.items() if name not in os.environ})
     return env
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, and put back what was there before (even across errors)."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def sandbox_key_file(settings: Settings) -> Path:
@@ -104,11 +127,15 @@ def prefect_server(*, host: str, port: int, env: dict[str, str], timeout: float 
     log_path = Path(env.get("PREFECT_HOME", ".")) / "server.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
+    api = f"http://{host}:{port}/api"
+    # The UI asks the API at PREFECT_UI_API_URL, which otherwise stays http://127.0.0.1:4200/api whatever
+    # port the server was given (seen: an empty UI saying it cannot reach 4200).
+    server_env = {**os.environ, **env, "PREFECT_UI_API_URL": api}
+    server_env.pop("PREFECT_API_URL", None)  # the server is not a client of another server
     with log_path.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter running Prefect's CLI
-            command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+            command, env=server_env, stdout=log, stderr=subprocess.STDOUT
         )
-    api = f"http://{host}:{port}/api"
     try:
         _wait_healthy(api, process, timeout=timeout, log_path=log_path)
         yield api

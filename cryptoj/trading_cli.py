@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
-from contextlib import ExitStack
+import signal
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,10 +39,20 @@ class RunIncomplete(CryptojError):
     """A step of `cryptoj run` did not complete (the summary above says which)."""
 
 
-def _prepare(settings: Settings, *, verbose: bool) -> None:
-    from cryptoj.stack import prefect_environment
+@contextmanager
+def _local_run(settings: Settings, *, verbose: bool) -> Iterator[dict[str, str]]:
+    """Prefect's environment and, when the settings want one, the local sandbox, for one command.
 
-    os.environ.update(prefect_environment(settings, verbose=verbose))
+    Both are set for the command only (flows read their settings from the environment): a second command
+    in the same process must not find the first one's stopped sandbox there.
+    """
+    from cryptoj.stack import environment, local_sandbox, prefect_environment
+
+    with ExitStack() as stack:
+        stack.enter_context(environment(prefect_environment(settings, verbose=verbose)))
+        sandbox_env = stack.enter_context(local_sandbox(settings))
+        stack.enter_context(environment(sandbox_env))
+        yield sandbox_env
 
 
 def run(
@@ -53,11 +64,7 @@ def run(
     Prefect server. Prints what happened; exits 1 if a step failed or a risk limit broke.
     """
     settings = load_settings()
-    _prepare(settings, verbose=verbose)
-    from cryptoj.stack import local_sandbox
-
-    with _out().status("Starting the sandbox exchange...") as status, local_sandbox(settings) as sandbox_env:
-        os.environ.update(sandbox_env)
+    with _out().status("Starting the sandbox exchange...") as status, _local_run(settings, verbose=verbose):
         outcome = asyncio.run(_run_steps(status))
     _print_run(settings, outcome)
     if outcome["problems"]:
@@ -159,26 +166,30 @@ def up(
     prefect_port: Annotated[
         int, typer.Option(help="Port of the local Prefect server and UI.", min=1, max=65535)
     ] = 4200,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
 ) -> None:
     """Run it all until Ctrl-C: a Prefect server with its UI, the sandbox, and every flow on its schedule."""
     settings = load_settings()
-    _prepare(settings, verbose=verbose)
-    from cryptoj.stack import local_sandbox, prefect_server
+    from cryptoj.stack import environment, prefect_server
 
+    # A service manager stops with SIGTERM: unwind as Ctrl-C does, so the server and the sandbox stop too.
+    signal.signal(signal.SIGTERM, _interrupt)
+    # The served runs' logs go to the UI: they keep Prefect's INFO level whatever this console shows.
     with ExitStack() as stack:
-        sandbox_env = stack.enter_context(local_sandbox(settings))
-        os.environ.update(sandbox_env)
+        sandbox_env = stack.enter_context(_local_run(settings, verbose=True))
         if "PREFECT_API_URL" in os.environ:
             _out().print(f"Using the Prefect server at {os.environ['PREFECT_API_URL']}")
         else:
             with _out().status("Starting Prefect's server (the first start builds its database)..."):
                 api = stack.enter_context(prefect_server(host="127.0.0.1", port=prefect_port, env=dict(os.environ)))
-            os.environ["PREFECT_API_URL"] = api
+            stack.enter_context(environment({"PREFECT_API_URL": api}))
             _out().print(f"Prefect UI: [bold]http://127.0.0.1:{prefect_port}[/bold]  (Ctrl-C stops everything)")
         if sandbox_env:
             _out().print(f"Sandbox exchange: {sandbox_env['CRYPTOJ_REST_URL']}")
         _serve(settings)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve(settings: Settings) -> None:
@@ -216,13 +227,11 @@ def backfill(
 ) -> None:
     """Pull 1-minute candles for the last DAYS into the store (gaps filled; what is stored stays)."""
     settings = load_settings()
-    _prepare(settings, verbose=verbose)
     from cryptoj.services.reports import market_rows
-    from cryptoj.stack import local_sandbox
-    from flows.market_data import market_data
 
-    with _out().status(f"Backfilling {days:g} day(s)..."), local_sandbox(settings) as sandbox_env:
-        os.environ.update(sandbox_env)
+    with _out().status(f"Backfilling {days:g} day(s)..."), _local_run(settings, verbose=verbose):
+        from flows.market_data import market_data
+
         states = asyncio.run(market_data(product or None, lookback_minutes=max(1, round(days * 1440)), backfill=True))
     _table("Backfill", market_rows([state.result() for state in states if state.is_completed()]), empty="Nothing.")
     failed = [state.message for state in states if not state.is_completed()]
@@ -239,12 +248,9 @@ def backtest(
     if source not in ("packaged", "stored"):
         raise typer.BadParameter("must be packaged or stored", param_hint="--source")
     settings = load_settings()
-    _prepare(settings, verbose=verbose)
-    from cryptoj.stack import local_sandbox
-    from flows.backtest import backtest as backtest_flow
+    with _out().status("Backtesting..."), _local_run(settings, verbose=verbose):
+        from flows.backtest import backtest as backtest_flow
 
-    with _out().status("Backtesting..."), local_sandbox(settings) as sandbox_env:
-        os.environ.update(sandbox_env)
         figures = asyncio.run(backtest_flow(product or None, source=source))
     _table("Backtest", [{"figure": k, "value": v} for k, v in figures.items()], empty="")
 

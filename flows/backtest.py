@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 
@@ -53,6 +53,10 @@ async def replay_bars(products: list[str], source: str) -> BacktestResult:
 @task(cache_policy=NO_CACHE)
 async def report_backtest(result: BacktestResult, title: str) -> Path:
     """Leave the figures, trades and picture as artifacts; write the picture to the reports folder."""
+    get_run_logger().info(
+        "%s: %d bars, %d trades, PnL %s after %s fees, max drawdown %s",
+        title, result.bars, len(result.fills), result.pnl, result.fees, result.max_drawdown,
+    )  # fmt: skip
     png = await asyncio.to_thread(equity_chart_png, result, title=title)
     folder = runtime().settings.home / "reports"
     folder.mkdir(parents=True, exist_ok=True)

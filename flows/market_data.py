@@ -12,7 +12,7 @@ from collections.abc import Awaitable
 from datetime import timedelta
 from typing import cast
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_progress_artifact, acreate_table_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
@@ -51,7 +51,13 @@ async def pull_product(product_id: str, lookback_minutes: int, backfill: bool = 
         elif artifact_id is not None:
             await aupdate_progress_artifact(artifact_id=artifact_id, progress=done * 100)
 
-    return await service.sync_product(product_id, lookback=lookback, progress=progress, backfill=backfill)
+    snapshot = await service.sync_product(product_id, lookback=lookback, progress=progress, backfill=backfill)
+    get_run_logger().info(
+        "%s: %d candle(s) stored from %s; last trade %s, bid %s, ask %s",
+        product_id, snapshot.candles_stored, f"{snapshot.first_pulled:%Y-%m-%d %H:%M}", snapshot.last_price,
+        snapshot.bid, snapshot.ask,
+    )  # fmt: skip
+    return snapshot
 
 
 async def pull_all(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.events import emit_event
@@ -44,6 +44,11 @@ async def assess_risk() -> RiskReport:
     held = [pid for pid, position in portfolio.positions.items() if not position.is_flat]
     marks = await TradingService(rt).marks(sorted(set(held) | set(rt.settings.products)))
     report = rt.risk.assess(portfolio, marks)
+    logger = get_run_logger()
+    logger.info("equity %s %s, exposure %s, kill switch %s", report.equity, report.currency, report.exposure,
+                "ENGAGED" if report.kill_switch.engaged else "clear")  # fmt: skip
+    for breach in report.breaches:
+        logger.error("risk limit broken: %s: %s", breach.rule.value, breach.message)
     await acreate_markdown_artifact(key="risk-report", markdown=risk_markdown(report), description="Risk report")
     await acreate_table_artifact(
         key="positions", table=position_rows(portfolio, marks), description="Positions and PnL"

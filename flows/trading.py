@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
@@ -32,7 +32,12 @@ CycleSummary = dict[str, object]
 async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
     """What the strategy wants this cycle: keyed intents and the marks they were decided on."""
     await draw_budget(2)  # best bid/ask, and the balances a live portfolio reads
-    return await TradingService(runtime()).plan(key, products)
+    plan = await TradingService(runtime()).plan(key, products)
+    wanted = (
+        f"{i.intent.side.value} {i.intent.base_size or i.intent.quote_size} {i.intent.product_id}" for i in plan.intents
+    )
+    get_run_logger().info("cycle %s: %d intent(s): %s", key, len(plan.intents), "; ".join(wanted) or "none")
+    return plan
 
 
 @task(
@@ -47,7 +52,15 @@ async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
 async def place_order(item: CycleIntent, plan: CyclePlan) -> Placement:
     """Place one intent (a retry resumes the stored intent; it never makes a second order)."""
     await draw_budget(3)  # the create (or the paper book), the order read back, its fills
-    return await TradingService(runtime()).place(item, plan.marks)
+    placed = await TradingService(runtime()).place(item, plan.marks)
+    order = placed.order
+    get_run_logger().info(
+        "%s %s %s: %s %s, filled %s at %s, fees %s%s",
+        order.intent.side.value, order.intent.base_size or order.intent.quote_size, order.intent.product_id,
+        placed.outcome.value, order.status.value, order.filled_size, order.average_fill_price, order.fees,
+        f" ({order.reason})" if order.reason else "",
+    )  # fmt: skip
+    return placed
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
@@ -57,7 +70,15 @@ async def reconcile_orders() -> RefreshReport:
     with UnitOfWork(rt.engine, read_only=True) as uow:
         working = len(uow.orders.open_orders())
     await draw_budget(2 + 2 * working)  # each working order read back with its fills, and the open-order lists
-    return await rt.executor.refresh()
+    report = await rt.executor.refresh()
+    logger = get_run_logger()
+    logger.info(
+        "reconciled %d order(s): %d updated, %d fill(s), %d placed elsewhere, %d still unknown",
+        report.checked, report.updated, report.fills, report.external, report.unresolved,
+    )  # fmt: skip
+    for mismatch in report.mismatches:
+        logger.warning("store and exchange differ: %s", mismatch)
+    return report
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)

@@ -82,13 +82,9 @@ class BacktestResult:
     equity: tuple[EquityPoint, ...]
     denied: tuple[str, ...]
     kill_switch: str | None
+    starting_equity: Decimal
     kill_switch_at: datetime | None = None
     currency: str = "USD"
-
-    @property
-    def starting_equity(self) -> Decimal:
-        """Equity before the first trade."""
-        return self.equity[0].equity if self.equity else ZERO
 
     @property
     def final_equity(self) -> Decimal:
@@ -197,6 +193,7 @@ def run_backtest(
         equity=tuple(replay.curve),
         denied=tuple(replay.denied),
         kill_switch=replay.switch.reason,
+        starting_equity=cash.get(currency, ZERO),
         kill_switch_at=replay.switch.engaged_at,
         currency=currency,
     )
