@@ -152,12 +152,18 @@ class OrderBook:
 
     def apply_snapshot(self, bids: Iterable[tuple[Decimal, Decimal]], asks: Iterable[tuple[Decimal, Decimal]]) -> None:
         """Replace the whole book. Levels of size zero are dropped; a bad level leaves the book unchanged."""
-        bid_levels, ask_levels = _ratios(bids), _ratios(asks)
-        denominator = max((d for levels in (bid_levels, ask_levels) for _, d, _, _ in levels), default=1)
-        self._rescale(scale_of(denominator))  # every price of the snapshot fits the tick from here on
-        unit = self._ticks.unit
-        self._bids.load(_decimal_side(bid_levels, unit, 1))
-        self._asks.load(_decimal_side(ask_levels, unit, -1))
+        bid_levels, ask_levels = list(bids), list(asks)
+        while True:
+            unit = self._ticks.unit
+            try:
+                new_bids = _decimal_side(bid_levels, unit, 1)
+                new_asks = _decimal_side(ask_levels, unit, -1)
+            except _Finer as finer:
+                self._rescale(finer.scale)  # exact; then key every level again at the finer tick
+                continue
+            break
+        self._bids.load(new_bids)
+        self._asks.load(new_asks)
 
     def apply_update(self, side: BookSide, price: Decimal, size: Decimal) -> None:
         """Set the absolute size at a price; size zero removes the level."""
@@ -412,9 +418,16 @@ def _text_side(keys: list[int], levels: Sequence[TextLevel], *, any_zero: bool) 
     return side
 
 
-def _ratios(levels: Iterable[tuple[Decimal, Decimal]]) -> list[tuple[int, int, Decimal, Decimal]]:
-    """Each level checked, with its price as an exact fraction: (numerator, denominator, price, size)."""
-    checked = []
+class _Finer(Exception):  # control flow only: never leaves this module
+    """A price needs more decimals than the book's tick has."""
+
+    def __init__(self, scale: int) -> None:
+        self.scale = scale
+
+
+def _decimal_side(levels: list[tuple[Decimal, Decimal]], unit: int, sign: int) -> dict[int, Entry]:
+    """Check each level and key it at `unit`; `_Finer` when a price does not fit the tick."""
+    side: dict[int, Entry] = {}
     for price, size in levels:
         try:
             numerator, denominator = price.as_integer_ratio()
@@ -422,15 +435,10 @@ def _ratios(levels: Iterable[tuple[Decimal, Decimal]]) -> list[tuple[int, int, D
             numerator = denominator = 0
         if numerator <= 0:
             raise BookError(f"price level must be a positive finite decimal, got {price}")
-        if not size.is_finite() or size < 0:
+        if not size.is_finite() or size < ZERO:
             raise BookError(f"level size must be zero or positive, got {size} at {price}")
-        checked.append((numerator, denominator, price, size))
-    return checked
-
-
-def _decimal_side(levels: list[tuple[int, int, Decimal, Decimal]], unit: int, sign: int) -> dict[int, Entry]:
-    side: dict[int, Entry] = {}
-    for numerator, denominator, price, size in levels:
+        if unit % denominator:
+            raise _Finer(scale_of(denominator))
         key = sign * numerator * (unit // denominator)
         if size:
             side[key] = (price, size)
