@@ -12,7 +12,7 @@ Keys are signed integer ticks (see `_ticks`): the best level has the largest key
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Generic, TypeVar
 
 __all__ = ["Ladder"]
@@ -57,27 +57,46 @@ class Ladder(Generic[E]):
         """Set a level's entry (a new level or a new size)."""
         levels = self.levels
         if key not in levels:
-            floor = self.floor
-            if floor is None or key >= floor:
-                top = self.top
-                insort(top, key)
-                if len(top) > 4 * self.depth:
-                    # Many levels opened inside the top: keep the best `depth`, the rest stay in `levels`.
-                    cut = len(top) - self.depth
-                    self.floor = top[cut]
-                    del top[:cut]
+            self._opened(key)
         levels[key] = entry
 
     def remove(self, key: int) -> None:
         """Remove a level (nothing happens when there is none)."""
-        if self.levels.pop(key, None) is None:
-            return
+        if self.levels.pop(key, None) is not None:
+            self._closed(key)
+
+    def apply(self, changes: Iterable[tuple[int, E | None]]) -> None:
+        """Set (an entry) or remove (None) levels in order: `set` and `remove` in one loop, for a batch."""
+        levels = self.levels
+        for key, entry in changes:
+            if entry is None:
+                if levels.pop(key, None) is not None:
+                    self._closed(key)
+            else:
+                if key not in levels:
+                    self._opened(key)
+                levels[key] = entry
+
+    def _opened(self, key: int) -> None:
+        # A new level: into the sorted top when it is at least as good as the floor.
+        floor = self.floor
+        if floor is None or key >= floor:
+            top = self.top
+            insort(top, key)
+            if len(top) > 4 * self.depth:
+                # Many levels opened inside the top: keep the best `depth`, the rest stay in `levels`.
+                cut = len(top) - self.depth
+                self.floor = top[cut]
+                del top[:cut]
+
+    def _closed(self, key: int) -> None:
+        # A level gone: out of the sorted top if it was there; an emptied top is refilled from the rest.
         floor = self.floor
         if floor is None or key >= floor:
             top = self.top
             del top[bisect_left(top, key)]
             if not top and floor is not None:
-                self._take_top(sorted(self.levels))  # the top emptied: the next best levels move up
+                self._take_top(sorted(self.levels))  # the next best levels move up
 
     def clear(self) -> None:
         """Remove every level."""

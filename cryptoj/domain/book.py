@@ -77,6 +77,9 @@ class TextLevel(Protocol):
 # What a side keeps per level: the caller's own Decimals, or the text level itself (no copy, no Decimal).
 Entry = tuple[Decimal, Decimal] | TextLevel
 
+# One level of an update: its key, and the level to keep or None to remove it.
+_Change = tuple[int, Entry | None]
+
 _SIDE = attrgetter("side")
 _PRICE = attrgetter("price_text")
 _SIZE = attrgetter("size_text")
@@ -123,7 +126,7 @@ class OrderBook:
         self.product_id = product_id
         self._bids: Ladder[Entry] = Ladder(depth=sorted_depth)
         self._asks: Ladder[Entry] = Ladder(depth=sorted_depth)
-        # Cents to start with (every USD product's increment): small keys are cheaper than a scale that
+        # Cents to start with (BTC-USD's and ETH-USD's increment): small keys are cheaper than a scale that
         # fits everything, and a finer price rescales the book once.
         self._ticks = Ticks(2)
 
@@ -242,48 +245,44 @@ class OrderBook:
 
         Every level is checked before the first is applied: a bad one leaves the book unchanged.
         """
-        keys = self._update_keys(levels)
-        bids, asks = self._bids, self._asks
-        for key, level in zip(keys, levels, strict=True):
-            ladder = bids if key > 0 else asks
-            if level.size_text.strip("0."):
-                ladder.set(key, level)
-            else:
-                ladder.remove(key)
+        bid_changes, ask_changes = self._text_changes(levels)
+        self._bids.apply(bid_changes)  # the sides are independent: each side's changes keep their order
+        self._asks.apply(ask_changes)
 
-    def _update_keys(self, levels: Sequence[TextLevel]) -> list[int]:
-        """Each level's key, every text checked on the way.
+    def _text_changes(self, levels: Sequence[TextLevel]) -> tuple[list[_Change], list[_Change]]:
+        """Each side's (key, level or None for a removal), every text checked on the way.
 
         An update holds a few levels, so each is checked by itself here, with C string methods:
         `isdecimal` takes only what `int` and `Decimal` read as digits (no space, sign or ``_``), and a
         size must also be ASCII (so a zero is always spelled with ``0``).
         """
-        ticks = self._ticks
-        bid_factors, ask_factors = ticks.bid_factors, ticks.ask_factors
-        keys: list[int] = []
+        bid_factors, ask_factors = self._ticks.bid_factors, self._ticks.ask_factors
+        bids: list[_Change] = []
+        asks: list[_Change] = []
         try:
             for level in levels:
                 whole, _, fraction = level.price_text.partition(".")
                 digits = whole + fraction
-                size = level.size_text
-                if not (digits.isdecimal() and size.isascii() and size.replace(".", "", 1).isdecimal()):
+                size = level.size_text.replace(".", "", 1)
+                if not (digits.isdecimal() and size.isdecimal() and size.isascii()):
                     raise BookError(
                         f"level2 price and size must be plain decimal text, got {level.price_text[:40]!r} "
-                        f"and {size[:40]!r}"
+                        f"and {level.size_text[:40]!r}"
                     )
+                ticks = int(digits)
+                if not ticks:
+                    raise BookError(f"price level must be a positive finite decimal, got {level.price_text[:40]!r}")
                 side = level.side
                 if side == "bid":
-                    keys.append(int(digits) * bid_factors[len(fraction)])
+                    bids.append((ticks * bid_factors[len(fraction)], level if size.strip("0") else None))
                 elif side == "offer":
-                    keys.append(int(digits) * ask_factors[len(fraction)])
+                    asks.append((ticks * ask_factors[len(fraction)], level if size.strip("0") else None))
                 else:
                     raise BookError(f"unknown book side {side[:40]!r}")
         except IndexError:
             self._rescale(places_of(list(map(_PRICE, levels))))
-            return self._update_keys(levels)
-        if 0 in keys:
-            raise BookError(f"price level must be a positive finite decimal, got {levels[keys.index(0)].price_text}")
-        return keys
+            return self._text_changes(levels)
+        return bids, asks
 
     def clear(self) -> None:
         """Empty both sides (before a resynchronising snapshot)."""
