@@ -53,32 +53,24 @@ class Ladder(Generic[E]):
             self.top = keys
             self.floor = None
 
-    def set(self, key: int, entry: E) -> None:
-        """Set a level's entry (a new level or a new size)."""
-        levels = self.levels
-        if key not in levels:
-            self._opened(key)
-        levels[key] = entry
-
-    def remove(self, key: int) -> None:
-        """Remove a level (nothing happens when there is none)."""
-        if self.levels.pop(key, None) is not None:
-            self._closed(key)
-
     def apply(self, changes: Iterable[tuple[int, E | None]]) -> None:
-        """Set (an entry) or remove (None) levels in order: `set` and `remove` in one loop, for a batch."""
+        """Set (an entry) or remove (None, a no-op when there is no level) levels in order.
+
+        Most changes only touch `levels`; the sorted top is updated through `opened`/`closed` only when a
+        level appears or disappears. A caller changing `levels` itself calls those two the same way.
+        """
         levels = self.levels
         for key, entry in changes:
             if entry is None:
                 if levels.pop(key, None) is not None:
-                    self._closed(key)
+                    self.closed(key)
             else:
                 if key not in levels:
-                    self._opened(key)
+                    self.opened(key)
                 levels[key] = entry
 
-    def _opened(self, key: int) -> None:
-        # A new level: into the sorted top when it is at least as good as the floor.
+    def opened(self, key: int) -> None:
+        """A level was added to `levels` at `key`: put it in the sorted top when it belongs there."""
         floor = self.floor
         if floor is None or key >= floor:
             top = self.top
@@ -89,8 +81,8 @@ class Ladder(Generic[E]):
                 self.floor = top[cut]
                 del top[:cut]
 
-    def _closed(self, key: int) -> None:
-        # A level gone: out of the sorted top if it was there; an emptied top is refilled from the rest.
+    def closed(self, key: int) -> None:
+        """The level at `key` left `levels`: take it out of the sorted top; an emptied top is refilled."""
         floor = self.floor
         if floor is None or key >= floor:
             top = self.top

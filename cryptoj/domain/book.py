@@ -187,10 +187,13 @@ class OrderBook:
             ladder, key = self._bids, numerator * (unit // denominator)
         else:
             ladder, key = self._asks, -numerator * (unit // denominator)
+        levels = ladder.levels  # `Ladder.set`/`remove` inlined: the sorted top is touched only when it must be
         if size:
-            ladder.set(key, (price, size))
-        else:
-            ladder.remove(key)
+            if key not in levels:
+                ladder.opened(key)
+            levels[key] = (price, size)
+        elif levels.pop(key, None) is not None:
+            ladder.closed(key)
 
     def apply_updates(self, updates: Iterable[tuple[BookSide, Decimal, Decimal]]) -> None:
         """Apply several `(side, price, size)` updates in order."""
