@@ -140,9 +140,7 @@ class OrderBook:
         return self._bids if side is BookSide.BID else self._asks
 
     def _rescale(self, scale: int) -> None:
-        """Make the tick finer (never coarser): every key is multiplied, nothing is rounded."""
-        if scale <= self._ticks.scale:
-            return
+        """Make the tick finer (`scale` above the current one): every key is multiplied, nothing is rounded."""
         if scale > _FINEST:
             # Keys grow with the scale and every later operation pays for it: one stray price must not do that.
             raise BookError(f"price levels finer than 1e-{_FINEST} are not supported (one has {scale} decimals)")

@@ -374,3 +374,82 @@ def test_the_book_equals_a_plain_decimal_dict_under_any_sequence(
                     book.apply_update(side, Decimal(level.price_text), Decimal(level.size_text))
                 apply_reference(reference, levels)
         assert_matches(book, reference)
+
+
+GOOD = [bid(f"{1000 - n}.5", "1") for n in range(80)]  # enough levels for the snapshot's bulk checks
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="0123456789.+-e _\u0661", max_size=6))
+def test_every_path_takes_exactly_the_plain_decimals_as_sizes(text: str) -> None:
+    # Three checks see a size: a per-level one for updates, a regex for small snapshots, byte-wise passes
+    # over all sizes of a big one. They must agree, and agree with Decimal, on every text.
+    plain = bool(text) and text != "." and text.replace(".", "", 1).isdecimal() and text.isascii()
+    outcomes = []
+    for apply in (
+        lambda book: book.apply_text_updates([bid("1", text)]),
+        lambda book: book.apply_text_snapshot([bid("1", text)]),
+        lambda book: book.apply_text_snapshot([*GOOD[:40], bid("1", text), *GOOD[40:]]),
+    ):
+        book = OrderBook("BTC-USD")
+        try:
+            apply(book)
+        except BookError:
+            outcomes.append(None)
+        else:
+            outcomes.append(book.size_at(BookSide.BID, d(1)))
+    assert outcomes == [Decimal(text) if plain else None] * 3
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="0123456789.+-e _\u0661", max_size=6))
+def test_every_path_takes_exactly_the_positive_decimals_as_prices(text: str) -> None:
+    valid = bool(text.replace(".", "", 1)) and text.replace(".", "", 1).isdecimal() and Decimal(text) > 0
+    outcomes = []
+    for apply in (
+        lambda book: book.apply_text_updates([bid(text, "2")]),
+        lambda book: book.apply_text_snapshot([bid(text, "2")]),
+        lambda book: book.apply_text_snapshot([*GOOD[:40], bid(text, "2"), *GOOD[40:]]),
+    ):
+        book = OrderBook("BTC-USD")
+        try:
+            apply(book)
+        except BookError:
+            outcomes.append(None)
+        else:
+            outcomes.append(book.size_at(BookSide.BID, Decimal(text)))
+    assert outcomes == [d(2) if valid else None] * 3
+
+
+def test_a_big_snapshot_with_zero_sizes_drops_them() -> None:
+    # Past the regex's size the zero check runs byte-wise, and a zero sends it level by level.
+    book = OrderBook("BTC-USD")
+    book.apply_text_snapshot([*GOOD, bid("1.5", "0.00"), bid("999.5", "0"), offer("2000", "0.0")])
+    assert book.level_count(BookSide.BID) == 79
+    assert book.size_at(BookSide.BID, d("999.5")) == 0  # a later zero removes the level
+    assert book.best_bid == Level(d("1000.5"), d(1))
+    assert book.best_ask is None
+
+
+def test_a_decimal_snapshot_with_finer_prices_rescales_before_keying_them() -> None:
+    book = OrderBook("SHIB-USD")
+    book.apply_snapshot([(d("0.00001234"), d(5)), (d("0.0000123"), d(0))], [(d("0.5"), d(1)), (d("1E-9"), d(0))])
+    assert list(book.levels(BookSide.BID)) == [Level(d("0.00001234"), d(5))]
+    assert book.size_at(BookSide.ASK, d("0.50")) == 1
+
+
+def test_a_deep_book_rescales_its_unsorted_part_too() -> None:
+    book = OrderBook("BTC-USD", sorted_depth=2)
+    book.apply_snapshot([(d(p), d(1)) for p in (10, 20, 30, 40, 50)], [])
+    book.apply_update(BookSide.BID, d("15.125"), d(3))  # below the sorted top, and finer than cents
+    book.apply_updates([(BookSide.BID, d(50), d(0)), (BookSide.BID, d(40), d(0)), (BookSide.BID, d(30), d(0))])
+    assert [level.price for level in book.levels(BookSide.BID)] == [d(20), d("15.125"), d(10)]
+
+
+@pytest.mark.parametrize("price", ["NaN", "Infinity", "-1", "0"])
+def test_a_decimal_snapshot_with_a_bad_price_is_refused(price: str) -> None:
+    book = make_book(bids=[("99", "1")])
+    with pytest.raises(BookError, match="positive finite decimal"):
+        book.apply_snapshot([(d(98), d(1)), (Decimal(price), d(1))], [])
+    assert list(book.levels(BookSide.BID)) == [Level(d(99), d(1))]
+    assert book.size_at(BookSide.BID, Decimal(price)) == 0
