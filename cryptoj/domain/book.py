@@ -209,7 +209,8 @@ class OrderBook:
         sides = list(map(_SIDE, levels))
         bid_count = sides.count("bid")
         if bid_count + sides.count("offer") != len(sides):
-            raise BookError(f"unknown book side in {sorted(set(sides) - {'bid', 'offer'})!r}")
+            unknown = sorted(side[:20] for side in set(sides) - {"bid", "offer"})[:3]
+            raise BookError(f"unknown book side in {unknown!r}")
         first = sides[0] if sides else "bid"
         split = bid_count if first == "bid" else len(sides) - bid_count
         if sides[:split].count(first) == split:
