@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ FAULT_KINDS = (
     "order_queued",
     "ws_drop",
     "ws_sequence_gap",
+    "account_unavailable",
 )
 
 
@@ -42,7 +44,7 @@ class FaultConfig:
         reset_rate: the connection drops before the request is handled.
         order_failed_rate: an accepted order fails right after acceptance (status FAILED, holds released).
         order_queued_rate: an accepted order stays QUEUED until the next market step, then works.
-        html_errors: 429 and 5xx answers are HTML pages (like the CDN's) instead of JSON.
+        html_errors: in the documented forms, 429 and 5xx answers are HTML pages (the real forms always are).
     """
 
     seed: int = 0
@@ -56,6 +58,7 @@ class FaultConfig:
     order_queued_rate: float = 0.0
     ws_drop_rate: float = 0.0
     ws_sequence_gap_rate: float = 0.0
+    account_unavailable_rate: float = 0.0
     html_errors: bool = False
 
     def __post_init__(self) -> None:
@@ -108,6 +111,7 @@ class FaultPlan:
     def configure(self, config: FaultConfig) -> None:
         """Replace the configuration and restart every stream from the seed."""
         self._config = config
+        self.fired: Counter[str] = Counter()  # faults fired by kind since this configuration took effect
         self._streams = {
             kind: random.Random(f"{config.seed}:{kind}")  # noqa: S311 - reproducible faults, not secrets
             for kind in FAULT_KINDS
@@ -118,4 +122,7 @@ class FaultPlan:
         rate: float = getattr(self._config, f"{kind}_rate")
         if rate <= 0:
             return False
-        return self._streams[kind].random() < rate
+        fired = self._streams[kind].random() < rate
+        if fired:
+            self.fired[kind] += 1
+        return fired
