@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from cryptoj.coinbase.ws_errors import BookUnavailable
 from cryptoj.coinbase.ws_models import L2Event, L2Message
-from cryptoj.domain.book import BookError, BookSide, OrderBook
+from cryptoj.domain.book import BookError, OrderBook
 
 __all__ = ["BookKeeper", "BookState"]
 
@@ -94,27 +94,28 @@ class BookKeeper:
         book = self._books.get(product_id)
         if book is None:
             book = self._books[product_id] = OrderBook(product_id)
+        snapshot = event.type == "snapshot"
+        if not snapshot and self._state.get(product_id) is not BookState.SYNCED:
+            self.ignored_updates += 1
+            return not self._retry_due(product_id)
         try:
-            if event.type == "snapshot":
-                bids = [(u.price_level, u.new_quantity) for u in event.updates if u.side == "bid"]
-                asks = [(u.price_level, u.new_quantity) for u in event.updates if u.side == "offer"]
-                book.apply_snapshot(bids, asks)
+            # The wire's text levels go into the book as they are: no Decimal per level, one check per event.
+            if snapshot:
+                book.apply_text_snapshot(event.updates)
                 self.snapshots += 1
-            elif self._state.get(product_id) is BookState.SYNCED:
-                for u in event.updates:
-                    book.apply_update(BookSide.BID if u.side == "bid" else BookSide.ASK, u.price_level, u.new_quantity)
             else:
-                self.ignored_updates += 1
-                return not self._retry_due(product_id)
+                book.apply_text_updates(event.updates)
         except BookError:
             return not self._break(product_id)
         if book.is_crossed:
-            # A crossed book means an update was lost or misapplied: never serve it, ask for a fresh one.
+            # Checked once per event, not per level (it only compares the two best integer keys). A crossed
+            # book means an update was lost or misapplied: never serve it, ask for a fresh one.
             return not self._break(product_id)
         self._state[product_id] = BookState.SYNCED
         self._updated_at[product_id] = self._clock()
-        self._strikes.pop(product_id, None)
-        self._retry_at.pop(product_id, None)
+        if self._strikes:  # both empty while every book is healthy: skip the lookups on the hot path
+            self._strikes.pop(product_id, None)
+            self._retry_at.pop(product_id, None)
         return True
 
     def _break(self, product_id: str) -> bool:

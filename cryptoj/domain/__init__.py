@@ -5,7 +5,7 @@ The public names of every domain module are re-exported here; importing them cos
 
 from __future__ import annotations
 
-from cryptoj.domain.book import BookError, BookSide, FillEstimate, Level, OrderBook
+from cryptoj.domain.book import BookError, BookSide, FillEstimate, Level, OrderBook, TextLevel
 from cryptoj.domain.errors import DomainError
 from cryptoj.domain.money import (
     ZERO,
@@ -167,6 +167,7 @@ __all__ = [
     "StrategyError",
     "Taken",
     "Targets",
+    "TextLevel",
     "TimeInForce",
     "Violation",
     "Walk",

@@ -60,7 +60,7 @@ async def test_a_level2_frame_that_fails_to_decode_resyncs_its_book_without_a_ga
     # The update is lost, so the book is stale: it is withdrawn and asked for afresh, and only it.
     frames = [
         *opening_frames(),
-        ws_frame("l2_data", 3, [l2_event("update", "BTC-USD", [("bid", "abc", "1")])]),
+        ws_frame("l2_data", 3, [l2_event("update", "BTC-USD", [("middle", "1", "1")])]),
         ws_frame("heartbeats", 4, [heartbeat_event(2)]),
     ]
     async with replaying(frames) as server, handler_for(server.url) as handler:
@@ -75,7 +75,7 @@ async def test_a_level2_frame_that_fails_to_decode_resyncs_its_book_without_a_ga
 async def test_a_refused_frame_with_a_stale_sequence_number_is_dropped_like_any_stale_frame() -> None:
     frames = [
         *opening_frames(),
-        ws_frame("l2_data", 1, [l2_event("update", "BTC-USD", [("bid", "abc", "1")])]),  # stale and unreadable
+        ws_frame("l2_data", 1, [l2_event("update", "BTC-USD", [("middle", "1", "1")])]),  # stale and unreadable
         ws_frame("heartbeats", 3, [heartbeat_event(2)]),
     ]
     async with replaying(frames) as server, handler_for(server.url) as handler:

@@ -24,8 +24,9 @@ def test_the_sequence_number_and_channel_of_a_frame_with_a_bad_body_are_read() -
 
 
 def test_a_level2_frame_names_the_products_whose_updates_were_lost() -> None:
+    # An unknown side: the decoder refuses it (a price that is no number is the book's to refuse).
     events = [
-        l2_event("update", "BTC-USD", [("bid", "abc", "1")]),
+        l2_event("update", "BTC-USD", [("middle", "1", "1")]),
         l2_event("update", "ETH-USD", [("bid", "1", "1")]),
     ]
     found = salvage(refused(ws_frame("l2_data", 3, events)))
