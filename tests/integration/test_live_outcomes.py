@@ -18,6 +18,7 @@ from cryptoj.domain.orders import OrderStatus
 from cryptoj.services.executor import OrderKey, Outcome
 from cryptoj.services.live import NEVER_PLACED
 from cryptoj.services.runtime import Runtime, open_runtime
+from cryptoj.store import UnitOfWork
 from tests.utils.fixtures.sandbox import SandboxHandle
 from tests.utils.fixtures.services import market, service_settings
 
@@ -163,4 +164,49 @@ async def test_a_refused_key_stops_the_run_loudly_and_stores_the_rejection(
         )
     assert again.order.status is OrderStatus.REJECTED  # stored, and a retry does not send it again
     assert not again.sent
+    assert _on_exchange(sandbox, coid) == 0
+
+
+def fills_listed_empty(request: httpx.Request) -> httpx.Response | None:
+    """The fills of every order come back empty (Coinbase lists a fill a moment after the order says FILLED)."""
+    if request.method == "GET" and request.url.path.endswith("/orders/historical/fills"):
+        return httpx.Response(200, json={"fills": [], "cursor": ""})
+    return None
+
+
+def accepted_without_an_id(request: httpx.Request) -> httpx.Response | None:
+    """A create answered `success: true` and nothing else: the order's id is not known."""
+    if request.method == "POST" and request.url.path.endswith("/orders"):
+        return httpx.Response(200, json={"success": True})
+    return None
+
+
+async def test_an_order_done_before_its_fills_are_listed_stays_working_until_they_are(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    transport = Interceptor()
+    settings = service_settings(tmp_path, sandbox, execution="live", max_retries=0)
+    async with open_runtime(settings, transport=transport) as rt:
+        transport.rules.append(fills_listed_empty)
+        coid, _, status, _ = await _place(rt)
+        assert status is OrderStatus.OPEN  # FILLED on the exchange, but no fill to count yet
+        transport.rules.clear()
+        report = await rt.executor.refresh()
+        with UnitOfWork(rt.engine, read_only=True) as uow:
+            stored = uow.orders.get(coid)
+    assert report.fills == 1
+    assert stored is not None
+    assert stored.status is OrderStatus.FILLED
+    assert stored.filled_size == market().base_size
+
+
+async def test_an_acceptance_without_an_order_id_is_an_unknown_outcome_not_a_success(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    transport = Interceptor()
+    transport.rules.append(accepted_without_an_id)
+    settings = service_settings(tmp_path, sandbox, execution="live", max_retries=0)
+    async with open_runtime(settings, transport=transport) as rt:
+        coid, outcome, status, _ = await _place(rt)
+    assert (outcome, status) == (Outcome.UNKNOWN, OrderStatus.UNKNOWN_OUTCOME)
     assert _on_exchange(sandbox, coid) == 0

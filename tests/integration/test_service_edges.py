@@ -1,0 +1,135 @@
+"""The services' less travelled paths, each against the real parts: the store, the sandbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from cryptoj.config import load_settings
+from cryptoj.domain.orders import InvalidIntent, Order, OrderIntent, OrderStatus, OrderType, StopDirection, TimeInForce
+from cryptoj.domain.paper import FeeRates
+from cryptoj.domain.risk import RiskLimits
+from cryptoj.domain.side import Side
+from cryptoj.domain.strategy import MovingAverageCrossover, RebalanceToWeights
+from cryptoj.services.backtest import packaged_candles, run_backtest
+from cryptoj.services.executor import OrderKey, Outcome
+from cryptoj.services.ledger import record_outcome
+from cryptoj.services.runtime import open_runtime
+from cryptoj.services.trading import strategies_for
+from cryptoj.store import UnitOfWork, UnknownReference
+from tests.utils.fixtures.sandbox import SandboxHandle
+from tests.utils.fixtures.services import limit, market, service_settings
+from tests.utils.fixtures.store import T0, btc_rules, store_products
+
+pytestmark = pytest.mark.integration
+
+
+def test_news_of_an_order_the_store_lacks_is_refused(store_engine: Engine) -> None:
+    with pytest.raises(UnknownReference, match="not stored"):
+        record_outcome(store_engine, "never-stored", at=T0, status=OrderStatus.OPEN)
+
+
+def test_a_late_report_does_not_move_an_order_back(store_engine: Engine) -> None:
+    store_products(store_engine, "BTC-USD")
+    order = Order(client_order_id="late", intent=market(), created_at=T0)
+    order.transition(OrderStatus.SUBMITTING, at=T0)
+    with UnitOfWork(store_engine) as uow:
+        uow.orders.save(order)
+        uow.commit()
+    record_outcome(store_engine, "late", at=T0, status=OrderStatus.CANCELLED, reason="IOC remainder")
+    after = record_outcome(store_engine, "late", at=T0 + timedelta(seconds=1), status=OrderStatus.OPEN)
+    assert after.order.status is OrderStatus.CANCELLED  # an OPEN report that arrives late changes nothing
+
+
+async def test_an_intent_is_placed_only_with_its_own_products_rules(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    async with open_runtime(service_settings(tmp_path, sandbox)) as rt:
+        with pytest.raises(InvalidIntent, match="rules are for BTC-USD"):
+            await rt.executor.place(
+                market("ETH-USD"), key=OrderKey("c", "t", 0), rules=btc_rules(), marks={"ETH-USD": Decimal(1)}
+            )
+
+
+async def test_preview_and_lookups_read_the_exchange(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    async with open_runtime(service_settings(tmp_path, sandbox, execution="live")) as rt:
+        preview = await rt.exchange.preview(market(size="0.01"))
+        absent = await rt.exchange.find_order("no-such-id", product_id="BTC-USD", since=datetime.now(UTC))
+        none = await rt.exchange.fills([])
+    assert preview.accepted
+    assert preview.total is not None
+    assert preview.total > 0
+    assert absent is None
+    assert none == []
+
+
+@pytest.mark.parametrize("execution", ["paper", "live"])
+async def test_a_stop_limit_waits_for_its_stop_and_a_quote_sized_sell_sells_what_the_quote_buys(
+    sandbox: SandboxHandle, tmp_path: Path, execution: str
+) -> None:
+    settings = service_settings(tmp_path, sandbox, execution=execution)
+    async with open_runtime(settings) as rt:
+        rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
+        quote = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"]
+        assert quote.bid is not None
+        assert quote.mid is not None
+        marks = {"BTC-USD": quote.mid}
+        stop = (quote.bid * Decimal("0.98")).quantize(Decimal("0.01"))
+        waiting = OrderIntent(
+            "BTC-USD", Side.SELL, OrderType.STOP_LIMIT, base_size=Decimal("0.001"), limit_price=stop - 10,
+            stop_price=stop, stop_direction=StopDirection.STOP_DOWN,
+        )  # fmt: skip
+        await rt.executor.place(market(size="0.02"), key=OrderKey("c", "t", 0), rules=rules, marks=marks)
+        stopped = await rt.executor.place(waiting, key=OrderKey("c", "t", 1), rules=rules, marks=marks)
+        sell = OrderIntent(
+            "BTC-USD",
+            Side.SELL,
+            OrderType.MARKET,
+            quote_size=Decimal(50),
+            time_in_force=TimeInForce.IMMEDIATE_OR_CANCEL,
+        )
+        sold = await rt.executor.place(sell, key=OrderKey("c", "t", 2), rules=rules, marks=marks)
+    assert stopped.order.status is OrderStatus.OPEN  # below the market: waiting for its stop
+    assert stopped.new_fills == ()
+    assert sold.outcome is Outcome.ACCEPTED
+    assert sold.order.filled_value <= Decimal(50)
+    assert sold.order.filled_value > Decimal(49)
+
+
+async def test_paper_refuses_to_sell_what_it_does_not_hold(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    async with open_runtime(service_settings(tmp_path, sandbox)) as rt:
+        rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
+        mid = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"].mid
+        assert mid is not None
+        resting = await rt.executor.place(
+            limit((mid * Decimal("1.03")).quantize(Decimal("0.01")), side=Side.SELL, size="0.001"),
+            key=OrderKey("c", "t", 0),
+            rules=rules,
+            marks={"BTC-USD": mid},
+        )
+    assert resting.outcome is Outcome.REJECTED
+    assert resting.order.reason is not None
+    assert "INSUFFICIENT_FUND" in resting.order.reason
+
+
+def test_a_backtest_that_never_trades_has_no_sharpe_and_no_exposure() -> None:
+    result = run_backtest(
+        {"BTC-USD": packaged_candles("BTC-USD")[:60]},
+        strategies=[MovingAverageCrossover("BTC-USD", fast=50, slow=100, allocation=Decimal(100))],
+        rules={"BTC-USD": btc_rules()},
+        fees=FeeRates(maker=Decimal(0), taker=Decimal(0)),
+        cash={"USD": Decimal(1_000)},
+        limits=RiskLimits(),
+    )
+    assert result.fills == ()
+    assert result.sharpe is None  # flat equity: no variation to measure
+    assert result.exposure == 0
+    assert result.pnl == 0
+
+
+def test_rebalancing_without_weights_holds_half_the_equity_across_the_products(tmp_path: Path) -> None:
+    (strategy,) = strategies_for(load_settings(home=tmp_path, strategy="rebalance"), ["BTC-USD", "ETH-USD"])
+    assert isinstance(strategy, RebalanceToWeights)
+    assert dict(strategy.weights) == {"BTC-USD": Decimal("0.25"), "ETH-USD": Decimal("0.25")}
