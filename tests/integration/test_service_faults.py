@@ -102,7 +102,7 @@ async def test_under_faults_every_intent_is_exactly_one_order_and_the_store_equa
     async with open_runtime(settings, transport=transport) as rt:
         rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
         marks = {"BTC-USD": (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"].mid or Decimal(1)}
-        gate = asyncio.Semaphore(16)
+        gate = asyncio.Semaphore(48)
 
         async def place(index: int) -> Placement | None:
             side = Side.BUY if index % 2 == 0 else Side.SELL
