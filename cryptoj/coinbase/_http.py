@@ -28,6 +28,7 @@ from cryptoj.coinbase.errors import (
     error_from_response,
     may_have_taken_effect,
     should_retry,
+    trace_id_of,
 )
 from cryptoj.coinbase.models.common import describe_validation
 
@@ -320,5 +321,5 @@ def decode(response: httpx.Response, model: type[M]) -> M:
         raise UnexpectedResponseError(
             f"{response.request.url.path}: answer does not fit {model.__name__}: {describe_validation(exc)}",
             status=response.status_code,
-            trace_id=response.headers.get("trace-id"),
+            trace_id=trace_id_of(response),
         ) from exc

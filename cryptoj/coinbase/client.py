@@ -33,7 +33,7 @@ from cryptoj.coinbase._market import MarketDataEndpoints
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase._wire import path_id, query_list, rejection, rfc3339
 from cryptoj.coinbase.auth import CdpKey
-from cryptoj.coinbase.errors import EditRejectedError, InvalidArgumentError
+from cryptoj.coinbase.errors import EditRejectedError, InvalidArgumentError, trace_id_of
 from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
 from cryptoj.coinbase.models import (
     Account,
@@ -354,5 +354,5 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
             "POST", path, CreateOrderResponse, body=body, retry=RetryMode.ORDER, client_order_id=client_order_id
         )
         if not response.success:
-            raise rejection(response, client_order_id, trace_id=raw.headers.get("trace-id"))
+            raise rejection(response, client_order_id, trace_id=trace_id_of(raw))
         return response

@@ -61,6 +61,7 @@ __all__ = [
     "parse_retry_after",
     "retry_condition",
     "should_retry",
+    "trace_id_of",
 ]
 
 _SNIPPET = 200  # characters of a non-JSON body kept in a message: enough to recognise a gateway page
@@ -255,6 +256,17 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+def trace_id_of(response: httpx.Response) -> str | None:
+    """The answer's `trace-id`, once: Coinbase sends the header twice (real-traffic fact 18), joined "X, X"."""
+    values: list[str] = []
+    for header in response.headers.get_list("trace-id"):
+        for part in header.split(","):  # a proxy may already have joined them into one header
+            value = part.strip()
+            if value and value not in values:
+                values.append(value)
+    return ", ".join(values) or None  # distinct values (never seen) are all kept, for support to match
+
+
 def _body_fields(response: httpx.Response) -> tuple[str | None, str | None]:
     """(code, message) from an error body, which may be JSON, HTML or plain text (real traffic has all three)."""
     text = _KEY_NAME.sub("[key name]", _JWT.sub("[jwt]", response.text.strip()))
@@ -278,7 +290,7 @@ def error_from_response(response: httpx.Response, *, now: float) -> CoinbaseErro
     """Map a non-2xx answer to the most specific error; `now` (epoch seconds) resolves date-form Retry-After."""
     status = response.status_code
     code, detail = _body_fields(response)
-    fields: dict[str, Any] = {"status": status, "code": code, "trace_id": response.headers.get("trace-id")}
+    fields: dict[str, Any] = {"status": status, "code": code, "trace_id": trace_id_of(response)}
     reason = response.reason_phrase or "HTTP error"
     message = f"{reason}: {detail}" if detail and detail != reason else reason
     if status == 429:

@@ -12,6 +12,7 @@ from cryptoj.coinbase.errors import (
     AuthenticationError,
     InvalidRequestError,
     NotFoundError,
+    OrderRejectedError,
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
@@ -267,3 +268,23 @@ async def test_an_unreadable_order_answer_is_an_unknown_outcome(make_client: Mak
     assert caught.value.client_order_id == "c-7"
     assert caught.value.trace_id == "t-9"
     assert isinstance(caught.value.__cause__, UnexpectedResponseError)
+
+
+TWICE = [("trace-id", "6459377472123480980"), ("trace-id", "6459377472123480980")]
+
+
+async def test_fact_18_an_order_rejection_keeps_one_trace_id(make_client: MakeClient) -> None:
+    body = {"success": False, "error_response": {"error": "INSUFFICIENT_FUND"}}
+    script = Script(httpx.Response(200, json=body, headers=TWICE))
+    async with make_client(script) as client:
+        with pytest.raises(OrderRejectedError) as caught:
+            await client.create_order(_order())
+    assert caught.value.trace_id == "6459377472123480980"
+
+
+async def test_fact_18_an_unreadable_answer_keeps_one_trace_id(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(200, text="<html>gateway page</html>", headers=TWICE))
+    async with make_client(script) as client:
+        with pytest.raises(UnexpectedResponseError) as caught:
+            await client.list_accounts()
+    assert caught.value.trace_id == "6459377472123480980"
