@@ -14,6 +14,7 @@ from http.cookiejar import CookieJar
 from typing import Any, TypeVar
 
 import httpx
+import msgspec
 from pydantic import BaseModel, ValidationError
 
 from cryptoj.coinbase._ratelimit import TokenBucket
@@ -30,7 +31,7 @@ from cryptoj.coinbase.errors import (
     should_retry,
     trace_id_of,
 )
-from cryptoj.coinbase.models.common import describe_validation
+from cryptoj.coinbase.models.common import describe_validation, loads_exact
 
 __all__ = ["API_PREFIX", "Backoff", "CdpAuth", "NoCookies", "RestSession", "RetryMode"]
 
@@ -314,12 +315,21 @@ def _clean(params: Params | None) -> dict[str, Any] | None:
 
 
 def decode(response: httpx.Response, model: type[M]) -> M:
-    """Validate a 2xx body; a misfit names the fields, never echoes values (they may be anything)."""
+    """Validate a 2xx body, its JSON numbers read exactly; a misfit names the fields, never echoes values."""
+    where = f"{response.request.url.path}: answer"
     try:
-        return model.model_validate_json(response.content)
+        data = loads_exact(response.content)
+    except msgspec.DecodeError as exc:
+        raise UnexpectedResponseError(
+            f"{where} is not JSON ({model.__name__} expected)",
+            status=response.status_code,
+            trace_id=trace_id_of(response),
+        ) from exc
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
         raise UnexpectedResponseError(
-            f"{response.request.url.path}: answer does not fit {model.__name__}: {describe_validation(exc)}",
+            f"{where} does not fit {model.__name__}: {describe_validation(exc)}",
             status=response.status_code,
             trace_id=trace_id_of(response),
         ) from exc

@@ -29,6 +29,7 @@ from cryptoj.coinbase.models import (
     ListAccountsResponse,
     ListFillsResponse,
     ListOrdersResponse,
+    ListProductsResponse,
     MarketConfig,
     MarketTradesResponse,
     Order,
@@ -294,3 +295,29 @@ def test_a_close_position_needs_a_real_client_order_id_like_an_order() -> None:
         "client_order_id": "c-1",
         "product_id": "BTC-USD",
     }
+
+
+EXACT = "12345678.123456789012"  # 20 significant digits: a binary float keeps about 17
+
+
+def test_json_numbers_in_declared_fields_parse_exactly() -> None:
+    summary = TransactionSummary.model_validate_json(f'{{"total_volume": {EXACT}, "fee_tier": {{}}}}')
+    assert summary.total_volume == Decimal(EXACT)
+    assert str(summary.total_volume) == EXACT
+
+
+def test_json_numbers_in_kept_unknown_fields_parse_exactly() -> None:
+    body = f'{{"fee_tier": {{}}, "margin_rate": {{"value": {EXACT}}}, "volume_breakdown": [{{"volume": {EXACT}}}]}}'
+    summary = TransactionSummary.model_validate_json(body)
+    extra = summary.model_extra or {}
+    assert extra["margin_rate"]["value"] == Decimal(EXACT)
+    assert isinstance(extra["margin_rate"]["value"], Decimal)
+    assert extra["volume_breakdown"][0]["volume"] == Decimal(EXACT)
+
+
+def test_json_integers_stay_integers_and_bad_json_is_a_validation_error() -> None:
+    products = ListProductsResponse.model_validate_json('{"products": [], "num_products": 0, "size": 12}')
+    assert products.num_products == 0
+    assert products.model_extra == {"size": 12}
+    with pytest.raises(ValidationError, match="Invalid JSON"):
+        ListProductsResponse.model_validate_json(b'{"products": [')
