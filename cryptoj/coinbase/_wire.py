@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cryptoj.coinbase.errors import InvalidArgumentError, OrderRejectedError
-from cryptoj.coinbase.models import CreateOrderResponse
+from cryptoj.coinbase.models import CreateOrderResponse, WireTime
 
 __all__ = ["aware", "flag", "path_id", "query_list", "rejection", "rfc3339", "trades_query", "unix_seconds"]
 
@@ -60,9 +60,10 @@ def aware(value: datetime) -> datetime:
 
 
 def rfc3339(value: datetime | None) -> str | None:
+    """A time for a query; a time read from Coinbase goes back as its exact text (a cursor lands on it, not before)."""
     if value is None:
         return None
-    return aware(value).isoformat().replace("+00:00", "Z")
+    return WireTime.from_datetime(aware(value)).text
 
 
 def unix_seconds(value: datetime | None) -> str | None:

@@ -74,6 +74,7 @@ from cryptoj.coinbase.models.products import (
     ProductBookResponse,
     ServerTime,
 )
+from cryptoj.coinbase.models.times import WireTime
 
 __all__ = [
     "Account",
@@ -134,4 +135,5 @@ __all__ = [
     "TwapConfig",
     "WireDecimal",
     "WireModel",
+    "WireTime",
 ]

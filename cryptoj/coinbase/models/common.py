@@ -17,7 +17,6 @@ pydantic's `ValidationError`, which the client turns into `UnexpectedResponseErr
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
@@ -26,6 +25,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, Va
 from pydantic_core import InitErrorDetails
 
 from cryptoj.coinbase.errors import InvalidArgumentError
+from cryptoj.coinbase.models.times import WireTime
 
 __all__ = [
     "Amount",
@@ -86,8 +86,8 @@ WireDecimal = Annotated[
 OptDecimal = Annotated[WireDecimal | None, BeforeValidator(_blank_to_none)]
 """A decimal Coinbase may leave empty ("") or out."""
 
-OptTime = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
-"""An RFC 3339 time (up to nine fractional digits; kept to microseconds) that may be unset."""
+OptTime = Annotated[WireTime | None, BeforeValidator(_blank_to_none)]
+"""An RFC 3339 time (up to nine fraction digits, all kept: `WireTime`) that may be unset."""
 
 
 class WireModel(BaseModel):

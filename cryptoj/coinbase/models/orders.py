@@ -6,13 +6,13 @@ response bodies keep them. Create order answers HTTP 200 for rejections too: rea
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from cryptoj.coinbase.models.common import OptDecimal, OptTime, RequestModel, WireModel
 from cryptoj.coinbase.models.configurations import OrderConfiguration, OrderSide, only_documented
+from cryptoj.coinbase.models.times import WireTime
 
 __all__ = [
     "BatchCancelRequest",
@@ -281,7 +281,7 @@ class Fill(WireModel):
     entry_id: str
     trade_id: str
     order_id: str
-    trade_time: datetime
+    trade_time: WireTime  # nine fraction digits in real traffic (fact 25): all kept
     trade_type: str | None = None
     price: OptDecimal = None
     size: OptDecimal = None

@@ -90,7 +90,10 @@ def test_datetimes_take_nine_fractional_digits() -> None:
     account = Account.model_validate(
         {**_example("get_account.json")["account"], "created_at": "2023-02-09T20:32:50.714964855Z"}
     )
-    assert account.created_at == datetime(2023, 2, 9, 20, 32, 50, 714964, tzinfo=UTC)
+    assert account.created_at is not None
+    assert account.created_at.text == "2023-02-09T20:32:50.714964855Z"
+    assert (account.created_at.microsecond, account.created_at.nanosecond) == (714964, 855)
+    assert account.created_at > datetime(2023, 2, 9, 20, 32, 50, 714964, tzinfo=UTC)
 
 
 def test_zero_time_and_empty_strings_read_as_unset() -> None:

@@ -206,3 +206,16 @@ async def test_naive_times_are_refused_before_sending_not_read_as_local_time(mak
                 )
             ]
     assert script.requests == []
+
+
+async def test_a_fills_cursor_built_from_a_fill_time_is_its_exact_wire_text(make_client: MakeClient) -> None:
+    nine = "2024-06-18T19:59:10.102220957Z"
+    fill = {"entry_id": "e1", "trade_id": "t", "order_id": "o", "trade_time": nine, "sequence_timestamp": nine,
+            "product_id": "BTC-USD", "price": "1", "size": "1", "commission": "0"}  # fmt: skip
+    script = Script(json_response({"fills": [fill], "cursor": ""}), json_response({"fills": [], "cursor": ""}))
+    async with make_client(script) as client:
+        first = (await client.list_fills(product_ids=["BTC-USD"])).fills[-1]
+        assert first.sequence_timestamp is not None
+        _ = [later async for later in client.iter_fills(start_sequence_timestamp=first.sequence_timestamp)]
+    # Not .102220Z, which lands before the fill and re-reads every fill of that microsecond.
+    assert _query(script.requests[1])["start_sequence_timestamp"] == [nine]
