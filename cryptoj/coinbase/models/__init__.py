@@ -14,6 +14,7 @@ from cryptoj.coinbase.models.common import (
     OptTime,
     RequestModel,
     WireDecimal,
+    WireList,
     WireModel,
 )
 from cryptoj.coinbase.models.configurations import (
@@ -134,6 +135,7 @@ __all__ = [
     "TriggerBracketConfig",
     "TwapConfig",
     "WireDecimal",
+    "WireList",
     "WireModel",
     "WireTime",
 ]

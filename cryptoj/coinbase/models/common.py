@@ -18,7 +18,7 @@ pydantic's `ValidationError`, which the client turns into `UnexpectedResponseErr
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
 import msgspec
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
@@ -33,6 +33,7 @@ __all__ = [
     "OptTime",
     "RequestModel",
     "WireDecimal",
+    "WireList",
     "WireModel",
     "describe_validation",
     "loads_exact",
@@ -85,6 +86,17 @@ WireDecimal = Annotated[
 
 OptDecimal = Annotated[WireDecimal | None, BeforeValidator(_blank_to_none)]
 """A decimal Coinbase may leave empty ("") or out."""
+
+
+def _null_to_empty(value: Any) -> Any:
+    # Coinbase renders an empty repeated field as null now and then (`edit_history: null` on real orders):
+    # read as empty, or one such order fails its whole page.
+    return [] if value is None else value
+
+
+T = TypeVar("T")
+WireList = Annotated[list[T], BeforeValidator(_null_to_empty)]
+"""A list in an answer: absent or null reads as empty."""
 
 OptTime = Annotated[WireTime | None, BeforeValidator(_blank_to_none)]
 """An RFC 3339 time (up to nine fraction digits, all kept: `WireTime`) that may be unset."""
