@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
+from typing import TypeVar
 
 from cryptoj.coinbase.errors import InvalidArgumentError, OrderRejectedError
 from cryptoj.coinbase.models import CreateOrderResponse, WireTime
 
-__all__ = ["aware", "flag", "path_id", "query_list", "rejection", "rfc3339", "trades_query", "unix_seconds"]
+__all__ = [
+    "aware",
+    "enum_arg",
+    "flag",
+    "path_id",
+    "query_list",
+    "rejection",
+    "rfc3339",
+    "trades_query",
+    "unix_seconds",
+]
 
 _UNKNOWN = "UNKNOWN_FAILURE_REASON"
+E = TypeVar("E", bound=Enum)
 
 
 def rejection(response: CreateOrderResponse, client_order_id: str, *, trace_id: str | None) -> OrderRejectedError:
@@ -43,6 +56,21 @@ def path_id(value: str) -> str:
     if not value or any(char in value for char in "/?#%") or value in (".", ".."):
         raise InvalidArgumentError(f"not a valid id for a URL path: {value!r}")
     return value
+
+
+def enum_arg(kind: type[E], value: E | str, *, name: str) -> E:
+    """A parameter typed by an enum, given as a member or as its string value (any case), as the official SDK and
+    Coinbase's docs pass it (`granularity="ONE_MINUTE"`); anything else is `InvalidArgumentError` listing the values.
+    """
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        wanted = value.strip().upper()
+        for member in kind:
+            if str(member.value).upper() == wanted:
+                return member
+    allowed = ", ".join(str(member.value) for member in kind)
+    raise InvalidArgumentError(f"{name} must be one of {allowed}, not {value!r}")
 
 
 def query_list(values: Sequence[str] | None) -> list[str] | None:
