@@ -19,6 +19,7 @@
         └── OperatorError               CALL AN OPERATOR: retrying or changing the order cannot help
             ├── AuthenticationError     401: bad key, bad JWT, clock skew
             ├── PermissionDeniedError   403: the key lacks a scope ("Missing required scopes")
+            ├── CertificateError        the server's TLS certificate does not verify (nothing was sent)
             └── UnexpectedResponseError the answer does not fit the documented shape
 
 `error_from_response` is the one place an HTTP answer becomes an error and `should_retry` the one
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -40,6 +42,7 @@ from cryptoj.errors import CryptojError
 
 __all__ = [
     "AuthenticationError",
+    "CertificateError",
     "CoinbaseError",
     "EditRejectedError",
     "InvalidArgumentError",
@@ -218,6 +221,13 @@ class PermissionDeniedError(OperatorError):
     """403: the key is valid but lacks a permission (view, trade) or the portfolio is restricted."""
 
 
+class CertificateError(OperatorError):
+    """The server's TLS certificate does not verify: a wrong CA file, an intercepting proxy, a wrong host.
+
+    Not transient (it fails the same way a second later), so never retried; the request never left.
+    """
+
+
 class UnexpectedResponseError(OperatorError):
     """The answer does not fit the documented shape (a missing field, a non-JSON success body)."""
 
@@ -350,8 +360,26 @@ def may_have_taken_effect(error: CoinbaseError) -> bool:
     return False
 
 
+def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate failure behind an httpx error (httpx and httpcore each wrap it once), if that is its cause."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def error_from_exception(exc: httpx.HTTPError) -> CoinbaseError:
     """Translate an httpx failure into our hierarchy (the caller raises it `from exc`)."""
+    certificate = _certificate_failure(exc)
+    if certificate is not None:
+        reason = certificate.verify_message or certificate.strerror or "certificate verify failed"
+        return CertificateError(
+            f"the server's TLS certificate does not verify: {reason}; check `verify` (the CA file) and the URL"
+        )
     for kind, error_class, may_have_arrived in _HTTPX_ERRORS:
         if isinstance(exc, kind):
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -19,6 +19,7 @@ from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
     AuthenticationError,
+    CertificateError,
     EditRejectedError,
     InvalidRequestError,
     NotFoundError,
@@ -627,6 +628,12 @@ async def test_client_verifies_the_sandbox_tls_certificate_with_its_ca(sandbox_t
     ) as client:
         permissions = await client.get_key_permissions()
     assert permissions.can_view
-    async with CoinbaseAdvancedClient(base_url=sandbox_tls.base_url, key=sandbox_tls.key, max_retries=0) as client:
-        with pytest.raises(TransportError):
+    fake_time = FakeTime()
+    async with CoinbaseAdvancedClient(
+        base_url=sandbox_tls.base_url, key=sandbox_tls.key, max_retries=4, sleep=fake_time.sleep
+    ) as client:
+        with pytest.raises(CertificateError, match="certificate") as caught:
             await client.get_key_permissions()
+    # A certificate that does not verify will not verify a second later: surfaced at once, not retried.
+    assert fake_time.sleeps == []
+    assert not isinstance(caught.value, TransportError)

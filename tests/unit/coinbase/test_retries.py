@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import ssl
 from decimal import Decimal
 
+import httpcore
 import httpx
 import pytest
 
 from cryptoj.coinbase._http import Backoff
 from cryptoj.coinbase.errors import (
     AuthenticationError,
+    CertificateError,
     InvalidRequestError,
     NotFoundError,
     OrderRejectedError,
@@ -288,3 +291,35 @@ async def test_fact_18_an_unreadable_answer_keeps_one_trace_id(make_client: Make
         with pytest.raises(UnexpectedResponseError) as caught:
             await client.list_accounts()
     assert caught.value.trace_id == "6459377472123480980"
+
+
+def _untrusted_certificate(request: httpx.Request) -> httpx.Response:
+    """What httpx raises when the server's certificate does not verify (the ssl error two causes down)."""
+    failure = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    failure.verify_message = "unable to get local issuer certificate"
+    try:
+        try:
+            raise failure
+        except ssl.SSLError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+    except httpcore.ConnectError as exc:
+        raise httpx.ConnectError(str(exc), request=request) from exc
+
+
+async def test_a_tls_certificate_failure_is_not_retried(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(*[_untrusted_certificate for _ in range(5)])
+    async with make_client(script, max_retries=4) as client:
+        with pytest.raises(CertificateError, match="unable to get local issuer certificate") as caught:
+            await client.list_accounts()
+    assert len(script.requests) == 1
+    assert fake_time.sleeps == []
+    assert not should_retry(caught.value)
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+async def test_an_order_refused_by_tls_surely_never_left(make_client: MakeClient) -> None:
+    script = Script(_untrusted_certificate)
+    async with make_client(script) as client:
+        with pytest.raises(CertificateError) as caught:
+            await client.create_order(_order())
+    assert not isinstance(caught.value, UnknownOutcomeError)
