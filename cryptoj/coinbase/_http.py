@@ -107,9 +107,13 @@ class RestSession:
         client: the pooled httpx client (base URL set, no auth).
         auth: signs private requests; None means only public endpoints work.
         public_bucket / private_bucket: client-side budgets.
+        timeout: seconds per attempt (the client's own timeout).
         max_retries: retries after the first attempt.
+        retry_deadline: seconds from a call's start within which its retries must run: a retry that would
+            start later is not made, and a retry's timeout is cut to the time left.
         backoff: the delay policy.
-        sleep, jitter, wall_clock: injected so tests never wait (asyncio.sleep, random.random, time.time).
+        clock, sleep, jitter, wall_clock: injected so tests never wait (time.monotonic, asyncio.sleep,
+            random.random, time.time).
     """
 
     def __init__(
@@ -119,8 +123,11 @@ class RestSession:
         auth: CdpAuth | None,
         public_bucket: TokenBucket,
         private_bucket: TokenBucket,
+        timeout: float,
         max_retries: int,
+        retry_deadline: float,
         backoff: Backoff,
+        clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         jitter: Callable[[], float],
         wall_clock: Callable[[], float],
@@ -130,8 +137,11 @@ class RestSession:
         self._auth = auth
         self._public = public_bucket
         self._private = private_bucket
+        self._timeout = timeout
         self._max_retries = max_retries
+        self._deadline = retry_deadline
         self._backoff = backoff
+        self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
         self._wall_clock = wall_clock
@@ -183,12 +193,17 @@ class RestSession:
             raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
         url, query = API_PREFIX + path, _clean(params)
 
-        def build() -> httpx.Request:
+        def build(timeout: float | None) -> httpx.Request:
             # A new request per attempt: each is signed afresh and none shares mutable state with the last.
             # Built directly rather than by client.build_request, which re-merges URL, headers and cookies
             # on every call (a third of the client's own CPU per request, measured); we use neither cookies
             # nor per-request headers, so the client's default headers are all there is to merge.
-            return httpx.Request(method, self._base_url + url, params=query, json=body, headers=self.client.headers)
+            # No timeout given: the client's own applies (httpx sets it on send).
+            extensions = {} if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
+            return httpx.Request(
+                method, self._base_url + url, params=query, json=body, headers=self.client.headers,
+                extensions=extensions,
+            )  # fmt: skip
 
         write = None if retry is RetryMode.SAFE else _Write(client_order_id, order_ids)
         response = await self._with_retries(build, public=public, retry=retry, write=write)
@@ -202,7 +217,7 @@ class RestSession:
 
     async def _with_retries(
         self,
-        build: Callable[[], httpx.Request],
+        build: Callable[[float | None], httpx.Request],
         *,
         public: bool,
         retry: RetryMode,
@@ -211,9 +226,12 @@ class RestSession:
         bucket = self._public if public else self._private
         may_have_arrived = False  # has any attempt possibly reached Coinbase without a definite answer?
         attempt = 0
+        started = self._clock()
         while True:
             await bucket.acquire()
-            request = build()
+            # The first attempt has the client's timeout; a retry, at most the time left before the deadline.
+            left = self._deadline - (self._clock() - started)
+            request = build(None if attempt == 0 else max(0.0, min(self._timeout, left)))
             error = await self._send_single(request, public=public, bucket=bucket)
             if isinstance(error, httpx.Response):
                 return error
@@ -229,13 +247,19 @@ class RestSession:
                 or attempt >= self._max_retries
                 or (hint is not None and hint > self._backoff.max_hint)
             )
+            delay = 0.0 if give_up else self._backoff.delay(attempt, jitter=self._jitter(), hint=hint)
+            if not give_up and self._clock() - started + delay >= self._deadline:
+                _log.warning(
+                    "giving up %s %s after %s: a retry in %.2fs would start past the %.0fs deadline",
+                    request.method, request.url.path, type(error).__name__, delay, self._deadline,
+                )  # fmt: skip
+                give_up = True
             if give_up:
                 if write is not None and may_have_arrived:
                     # Decided here: after an ambiguous send the write may have taken effect, whatever the last
                     # attempt said (short of a definite answer, which returns above). The caller looks it up.
                     raise write.unknown(f"sent, no definite answer after {attempt + 1} attempt(s)", error) from error
                 raise error
-            delay = self._backoff.delay(attempt, jitter=self._jitter(), hint=hint)
             _log.warning(
                 "retrying %s %s in %.2fs after %s", request.method, request.url.path, delay, type(error).__name__
             )

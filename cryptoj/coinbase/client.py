@@ -76,6 +76,8 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         transport: an httpx transport (tests pass a MockTransport; None means real network).
         timeout: seconds per attempt.
         max_retries: retries after the first attempt of a request that is safe to repeat.
+        retry_deadline: seconds from a call's start within which its retries run; none starts later, and a
+            retry's timeout is cut to the time left (the first attempt always has the full `timeout`).
         limits: venue limits (page sizes, candles per call, request budgets).
         backoff: retry delay policy.
         verify: TLS verification: True, an SSLContext, or a CA file path (a local TLS sandbox's).
@@ -91,6 +93,7 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
         max_retries: int = 4,
+        retry_deadline: float = 30.0,
         limits: VenueLimits = COINBASE_LIMITS,
         backoff: Backoff | None = None,
         verify: ssl.SSLContext | str | bool = True,
@@ -102,6 +105,8 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ConfigurationError(f"base_url must be http(s)://host[:port], not {base_url!r}")
+        if not retry_deadline > 0:
+            raise ConfigurationError(f"retry_deadline must be a positive number of seconds, not {retry_deadline!r}")
         self.limits = limits
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)  # a CA file, e.g. a local TLS sandbox's
@@ -123,8 +128,11 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
             private_bucket=TokenBucket(
                 rate=limits.private_requests_per_second, burst=limits.burst, clock=clock, sleep=sleep
             ),
+            timeout=timeout,
             max_retries=max_retries,
+            retry_deadline=retry_deadline,
             backoff=backoff or Backoff(),
+            clock=clock,
             sleep=sleep,
             jitter=jitter,
             wall_clock=wall_clock,

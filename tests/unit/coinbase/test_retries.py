@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from cryptoj.coinbase._http import Backoff
+from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
     AuthenticationError,
     CertificateError,
@@ -25,6 +26,7 @@ from cryptoj.coinbase.errors import (
     should_retry,
 )
 from cryptoj.coinbase.models import CreateOrderRequest, EditOrderRequest, MarketConfig, OrderConfiguration
+from cryptoj.errors import ConfigurationError
 from tests.unit.coinbase.conftest import MakeClient, Script, json_response
 from tests.utils.fixtures.coinbase import FakeTime
 
@@ -323,3 +325,54 @@ async def test_an_order_refused_by_tls_surely_never_left(make_client: MakeClient
         with pytest.raises(CertificateError) as caught:
             await client.create_order(_order())
     assert not isinstance(caught.value, UnknownOutcomeError)
+
+
+def _busy(seconds: int) -> httpx.Response:
+    return httpx.Response(429, text="<html>slow down</html>", headers={"Retry-After": str(seconds)})
+
+
+async def test_retries_stop_at_the_deadline_with_retries_left(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(*[_busy(10) for _ in range(10)])
+    async with make_client(script, max_retries=9, retry_deadline=25.0) as client:
+        with pytest.raises(RateLimitedError):
+            await client.list_accounts()
+    # attempts at 0, 10 and 20 s; a fourth would start at 30 s, past the deadline
+    assert len(script.requests) == 3
+    assert sum(fake_time.sleeps) <= 25.0
+
+
+async def test_a_retry_gets_only_the_time_left_before_the_deadline(make_client: MakeClient) -> None:
+    timeouts: list[float | None] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions.get("timeout", {}).get("read"))
+        return _busy(10)
+
+    script = Script(busy, busy, busy)
+    async with make_client(script, max_retries=9, timeout=10.0, retry_deadline=25.0) as client:
+        with pytest.raises(RateLimitedError):
+            await client.list_accounts()
+    assert timeouts == [10.0, 10.0, 5.0]
+
+
+async def test_retries_have_a_deadline_by_default(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(*[httpx.ReadTimeout("no answer") for _ in range(100)])
+    async with make_client(script, max_retries=99) as client:
+        with pytest.raises(TransportError):
+            await client.list_accounts()
+    assert len(script.requests) < 20
+    assert sum(fake_time.sleeps) <= 30.0
+
+
+async def test_an_order_still_unanswered_at_the_deadline_is_an_unknown_outcome(make_client: MakeClient) -> None:
+    script = Script(httpx.ReadTimeout("no answer"), _busy(10), _busy(10), _busy(10))
+    async with make_client(script, max_retries=9, retry_deadline=15.0) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order("c-deadline"))
+    assert caught.value.client_order_id == "c-deadline"
+    assert len(script.requests) == 3
+
+
+def test_a_deadline_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="retry_deadline"):
+        CoinbaseAdvancedClient(retry_deadline=0)
