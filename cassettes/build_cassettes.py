@@ -410,15 +410,19 @@ def build_errors() -> None:
             headers=_headers({"Content-Type": "text/plain; charset=utf-8"}),
         ),
     )
+    # Right after a trade the account is briefly "not available", then answers (real-traffic fact 28).
+    account = example("get_account.json")
+    account_path = f"/accounts/{account['account']['uuid']}"
     write(
         "error_400_account_not_available.yaml",
         interaction(
             "GET",
-            "/accounts/closed-account",
+            account_path,
             status=400,
             reason="Bad Request",
             body=_error("INVALID_ARGUMENT", "account is not available"),
         ),
+        interaction("GET", account_path, body=account),
     )
     too_many = _error(
         "INVALID_ARGUMENT", "start and end argument is invalid - number of candles requested should be less than 350"

@@ -7,7 +7,8 @@
         ├── TransientError              RETRY later, with backoff (`should_retry` says yes)
         │   ├── RateLimitedError        429: wait `retry_after` seconds first
         │   ├── ServerError             5xx: the venue or its gateway failed
-        │   └── TransportError          no HTTP answer at all (connect failure, timeout, broken connection)
+        │   ├── TransportError          no HTTP answer at all (connect failure, timeout, broken connection)
+        │   └── AccountUnavailableError 400 "account is not available": a passing state right after a trade
         ├── UnknownOutcomeError         LOOK UP: an order write (create, close, edit, cancel) was sent and
         │                               no definite answer came back; look the order(s) up, never resend blindly
         ├── RequestError                FIX THE INPUT: Coinbase (or the client, before sending) said no
@@ -41,6 +42,7 @@ import httpx
 from cryptoj.errors import CryptojError
 
 __all__ = [
+    "AccountUnavailableError",
     "AuthenticationError",
     "CertificateError",
     "CoinbaseError",
@@ -67,6 +69,8 @@ __all__ = [
     "trace_id_of",
 ]
 
+# Two production systems logged it right after a trade, and it went away on retry (real-traffic fact 28).
+_ACCOUNT_NOT_AVAILABLE = "account is not available"
 _SNIPPET = 200  # characters of a non-JSON body kept in a message: enough to recognise a gateway page
 # A gateway or proxy page may echo the request, Authorization header included: never keep a JWT from it.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -130,6 +134,13 @@ class TransportError(TransientError):
     def __init__(self, message: str, *, may_have_arrived: bool = True, **fields: Any) -> None:
         super().__init__(message, **fields)
         self.may_have_arrived = may_have_arrived
+
+
+class AccountUnavailableError(TransientError):
+    """400 INVALID_ARGUMENT "account is not available": seen right after a trade, gone on retry (fact 28).
+
+    A definite answer (nothing happened), so repeating the request is safe; a read retries it with backoff.
+    """
 
 
 class UnknownOutcomeError(CoinbaseError):
@@ -317,6 +328,8 @@ def error_from_response(response: httpx.Response, *, now: float) -> CoinbaseErro
         return NotFoundError(message, **fields)
     if status == 408:
         return TransportError(message, **fields)
+    if status == 400 and _ACCOUNT_NOT_AVAILABLE in (detail or "").lower():
+        return AccountUnavailableError(message, **fields)
     if 400 <= status < 500:
         return InvalidRequestError(message, **fields)
     return UnexpectedResponseError(message, **fields)

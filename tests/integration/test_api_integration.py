@@ -18,6 +18,7 @@ import pytest
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
+    AccountUnavailableError,
     AuthenticationError,
     CertificateError,
     EditRejectedError,
@@ -388,10 +389,22 @@ async def test_fact_14_plain_text_404_is_not_found(client: CoinbaseAdvancedClien
         await client.get_product("BTC-USD")
 
 
+ACCOUNT_UUID = "8bfc20d7-f7c6-4422-bf07-8243ca4169fe"
+
+
 @cassette("error_400_account_not_available.yaml")
-async def test_fact_17_account_not_available_is_invalid_request(client: CoinbaseAdvancedClient) -> None:
-    with pytest.raises(InvalidRequestError, match="account is not available"):
-        await client.get_account("closed-account")
+async def test_fact_17_account_not_available_is_a_typed_transient_error(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(AccountUnavailableError, match="account is not available") as caught:
+        await client.get_account(ACCOUNT_UUID)  # this fixture's client makes no retries
+    assert (caught.value.status, caught.value.code) == (400, "INVALID_ARGUMENT")
+
+
+@cassette("error_400_account_not_available.yaml")
+async def test_fact_28_account_not_available_passes_on_retry(ec_key: CdpKey, fake_time: FakeTime) -> None:
+    async with CoinbaseAdvancedClient(key=ec_key, max_retries=2, **fake_time.client_kwargs()) as client:
+        account = await client.get_account(ACCOUNT_UUID)
+    assert account.uuid == ACCOUNT_UUID
+    assert len(fake_time.sleeps) == 1  # one backoff, then the account answered
 
 
 @cassette("error_400_too_many_candles.yaml")

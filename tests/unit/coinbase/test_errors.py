@@ -9,6 +9,7 @@ import pytest
 
 from cryptoj.coinbase import errors
 from cryptoj.coinbase.errors import (
+    AccountUnavailableError,
     AuthenticationError,
     CoinbaseError,
     InvalidRequestError,
@@ -232,3 +233,18 @@ def test_trace_ids_that_differ_are_all_kept_once_each() -> None:
     headers = [("trace-id", "1"), ("trace-id", "2, 1")]
     assert trace_id_of(httpx.Response(500, headers=headers, request=request)) == "1, 2"
     assert trace_id_of(httpx.Response(500, request=request)) is None
+
+
+def test_fact_28_account_not_available_is_a_passing_state_to_retry() -> None:
+    body = (
+        '{"error":"INVALID_ARGUMENT","error_details":"account is not available","message":"account is not available"}'
+    )
+    error = error_from_response(_answer(400, body), now=NOW)
+    assert isinstance(error, AccountUnavailableError)
+    assert should_retry(error)
+    assert (error.status, error.code) == (400, "INVALID_ARGUMENT")
+    assert not may_have_taken_effect(error)  # a definite answer: nothing happened
+    other = error_from_response(
+        _answer(400, '{"error":"INVALID_ARGUMENT","message":"valid product_id is required"}'), now=NOW
+    )
+    assert type(other) is InvalidRequestError

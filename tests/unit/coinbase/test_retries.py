@@ -376,3 +376,21 @@ async def test_an_order_still_unanswered_at_the_deadline_is_an_unknown_outcome(m
 def test_a_deadline_must_be_positive() -> None:
     with pytest.raises(ConfigurationError, match="retry_deadline"):
         CoinbaseAdvancedClient(retry_deadline=0)
+
+
+NOT_AVAILABLE = {"error": "INVALID_ARGUMENT", "error_details": "account is not available",
+                 "message": "account is not available"}  # fmt: skip
+ACCOUNT = {"account": {"uuid": "a-1", "name": "BTC Wallet", "currency": "BTC",
+                       "available_balance": {"value": "1", "currency": "BTC"}}}  # fmt: skip
+
+
+async def test_fact_28_a_read_meeting_account_not_available_retries_with_backoff(
+    make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    script = Script(json_response(NOT_AVAILABLE, status=400), json_response(NOT_AVAILABLE, status=400),
+                    json_response(ACCOUNT))  # fmt: skip
+    async with make_client(script) as client:
+        account = await client.get_account("a-1")
+    assert account.uuid == "a-1"
+    assert len(script.requests) == 3
+    assert fake_time.sleeps == [0.25, 0.5]
