@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from http.cookiejar import CookieJar
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import msgspec
@@ -33,7 +33,7 @@ from cryptoj.coinbase.errors import (
 )
 from cryptoj.coinbase.models.common import describe_validation, loads_exact
 
-__all__ = ["API_PREFIX", "Backoff", "CdpAuth", "NoCookies", "RestSession", "RetryMode"]
+__all__ = ["API_PREFIX", "Answer", "Backoff", "CdpAuth", "NoCookies", "RestSession", "RetryMode"]
 
 API_PREFIX = "/api/v3/brokerage"
 _log = logging.getLogger("cryptoj.coinbase")
@@ -169,11 +169,11 @@ class RestSession:
         For a write (`retry` other than SAFE), `client_order_id` or `order_ids` name what it touches: an
         attempt that may have reached Coinbase without a definite answer ends in `UnknownOutcomeError`.
         """
-        model_value, _ = await self.exchange(
+        answer = await self.exchange(
             method, path, model, params=params, body=body, public=public, retry=retry,
             client_order_id=client_order_id, order_ids=order_ids,
         )  # fmt: skip
-        return model_value
+        return answer.value
 
     async def exchange(
         self,
@@ -187,8 +187,8 @@ class RestSession:
         retry: RetryMode = RetryMode.SAFE,
         client_order_id: str | None = None,
         order_ids: tuple[str, ...] = (),
-    ) -> tuple[M, httpx.Response]:
-        """Like `call`, also returning the raw answer (for its headers, such as `trace-id`)."""
+    ) -> Answer[M]:
+        """Like `call`, returning the `Answer`: the value, the raw response, and whether it settles a write."""
         if not public and self._auth is None:
             raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
         url, query = API_PREFIX + path, _clean(params)
@@ -206,9 +206,9 @@ class RestSession:
             )  # fmt: skip
 
         write = None if retry is RetryMode.SAFE else _Write(client_order_id, order_ids)
-        response = await self._with_retries(build, public=public, retry=retry, write=write)
+        response, ambiguous = await self._with_retries(build, public=public, retry=retry, write=write)
         try:
-            return decode(response, model), response
+            return Answer(decode(response, model), response, write=write, ambiguous=ambiguous)
         except UnexpectedResponseError as exc:
             if write is not None:
                 # Coinbase answered 2xx but we cannot read it: the write may well have taken effect.
@@ -222,7 +222,8 @@ class RestSession:
         public: bool,
         retry: RetryMode,
         write: _Write | None,
-    ) -> httpx.Response:
+    ) -> tuple[httpx.Response, bool]:
+        """The 2xx answer, and whether an earlier attempt may have reached Coinbase without a definite answer."""
         bucket = self._public if public else self._private
         may_have_arrived = False  # has any attempt possibly reached Coinbase without a definite answer?
         attempt = 0
@@ -234,7 +235,7 @@ class RestSession:
             request = build(None if attempt == 0 else max(0.0, min(self._timeout, left)))
             error = await self._send_single(request, public=public, bucket=bucket)
             if isinstance(error, httpx.Response):
-                return error
+                return error, may_have_arrived
             if may_have_taken_effect(error):
                 may_have_arrived = True
             hint = error.retry_after if isinstance(error, RateLimitedError) else None
@@ -309,6 +310,40 @@ class RestSession:
 
 
 @dataclass(frozen=True, slots=True)
+class Answer(Generic[M]):
+    """A decoded 2xx answer, its raw response, and what it can say about the write it answers.
+
+    Parameters:
+        value: the decoded body.
+        response: the raw answer (headers such as `trace-id`).
+        write: what the write touches; None for reads.
+        ambiguous: whether an earlier attempt may have reached Coinbase without a definite answer.
+    """
+
+    value: M
+    response: httpx.Response
+    write: _Write | None = None
+    ambiguous: bool = False
+
+    @property
+    def trace_id(self) -> str | None:
+        """The answer's `trace-id`, once."""
+        return trace_id_of(self.response)
+
+    def settle(self, failure: CoinbaseError) -> CoinbaseError:
+        """The error to raise for a failure this answer reports (`success: false`).
+
+        The failure itself when the answer decides the write; `UnknownOutcomeError` keeping it when an earlier
+        attempt may have acted unanswered (a retry's rejection cannot say that attempt did nothing).
+        """
+        if self.write is None or not self.ambiguous:
+            return failure
+        unknown = self.write.unknown("an earlier attempt may have reached Coinbase unanswered; a retry got", failure)
+        unknown.__cause__ = failure
+        return unknown
+
+
+@dataclass(frozen=True, slots=True)
 class _Write:
     """What an order write touches, to name it when its outcome is unknown."""
 
@@ -325,6 +360,7 @@ class _Write:
             f"{subject}: {what}: {error}",
             client_order_id=self.client_order_id,
             order_ids=self.order_ids,
+            last_error=error,
             status=error.status,
             code=error.code,
             trace_id=error.trace_id,

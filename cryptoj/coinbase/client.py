@@ -9,9 +9,12 @@ Unknown outcomes: `create_order` and `close_position` are retried on transient f
 after an attempt that may have reached Coinbase (timeout after send, broken connection, 5xx), or if a 2xx
 answer cannot be read, the call raises `UnknownOutcomeError` carrying the `client_order_id`; the executor
 resolves it by looking the order up, never by sending a new one. A connect failure (surely never sent)
-stays a `TransportError`; a `success: false` answer is a definite `OrderRejectedError`. Edits are never
-repeated and cancels only while surely unsent: an ambiguous end of either is `UnknownOutcomeError` too
-(with `order_ids`), never a retryable `TransportError` a Prefect task would resend.
+stays a `TransportError`. A `success: false` answer is a definite `OrderRejectedError` only when no
+earlier attempt may have reached Coinbase; after one that may have, any later failure (a rejection, a
+4xx) is `UnknownOutcomeError` keeping that failure in `last_error`. Edits are never repeated and cancels
+only while surely unsent, so no later answer can follow an ambiguous attempt of theirs: an ambiguous end
+of either is `UnknownOutcomeError` too (with `order_ids`), never a retryable `TransportError` a Prefect
+task would resend.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from cryptoj.coinbase._market import MarketDataEndpoints
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase._wire import path_id, query_list, rejection, rfc3339
 from cryptoj.coinbase.auth import CdpKey
-from cryptoj.coinbase.errors import EditRejectedError, InvalidArgumentError, trace_id_of
+from cryptoj.coinbase.errors import EditRejectedError, InvalidArgumentError
 from cryptoj.coinbase.limits import COINBASE_LIMITS, VenueLimits
 from cryptoj.coinbase.models import (
     Account,
@@ -216,19 +219,24 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
 
     async def edit_order(self, request: EditOrderRequest) -> EditOrderResponse:
         """`POST /orders/edit` (never retried). Raises `EditRejectedError` for `success: false`."""
-        response = await self._session.call(
+        answer = await self._session.exchange(
             "POST", "/orders/edit", EditOrderResponse, body=request.to_wire(), retry=RetryMode.NEVER,
             order_ids=(request.order_id,),
         )  # fmt: skip
+        response = answer.value
         if not response.success:
             first = response.errors[0] if response.errors else None
             reason = first.edit_failure_reason if first else None
-            raise EditRejectedError(
-                f"edit of order {request.order_id} rejected: {reason or 'no reason given'}",
-                order_id=request.order_id,
-                edit_failure_reason=reason,
-                preview_failure_reason=first.preview_failure_reason if first else None,
-                code=reason,
+            raise answer.settle(
+                EditRejectedError(
+                    f"edit of order {request.order_id} rejected: {reason or 'no reason given'}",
+                    order_id=request.order_id,
+                    edit_failure_reason=reason,
+                    preview_failure_reason=first.preview_failure_reason if first else None,
+                    code=reason,
+                    status=200,
+                    trace_id=answer.trace_id,
+                )
             )
         return response
 
@@ -358,9 +366,10 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     # Private steps -------------------------------------------------------------------------------
 
     async def _place(self, path: str, body: dict[str, object], client_order_id: str) -> CreateOrderResponse:
-        response, raw = await self._session.exchange(
+        answer = await self._session.exchange(
             "POST", path, CreateOrderResponse, body=body, retry=RetryMode.ORDER, client_order_id=client_order_id
         )
-        if not response.success:
-            raise rejection(response, client_order_id, trace_id=trace_id_of(raw))
-        return response
+        if not answer.value.success:
+            # Definite only if no earlier attempt may have placed the order: else UnknownOutcomeError.
+            raise answer.settle(rejection(answer.value, client_order_id, trace_id=answer.trace_id))
+        return answer.value

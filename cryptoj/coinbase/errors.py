@@ -150,14 +150,26 @@ class UnknownOutcomeError(CoinbaseError):
     (list orders, or the user channel) before doing anything else; never resend it under a new id.
     For an edit or a cancel, `client_order_id` is None and `order_ids` names the orders it touched:
     read them back before deciding again.
+
+    Once an attempt may have reached Coinbase unanswered, whatever a later attempt answers (a `success:
+    false`, a 4xx) cannot say the write did not happen: the first may have placed the order, and the
+    retry's "insufficient funds" may be that order's hold. `last_error` keeps the last attempt's failure
+    (with `status`, `code` and `trace_id` copied from it) for its details; it does not decide the outcome.
     """
 
     def __init__(
-        self, message: str, *, client_order_id: str | None = None, order_ids: tuple[str, ...] = (), **fields: Any
+        self,
+        message: str,
+        *,
+        client_order_id: str | None = None,
+        order_ids: tuple[str, ...] = (),
+        last_error: CoinbaseError | None = None,
+        **fields: Any,
     ) -> None:
         super().__init__(message, **fields)
         self.client_order_id = client_order_id
         self.order_ids = order_ids
+        self.last_error = last_error
 
 
 class RequestError(CoinbaseError):

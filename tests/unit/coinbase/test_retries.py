@@ -14,6 +14,7 @@ from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
     AuthenticationError,
     CertificateError,
+    EditRejectedError,
     InvalidRequestError,
     NotFoundError,
     OrderRejectedError,
@@ -25,7 +26,13 @@ from cryptoj.coinbase.errors import (
     UnknownOutcomeError,
     should_retry,
 )
-from cryptoj.coinbase.models import CreateOrderRequest, EditOrderRequest, MarketConfig, OrderConfiguration
+from cryptoj.coinbase.models import (
+    ClosePositionRequest,
+    CreateOrderRequest,
+    EditOrderRequest,
+    MarketConfig,
+    OrderConfiguration,
+)
 from cryptoj.errors import ConfigurationError
 from tests.unit.coinbase.conftest import MakeClient, Script, json_response
 from tests.utils.fixtures.coinbase import FakeTime
@@ -394,3 +401,71 @@ async def test_fact_28_a_read_meeting_account_not_available_retries_with_backoff
     assert account.uuid == "a-1"
     assert len(script.requests) == 3
     assert fake_time.sleeps == [0.25, 0.5]
+
+
+REJECTED = {
+    "success": False,
+    "failure_reason": "UNKNOWN_FAILURE_REASON",
+    "error_response": {"error": "INSUFFICIENT_FUND", "message": "Insufficient balance in source account",
+                       "preview_failure_reason": "PREVIEW_INSUFFICIENT_FUND"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("first", [httpx.ReadTimeout("no answer"), httpx.Response(502, text="<html>502</html>")])
+async def test_a_rejection_after_an_attempt_that_may_have_placed_the_order_is_unknown(
+    make_client: MakeClient, first: httpx.Response | Exception
+) -> None:
+    # The first attempt may have placed the order (its funds now held): the retry's "insufficient funds" says
+    # nothing about whether the order exists.
+    script = Script(first, json_response(REJECTED, headers={"trace-id": "t-retry"}))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order("c-9"))
+    unknown = caught.value
+    assert unknown.client_order_id == "c-9"
+    assert (unknown.status, unknown.code, unknown.trace_id) == (200, "INSUFFICIENT_FUND", "t-retry")
+    assert isinstance(unknown.last_error, OrderRejectedError)
+    assert unknown.last_error.preview_failure_reason == "PREVIEW_INSUFFICIENT_FUND"
+    assert unknown.__cause__ is unknown.last_error
+    assert "Insufficient balance" in str(unknown)
+    assert not should_retry(unknown)
+
+
+async def test_a_close_position_rejected_after_an_ambiguous_attempt_is_unknown(make_client: MakeClient) -> None:
+    script = Script(httpx.RemoteProtocolError("connection dropped"), json_response(REJECTED))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.close_position(ClosePositionRequest(client_order_id="close-1", product_id="BTC-USD"))
+    assert caught.value.client_order_id == "close-1"
+
+
+@pytest.mark.parametrize(
+    "first", [httpx.ConnectError("refused"), httpx.Response(429, headers={"Retry-After": "1"})], ids=["connect", "429"]
+)
+async def test_a_rejection_after_attempts_that_surely_did_not_arrive_is_definite(
+    make_client: MakeClient, first: httpx.Response | Exception
+) -> None:
+    script = Script(first, json_response(REJECTED))
+    async with make_client(script) as client:
+        with pytest.raises(OrderRejectedError) as caught:
+            await client.create_order(_order())
+    assert caught.value.failure_reason == "INSUFFICIENT_FUND"
+
+
+async def test_a_4xx_after_an_ambiguous_order_attempt_is_unknown_and_keeps_its_details(
+    make_client: MakeClient,
+) -> None:
+    refused = {"error": "INVALID_ARGUMENT", "message": "too many open orders"}
+    script = Script(httpx.ReadTimeout("no answer"), json_response(refused, status=400, headers={"trace-id": "t-4"}))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order())
+    assert (caught.value.status, caught.value.code, caught.value.trace_id) == (400, "INVALID_ARGUMENT", "t-4")
+    assert isinstance(caught.value.last_error, InvalidRequestError)
+
+
+async def test_an_edit_rejected_on_its_only_attempt_is_definite(make_client: MakeClient) -> None:
+    script = Script(json_response({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]}))
+    async with make_client(script) as client:
+        with pytest.raises(EditRejectedError):
+            await client.edit_order(EditOrderRequest(order_id="o-1", price=Decimal("1")))
