@@ -19,6 +19,7 @@ DATA = ROOT / "tests" / "data" / "coinbase"
 OUT = ROOT / "cassettes"
 API = "https://api.coinbase.com/api/v3/brokerage"
 DATE = "Sun, 22 Feb 2026 05:22:25 GMT"
+EPOCH = 1771737745  # DATE in epoch seconds
 _DROP = {"transfer-encoding", "content-length", "content-encoding", "set-cookie", "cf-ray", "report-to", "nel"}
 
 # Doc examples use "<string>" placeholders where a value is a decimal or a time; these replace them.
@@ -118,9 +119,23 @@ def captured(name: str) -> dict[str, Any]:
     }
 
 
+def clock_check() -> dict[str, Any]:
+    """`GET /time`, which the client reads before its first signed request and after a 401 (Coinbase's clock
+    at the cassettes' `Date`)."""
+    millis = EPOCH * 1000
+    body = {"iso": "2026-02-22T05:22:25.000Z", "epochSeconds": str(EPOCH), "epochMillis": str(millis)}
+    return interaction("GET", "/time", body=body, public=True)
+
+
+def _signed(first: dict[str, Any]) -> bool:
+    path = first["request"]["uri"].removeprefix(API)
+    return not path.startswith(("/market/", "/time"))
+
+
 def write(name: str, *interactions: dict[str, Any]) -> None:
-    """Write one cassette."""
-    text = yaml.safe_dump({"interactions": list(interactions), "version": 1}, sort_keys=False, width=1000)
+    """Write one cassette; one whose first request is signed opens with the client's clock check."""
+    played = [clock_check(), *interactions] if _signed(interactions[0]) else list(interactions)
+    text = yaml.safe_dump({"interactions": played, "version": 1}, sort_keys=False, width=1000)
     (OUT / name).write_text(text)
 
 
@@ -368,17 +383,17 @@ def build_portfolios_and_fees() -> None:
 
 def build_errors() -> None:
     """Error scenarios, in the shapes real traffic shows (real-traffic facts 11, 13, 14, 17)."""
-    write(
-        "error_401_plain_text.yaml",
-        interaction(
-            "GET",
-            "/accounts?limit=250",
-            status=401,
-            reason="Unauthorized",
-            text="Unauthorized",
-            headers=_headers({"Content-Type": "text/plain; charset=utf-8"}),
-        ),
+    unauthorized = interaction(
+        "GET",
+        "/accounts?limit=250",
+        status=401,
+        reason="Unauthorized",
+        text="Unauthorized",
+        headers=_headers({"Content-Type": "text/plain; charset=utf-8"}),
     )
+    # After a 401 the client reads Coinbase's clock again and signs once more with the clock not yet tried
+    # (the replay's fake clock is years off Coinbase's, so: corrected first, then its own).
+    write("error_401_plain_text.yaml", unauthorized, clock_check(), unauthorized)
     write(
         "error_403_missing_scopes.yaml",
         interaction(

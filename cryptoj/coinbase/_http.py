@@ -1,22 +1,26 @@
-"""The request chain under every client method: rate limit, retry, one signed send, decode.
+"""The request chain under every client method: clock check, rate limit, retry, one signed send, decode.
 
-`RestSession.call` runs ``_with_retries -> _send_single`` (httpx's own `send -> _send_single_request`
-shape). Errors come from `error_from_response`/`error_from_exception` only; `should_retry` decides.
+`RestSession.call` runs ``_check_clock -> _with_retries -> _send_single`` (httpx's own `send ->
+_send_single_request` shape). Errors come from `error_from_response`/`error_from_exception` only;
+`should_retry` decides, within `retry_deadline`. What a write's answers settle is `_outcome`'s rule;
+the time JWTs are signed with is `_clock`'s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from http.cookiejar import CookieJar
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import msgspec
 from pydantic import BaseModel, ValidationError
 
+from cryptoj.coinbase._clock import SigningClock, offset_from
+from cryptoj.coinbase._outcome import Answer, RetryMode, Write
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase.auth import CdpKey, build_rest_jwt
 from cryptoj.coinbase.errors import (
@@ -24,33 +28,25 @@ from cryptoj.coinbase.errors import (
     CoinbaseError,
     RateLimitedError,
     UnexpectedResponseError,
-    UnknownOutcomeError,
     error_from_exception,
     error_from_response,
     may_have_taken_effect,
     should_retry,
     trace_id_of,
 )
+from cryptoj.coinbase.models import ServerTime
 from cryptoj.coinbase.models.common import describe_validation, loads_exact
 
-__all__ = ["API_PREFIX", "Answer", "Backoff", "CdpAuth", "NoCookies", "RestSession", "RetryMode"]
+__all__ = ["API_PREFIX", "Backoff", "CdpAuth", "NoCookies", "RestSession"]
 
 API_PREFIX = "/api/v3/brokerage"
 _log = logging.getLogger("cryptoj.coinbase")
+_RESIGN_THEIRS = "a 401: signing again with Coinbase's time"
+# Where /time is not the clock that checks JWTs (a simulator answering its simulated time).
+_RESIGN_OWN = "a JWT signed with that time was refused: signing with our own clock again"
 
 M = TypeVar("M", bound=BaseModel)
 Params = Mapping[str, str | int | Sequence[str] | None]
-
-
-class RetryMode(Enum):
-    """Whether a request may be sent again after a transient failure."""
-
-    SAFE = "safe"  # reads and previews: repeating them changes nothing
-    ORDER = "order"  # order creation: repeated under the same client_order_id, which Coinbase deduplicates
-    # Cancels: repeated only while no attempt may have reached Coinbase (connect failure, 429). A cancel
-    # repeated after one that took effect answers "failed" for orders that are in fact cancelled.
-    UNSENT = "unsent"
-    NEVER = "never"  # edits: a repeat could apply twice; fail and let the caller look
 
 
 class NoCookies(CookieJar):
@@ -65,17 +61,26 @@ class NoCookies(CookieJar):
 
 
 class CdpAuth(httpx.Auth):
-    """Signs each request with a fresh ES256/EdDSA JWT whose `uri` is ``"METHOD host[:port]/path"``."""
+    """Signs each request with a fresh ES256/EdDSA JWT whose `uri` is ``"METHOD host[:port]/path"``.
 
-    def __init__(self, key: CdpKey, *, host: str) -> None:
+    Parameters:
+        key: the CDP key.
+        host: host[:port] the JWT `uri` names.
+        clock: the time JWTs are signed with (our clock, corrected by Coinbase's: `cryptoj.coinbase._clock`).
+    """
+
+    def __init__(self, key: CdpKey, *, host: str, clock: SigningClock) -> None:
         self._key = key
         self._host = host
+        self.clock = clock
 
     def __repr__(self) -> str:
         return f"CdpAuth(host={self._host!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = build_rest_jwt(self._key, method=request.method, host=self._host, path=request.url.path)
+        token = build_rest_jwt(
+            self._key, method=request.method, host=self._host, path=request.url.path, now=self.clock.now()
+        )
         request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
@@ -105,7 +110,8 @@ class RestSession:
 
     Parameters:
         client: the pooled httpx client (base URL set, no auth).
-        auth: signs private requests; None means only public endpoints work.
+        auth: signs private requests; None means only public endpoints work. Its clock is set from
+            `GET /time` before the first signed request and checked again after a 401.
         public_bucket / private_bucket: client-side budgets.
         timeout: seconds per attempt (the client's own timeout).
         max_retries: retries after the first attempt.
@@ -145,11 +151,17 @@ class RestSession:
         self._sleep = sleep
         self._jitter = jitter
         self._wall_clock = wall_clock
+        self._clock_read = asyncio.Lock()
 
     @property
     def authenticated(self) -> bool:
         """Whether private endpoints can be called."""
         return self._auth is not None
+
+    @property
+    def clock_offset(self) -> float | None:
+        """Coinbase's clock minus ours (seconds) at the last `GET /time` reading; None before any."""
+        return None if self._auth is None else self._auth.clock.measured
 
     async def call(
         self,
@@ -189,8 +201,10 @@ class RestSession:
         order_ids: tuple[str, ...] = (),
     ) -> Answer[M]:
         """Like `call`, returning the `Answer`: the value, the raw response, and whether it settles a write."""
-        if not public and self._auth is None:
-            raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
+        if not public:
+            if self._auth is None:
+                raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
+            await self._check_clock(self._auth.clock)
         url, query = API_PREFIX + path, _clean(params)
 
         def build(timeout: float | None) -> httpx.Request:
@@ -205,7 +219,7 @@ class RestSession:
                 extensions=extensions,
             )  # fmt: skip
 
-        write = None if retry is RetryMode.SAFE else _Write(client_order_id, order_ids)
+        write = None if retry is RetryMode.SAFE else Write(client_order_id, order_ids)
         response, ambiguous = await self._with_retries(build, public=public, retry=retry, write=write)
         try:
             return Answer(decode(response, model), response, write=write, ambiguous=ambiguous)
@@ -221,13 +235,14 @@ class RestSession:
         *,
         public: bool,
         retry: RetryMode,
-        write: _Write | None,
+        write: Write | None,
     ) -> tuple[httpx.Response, bool]:
         """The 2xx answer, and whether an earlier attempt may have reached Coinbase without a definite answer."""
         bucket = self._public if public else self._private
         may_have_arrived = False  # has any attempt possibly reached Coinbase without a definite answer?
         attempt = 0
         started = self._clock()
+        clocks: list[float] | None = None  # after a 401: signing offsets still to try
         while True:
             await bucket.acquire()
             # The first attempt has the client's timeout; a retry, at most the time left before the deadline.
@@ -238,6 +253,16 @@ class RestSession:
                 return error, may_have_arrived
             if may_have_taken_effect(error):
                 may_have_arrived = True
+            if isinstance(error, AuthenticationError) and not public and self._auth is not None:
+                # A 401 is definite (nothing happened): sign again with each clock that may cure it, once.
+                signing = self._auth.clock
+                if clocks is None:
+                    clocks = signing.alternatives(await self._read_server_clock())
+                if clocks and (retry in (RetryMode.SAFE, RetryMode.ORDER) or not may_have_arrived):
+                    offset = clocks.pop(0)
+                    signing.use(offset, why=_RESIGN_OWN if offset == 0 else _RESIGN_THEIRS)
+                    continue
+                error = signing.refused(error)
             hint = error.retry_after if isinstance(error, RateLimitedError) else None
             repeatable = retry in (RetryMode.SAFE, RetryMode.ORDER) or (
                 retry is RetryMode.UNSENT and not may_have_arrived
@@ -266,6 +291,31 @@ class RestSession:
             )
             attempt += 1
             await self._sleep(delay)
+
+    async def _check_clock(self, signing: SigningClock) -> None:
+        """Read Coinbase's clock once, before the first signed request."""
+        if signing.checked:
+            return
+        async with self._clock_read:
+            if not signing.checked:
+                signing.start(await self._read_server_clock())
+
+    async def _read_server_clock(self) -> float | None:
+        """Coinbase's clock minus ours from one `GET /time` (not retried); None when it cannot be read."""
+        await self._public.acquire()
+        request = httpx.Request("GET", self._base_url + API_PREFIX + "/time", headers=self.client.headers)
+        sent = self._wall_clock()
+        outcome = await self._send_single(request, public=True, bucket=self._public)
+        received = self._wall_clock()
+        if isinstance(outcome, httpx.Response):
+            try:
+                server = decode(outcome, ServerTime)
+            except UnexpectedResponseError as exc:
+                outcome = exc
+            else:
+                return offset_from(server, sent=sent, received=received, age=outcome.headers.get("age"))
+        _log.info("could not read Coinbase's clock (GET /time): %s", outcome)
+        return None
 
     async def _send_single(
         self, request: httpx.Request, *, public: bool, bucket: TokenBucket
@@ -307,64 +357,6 @@ class RestSession:
         if value is None:
             return None
         return max(0.0, value - self._wall_clock()) if value > 1e9 else max(0.0, value)
-
-
-@dataclass(frozen=True, slots=True)
-class Answer(Generic[M]):
-    """A decoded 2xx answer, its raw response, and what it can say about the write it answers.
-
-    Parameters:
-        value: the decoded body.
-        response: the raw answer (headers such as `trace-id`).
-        write: what the write touches; None for reads.
-        ambiguous: whether an earlier attempt may have reached Coinbase without a definite answer.
-    """
-
-    value: M
-    response: httpx.Response
-    write: _Write | None = None
-    ambiguous: bool = False
-
-    @property
-    def trace_id(self) -> str | None:
-        """The answer's `trace-id`, once."""
-        return trace_id_of(self.response)
-
-    def settle(self, failure: CoinbaseError) -> CoinbaseError:
-        """The error to raise for a failure this answer reports (`success: false`).
-
-        The failure itself when the answer decides the write; `UnknownOutcomeError` keeping it when an earlier
-        attempt may have acted unanswered (a retry's rejection cannot say that attempt did nothing).
-        """
-        if self.write is None or not self.ambiguous:
-            return failure
-        unknown = self.write.unknown("an earlier attempt may have reached Coinbase unanswered; a retry got", failure)
-        unknown.__cause__ = failure
-        return unknown
-
-
-@dataclass(frozen=True, slots=True)
-class _Write:
-    """What an order write touches, to name it when its outcome is unknown."""
-
-    client_order_id: str | None
-    order_ids: tuple[str, ...]
-
-    def unknown(self, what: str, error: CoinbaseError) -> UnknownOutcomeError:
-        if self.client_order_id is not None:
-            subject = f"order {self.client_order_id}"
-        else:
-            shown = ", ".join(self.order_ids[:3]) + (", ..." if len(self.order_ids) > 3 else "")
-            subject = f"write to order(s) {shown}"
-        return UnknownOutcomeError(
-            f"{subject}: {what}: {error}",
-            client_order_id=self.client_order_id,
-            order_ids=self.order_ids,
-            last_error=error,
-            status=error.status,
-            code=error.code,
-            trace_id=error.trace_id,
-        )
 
 
 def _clean(params: Params | None) -> dict[str, Any] | None:

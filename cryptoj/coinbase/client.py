@@ -31,8 +31,10 @@ from typing import Self
 import httpx
 
 from cryptoj.coinbase import pagination
-from cryptoj.coinbase._http import Backoff, CdpAuth, NoCookies, RestSession, RetryMode
+from cryptoj.coinbase._clock import SigningClock
+from cryptoj.coinbase._http import Backoff, CdpAuth, NoCookies, RestSession
 from cryptoj.coinbase._market import MarketDataEndpoints
+from cryptoj.coinbase._outcome import RetryMode
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase._wire import path_id, query_list, rejection, rfc3339
 from cryptoj.coinbase.auth import CdpKey
@@ -124,7 +126,7 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         authority = url.host if url.port is None else f"{url.host}:{url.port}"
         self._session = RestSession(
             client=http,
-            auth=CdpAuth(key, host=authority) if key is not None else None,
+            auth=CdpAuth(key, host=authority, clock=SigningClock(wall_clock)) if key is not None else None,
             public_bucket=TokenBucket(
                 rate=limits.public_requests_per_second, burst=limits.burst, clock=clock, sleep=sleep
             ),
@@ -164,6 +166,15 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
 
     def __repr__(self) -> str:
         return f"CoinbaseAdvancedClient(base_url={str(self._session.client.base_url)!r})"
+
+    @property
+    def clock_offset(self) -> float | None:
+        """Coinbase's clock minus ours in seconds, read from `GET /time` before the first signed request.
+
+        JWTs are signed with Coinbase's time when the two disagree by more than a few seconds (a warning
+        says so); None until a signed request was made, or when Coinbase's clock could not be read.
+        """
+        return self._session.clock_offset
 
     async def __aenter__(self) -> Self:
         return self

@@ -237,7 +237,15 @@ class OperatorError(CoinbaseError):
 
 
 class AuthenticationError(OperatorError):
-    """401: Coinbase refused the JWT (wrong key, mangled private key, clock skew, wrong `uri`)."""
+    """401: Coinbase refused the JWT (wrong key, mangled private key, clock skew, wrong `uri`).
+
+    `clock_offset` is Coinbase's clock minus ours in seconds, as `GET /time` read it after the 401 (None when
+    not read); the message says whether the clock can be the cause.
+    """
+
+    def __init__(self, message: str, *, clock_offset: float | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.clock_offset = clock_offset
 
 
 class PermissionDeniedError(OperatorError):

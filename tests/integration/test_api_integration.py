@@ -42,6 +42,7 @@ from cryptoj.coinbase.models import (
 )
 from cryptoj.config import load_settings
 from cryptoj.sandbox.faults import FaultConfig
+from tests.unit.coinbase.conftest import server_time
 from tests.utils.fixtures.coinbase import CASSETTE_DIR, FakeTime, make_ec_key
 from tests.utils.fixtures.sandbox import SandboxHandle
 
@@ -435,14 +436,25 @@ async def test_fact_14_html_502_is_a_server_error(client: CoinbaseAdvancedClient
 # Authentication flows: JWTs decoded and verified with the public key ---------------------------------
 
 
-def _capture() -> tuple[list[httpx.Request], httpx.MockTransport]:
+def _capture(fake_time: FakeTime) -> tuple[list[httpx.Request], httpx.MockTransport]:
+    """A venue that records signed requests; its clock (`GET /time`) agrees with the test's."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/time"):
+            return server_time(fake_time.wall())
         seen.append(request)
         return httpx.Response(200, json={"accounts": [], "has_next": False})
 
     return seen, httpx.MockTransport(handler)
+
+
+def _claims(token: str, key: CdpKey, algorithm: str) -> dict[str, Any]:
+    # Signed on the test's fake clock (2023): check the signature here and the times against that clock.
+    claims: dict[str, Any] = jwt.decode(
+        token, key.public_key_pem(), algorithms=[algorithm], options={"verify_exp": False, "verify_nbf": False}
+    )
+    return claims
 
 
 @pytest.mark.parametrize(("key_fixture", "algorithm"), [("ec_key", "ES256"), ("ed_key", "EdDSA")])
@@ -450,7 +462,7 @@ async def test_every_private_request_carries_a_fresh_verifiable_jwt(
     request: pytest.FixtureRequest, key_fixture: str, algorithm: str, fake_time: FakeTime
 ) -> None:
     key: CdpKey = request.getfixturevalue(key_fixture)
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(key=key, transport=transport, **fake_time.client_kwargs()) as client:
         await client.list_accounts(limit=5, cursor="abc")
         await client.list_accounts(limit=5, cursor="abc")
@@ -461,33 +473,34 @@ async def test_every_private_request_carries_a_fresh_verifiable_jwt(
     assert header["kid"] == key.name.get_secret_value()
     assert header["typ"] == "JWT"
     assert len(header["nonce"]) == 64
-    claims = jwt.decode(tokens[0], key.public_key_pem(), algorithms=[algorithm])
+    claims = _claims(tokens[0], key, algorithm)
     # no scheme, no query string: a query in the uri gets a 401 from Coinbase
     assert claims["uri"] == "GET api.coinbase.com/api/v3/brokerage/accounts"
     assert claims["sub"] == key.name.get_secret_value()
     assert claims["iss"] == "cdp"
+    assert claims["nbf"] == int(fake_time.wall())
     assert claims["exp"] - claims["nbf"] == 120
     assert seen[0].url.query == b"limit=5&cursor=abc"
 
 
 async def test_jwt_uri_names_a_custom_base_urls_host_and_port(ec_key: CdpKey, fake_time: FakeTime) -> None:
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(
         base_url="http://127.0.0.1:8443/", key=ec_key, transport=transport, **fake_time.client_kwargs()
     ) as client:
         await client.list_accounts()
     token = seen[0].headers["Authorization"].removeprefix("Bearer ")
-    claims = jwt.decode(token, ec_key.public_key_pem(), algorithms=["ES256"])
+    claims = _claims(token, ec_key, "ES256")
     assert claims["uri"] == "GET 127.0.0.1:8443/api/v3/brokerage/accounts"
 
 
 async def test_a_jwt_signed_by_another_key_does_not_verify(ec_key: CdpKey, fake_time: FakeTime) -> None:
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(key=make_ec_key(), transport=transport, **fake_time.client_kwargs()) as client:
         await client.list_accounts()
     token = seen[0].headers["Authorization"].removeprefix("Bearer ")
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, ec_key.public_key_pem(), algorithms=["ES256"])
+        _claims(token, ec_key, "ES256")
 
 
 async def test_public_endpoints_go_unsigned_even_with_a_key(ec_key: CdpKey, fake_time: FakeTime) -> None:
@@ -504,7 +517,7 @@ async def test_public_endpoints_go_unsigned_even_with_a_key(ec_key: CdpKey, fake
 
 
 async def test_a_private_call_without_a_key_fails_before_sending(fake_time: FakeTime) -> None:
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(transport=transport, **fake_time.client_kwargs()) as client:
         with pytest.raises(AuthenticationError, match="needs an API key"):
             await client.list_accounts()
@@ -558,6 +571,8 @@ async def test_fact_10_json_spacing_varies_and_parses_the_same(ec_key: CdpKey, f
     bodies = [compact, spaced]
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/time"):
+            return server_time(fake_time.wall())
         return httpx.Response(200, content=bodies.pop(0), headers={"Content-Type": "application/json"})
 
     transport = httpx.MockTransport(handler)
@@ -621,6 +636,18 @@ async def test_a_dropped_order_answer_is_resolved_by_lookup_never_duplicated(
         ]
     assert unknown is None or unknown.client_order_id == "dropped-1"
     assert len(matches) == 1, "the order exists exactly once, however many times it was sent"
+
+
+async def test_a_sandbox_clock_running_ahead_does_not_lock_the_client_out(sandbox: SandboxHandle) -> None:
+    # The sandbox answers GET /time with its simulated clock but checks JWTs on the real one; Coinbase uses one
+    # clock for both. A client that believed /time alone would be refused for ever.
+    sandbox.exchange.clock.advance(3600)
+    async with CoinbaseAdvancedClient(base_url=sandbox.base_url, key=sandbox.key) as client:
+        first = [account async for account in client.iter_accounts()]
+        again = [account async for account in client.iter_accounts()]
+        assert client.clock_offset == pytest.approx(3600, abs=5)
+    assert first
+    assert [account.uuid for account in again] == [account.uuid for account in first]
 
 
 async def test_sandbox_html_429_is_retried_then_raised_typed(sandbox: SandboxHandle, fake_time: FakeTime) -> None:

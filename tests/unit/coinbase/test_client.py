@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from cryptoj.coinbase.errors import AuthenticationError, InvalidArgumentError, O
 from cryptoj.coinbase.models import ClosePositionRequest
 from cryptoj.config import load_settings
 from cryptoj.errors import ConfigurationError
-from tests.unit.coinbase.conftest import MakeClient, Script, json_response
+from tests.unit.coinbase.conftest import MakeClient, Script, json_response, server_time
 
 
 def test_package_exports_resolve() -> None:
@@ -50,6 +51,8 @@ async def test_from_settings_uses_the_key_file_and_budgets(ec_key: CdpKey, tmp_p
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/time"):
+            return server_time(time.time())
         seen.append(request)
         return httpx.Response(200, json={"accounts": []})
 
