@@ -59,15 +59,20 @@ def example(name: str) -> Any:
     return _fill(json.loads((DATA / "examples" / name).read_text()))
 
 
+_EXACT = "12345678.123456789012"  # twenty significant digits: a float keeps about seventeen
+TRACE_ID = "6459377472123480980"  # illustrative; decimal like real ones
+
+
 def _headers(extra: dict[str, str] | None = None, *, public: bool = False) -> dict[str, list[str]]:
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "Date": DATE,
         "Cache-Control": "public, max-age=1" if public else "no-store",
-        "trace-id": "5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f",
     }
     headers.update(extra or {})
-    return {name: [value] for name, value in headers.items()}
+    listed = {name: [value] for name, value in headers.items()}
+    listed["trace-id"] = [TRACE_ID, TRACE_ID]  # every real answer carries it twice (real-traffic fact 18)
+    return listed
 
 
 def interaction(
@@ -242,7 +247,7 @@ def build_orders() -> None:
         },
     }
     write("orders_create_sor_limit_ioc.yaml", interaction("POST", "/orders", body=ioc_answer, request_body=ioc_request))
-    unknown_field = _error("INVALID_ARGUMENT", 'proto: (line 1:155): unknown field "max_floor"')
+    unknown_field = _error("unknown", 'proto: (line 1:155): unknown field "max_floor"')  # fact 22: "unknown"
     write(
         "orders_create_unknown_field.yaml",
         interaction("POST", "/orders", status=400, reason="Bad Request", body=unknown_field, request_body=create),
@@ -353,15 +358,15 @@ def build_portfolios_and_fees() -> None:
                     "allocation": 0.3436,
                     "cost_basis": {"value": "500.00", "currency": "USD"},
                     "is_cash": False,
+                    "unrealized_pnl": _EXACT,  # a newer field, kept unknown: a JSON number past float's digits
                 }
             ],
             "perp_positions": [],
             "futures_positions": [],
         }
     }
-    write(
-        "portfolios_breakdown.yaml", interaction("GET", f"/portfolios/{portfolio['uuid']}?currency=USD", body=breakdown)
-    )
+    text = json.dumps(breakdown, separators=(",", ": ")).replace(f'"{_EXACT}"', _EXACT)  # the number, unquoted
+    write("portfolios_breakdown.yaml", interaction("GET", f"/portfolios/{portfolio['uuid']}?currency=USD", text=text))
     summary = {
         "total_volume": 1000.5, "total_fees": 6.003,
         "fee_tier": {"pricing_tier": "Advanced 1", "usd_from": "0", "usd_to": "10000", "taker_fee_rate": "0.006",
