@@ -22,7 +22,7 @@ are datetime arithmetic: they hold microseconds only, and their `text` is writte
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, Self
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -33,9 +33,7 @@ from cryptoj.coinbase.errors import InvalidArgumentError
 
 __all__ = ["WireTime"]
 
-_RFC3339 = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
-)
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.(\d{1,9}))?(?:[Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 _SHAPE = "an RFC 3339 time (YYYY-MM-DDTHH:MM:SS[.up to 9 digits] and Z or an offset)"
 
 
@@ -45,17 +43,11 @@ class WireTime(datetime):
     Build one with `parse` (wire text) or `from_datetime`; the models do it for every time field.
     """
 
+    # Unset on values datetime's own arithmetic builds (+ timedelta, replace, astimezone): read with defaults.
     __slots__ = ("_nanosecond", "_text")
 
     _nanosecond: int
     _text: str | None
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
-        # datetime's own arithmetic (+ timedelta, replace, astimezone) builds subclass values through here.
-        self = super().__new__(cls, *args, **kwargs)
-        self._nanosecond = 0
-        self._text = None
-        return self
 
     @classmethod
     def parse(cls, text: str) -> Self:
@@ -63,14 +55,13 @@ class WireTime(datetime):
         match = _RFC3339.fullmatch(text)
         if match is None:
             raise InvalidArgumentError(f"not {_SHAPE}")  # the value is not echoed: it may be anything
-        year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-        fraction, zone = match.group(7) or "", match.group(8)
-        nanos = int(fraction.ljust(9, "0")) if fraction else 0
         try:
-            self = cls(year, month, day, hour, minute, second, nanos // 1000, _zone(zone))
+            # The shape is checked: datetime's own (C) parser reads the fields, cutting the fraction to microseconds.
+            self = cls.fromisoformat(text if text[-1] != "z" else text.upper())
         except ValueError:
             raise InvalidArgumentError(f"not {_SHAPE}: a field is out of range") from None
-        self._nanosecond = nanos % 1000
+        fraction = match.group(1)
+        self._nanosecond = int(fraction[6:].ljust(3, "0")) if fraction and len(fraction) > 6 else 0
         self._text = text
         return self
 
@@ -86,13 +77,14 @@ class WireTime(datetime):
     @property
     def nanosecond(self) -> int:
         """Nanoseconds past `microsecond` (0-999): the digits a datetime cannot hold."""
-        return self._nanosecond
+        return getattr(self, "_nanosecond", 0)
 
     @property
     def text(self) -> str:
         """The exact wire text when read from Coinbase; else RFC 3339 written from the fields (`Z` for UTC)."""
-        if self._text is not None:
-            return self._text
+        text: str | None = getattr(self, "_text", None)
+        if text is not None:
+            return text
         written = self.isoformat()
         return written[:-6] + "Z" if written.endswith("+00:00") else written
 
@@ -104,14 +96,14 @@ class WireTime(datetime):
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         # datetime's own pickle state has no room for the nanoseconds and the text.
-        return (_rebuild, (_plain(self), self._nanosecond, self._text))
+        return (_rebuild, (_plain(self), self.nanosecond, getattr(self, "_text", None)))
 
     # Comparisons: datetime's, then the nanoseconds for a same-microsecond tie (a plain datetime has none).
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, datetime):
             return NotImplemented
-        return datetime.__eq__(self, other) is True and self._nanosecond == _nanoseconds(other)
+        return datetime.__eq__(self, other) is True and self.nanosecond == _nanoseconds(other)
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
@@ -120,7 +112,8 @@ class WireTime(datetime):
     def __hash__(self) -> int:
         # Equal to a plain datetime only with no nanoseconds past it, and then hashed alike.
         base = datetime.__hash__(self)
-        return base if self._nanosecond == 0 else hash((base, self._nanosecond))
+        nanosecond = self.nanosecond
+        return base if nanosecond == 0 else hash((base, nanosecond))
 
     def __lt__(self, other: date) -> bool:
         if not isinstance(other, datetime):
@@ -148,7 +141,7 @@ class WireTime(datetime):
             return -1
         if datetime.__gt__(self, other):
             return 1
-        mine, theirs = self._nanosecond, _nanoseconds(other)
+        mine, theirs = self.nanosecond, _nanoseconds(other)
         return (mine > theirs) - (mine < theirs)
 
     # pydantic: validate from wire text, a WireTime or an aware datetime; JSON output is `text`.
@@ -175,17 +168,6 @@ def _validate(value: Any) -> WireTime:
     if isinstance(value, datetime):
         return WireTime.from_datetime(value)
     raise InvalidArgumentError(f"expected {_SHAPE}, got {type(value).__name__}")
-
-
-def _zone(text: str) -> timezone:
-    if text in ("Z", "z"):
-        return UTC
-    sign = -1 if text[0] == "-" else 1
-    hours, minutes = int(text[1:3]), int(text[4:6])
-    if hours > 23 or minutes > 59:
-        raise ValueError("offset out of range")
-    offset = timedelta(hours=hours, minutes=minutes) * sign
-    return UTC if not offset else timezone(offset)
 
 
 def _nanoseconds(value: datetime) -> int:
