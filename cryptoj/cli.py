@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from cryptoj import __version__
+from cryptoj import __version__, trading_cli
 from cryptoj.errors import CryptojError
 from cryptoj.sandbox.cli import sandbox_app
 from cryptoj.store.cli import db_app
@@ -44,6 +44,16 @@ def _root(
 # Each command group lives beside the code it drives.
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(db_app, name="db")
+for command in (
+    trading_cli.run,
+    trading_cli.up,
+    trading_cli.backfill,
+    trading_cli.backtest,
+    trading_cli.positions,
+    trading_cli.orders,
+):
+    app.command()(command)
+app.add_typer(trading_cli.risk_app, name="risk")
 
 
 def main() -> None:

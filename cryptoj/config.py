@@ -8,9 +8,10 @@ nothing real: the local sandbox exchange, paper execution, SQLite under the Cryp
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
@@ -92,6 +93,37 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
 
     products: list[str] = Field(default_factory=lambda: ["BTC-USD", "ETH-USD"], min_length=1)
+
+    # What the trading cycle runs. ma-crossover: hold `strategy_allocation` (quote) of each product while its
+    # fast moving average of closes is above the slow one; rebalance: hold `rebalance_weights` of equity.
+    strategy: Literal["ma-crossover", "rebalance"] = "ma-crossover"
+    strategy_fast: int = Field(default=5, ge=1)
+    strategy_slow: int = Field(default=20, ge=2)
+    strategy_allocation: Decimal = Field(default=Decimal(1_000), gt=0)
+    rebalance_weights: dict[str, Decimal] = Field(default_factory=dict)
+    # Market data: how far back the first pull of a product reaches (later pulls start at the last stored candle).
+    candle_lookback_minutes: int = Field(default=180, ge=1, le=60 * 24 * 366)
+
+    # Paper execution: the cash a paper account starts with, and its fee tier (unset: the account's own tier,
+    # read from the exchange, so paper and live fills pay the same).
+    paper_cash: dict[str, Decimal] = Field(default_factory=lambda: {"USD": Decimal(10_000)})
+    paper_maker_fee_rate: Decimal | None = Field(default=None, ge=0, lt=1)
+    paper_taker_fee_rate: Decimal | None = Field(default=None, ge=0, lt=1)
+    # How long an intent whose send never reached the exchange may still be sent; an older one is recorded
+    # as never placed rather than sent into a market that has moved on.
+    intent_ttl_seconds: float = Field(default=300.0, gt=0)
+
+    # Risk limits in the quote currency (unset switches a limit off). The defaults suit the default paper
+    # account; set them to what you can afford before trading live.
+    risk_currency: str = "USD"
+    risk_max_order_notional: Decimal | None = Field(default=Decimal(2_500), gt=0)
+    risk_max_position_notional: Decimal | None = Field(default=Decimal(5_000), gt=0)
+    risk_max_gross_exposure: Decimal | None = Field(default=Decimal(10_000), gt=0)
+    risk_max_open_orders: int | None = Field(default=20, ge=1)
+    risk_max_daily_loss: Decimal | None = Field(default=Decimal(1_000), gt=0)
+    risk_max_drawdown: Decimal | None = Field(default=Decimal("0.2"), gt=0, lt=1)
+    risk_price_band: Decimal | None = Field(default=Decimal("0.05"), gt=0, lt=1)
+    risk_max_orders_per_minute: int | None = Field(default=30, ge=1)
 
     # Client-side budgets kept under Coinbase's documented limits (public 10/s per IP, private 30/s per user).
     public_requests_per_second: float = Field(default=10.0, gt=0)

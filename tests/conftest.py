@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.utils.fixtures.sandbox",
     "tests.utils.fixtures.store",
     "tests.utils.fixtures.websocket",
+    "tests.utils.fixtures.services",
 ]

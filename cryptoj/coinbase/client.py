@@ -64,7 +64,7 @@ from cryptoj.coinbase.models import (
     PreviewOrderResponse,
     TransactionSummary,
 )
-from cryptoj.config import COINBASE_REST_URL, Settings
+from cryptoj.config import COINBASE_REST_URL
 from cryptoj.errors import ConfigurationError
 
 __all__ = ["USER_AGENT", "CoinbaseAdvancedClient"]
@@ -141,27 +141,6 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
             sleep=sleep,
             jitter=jitter,
             wall_clock=wall_clock,
-        )
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> Self:
-        """Build the client the settings describe (key, URL, budgets, timeout, retries)."""
-        key: CdpKey | None = None
-        if settings.api_key_file is not None:
-            key = CdpKey.from_file(settings.api_key_file)
-        elif settings.api_key_name is not None and settings.api_private_key is not None:
-            key = CdpKey.from_secrets(settings.api_key_name, settings.api_private_key)
-        limits = VenueLimits(
-            public_requests_per_second=settings.public_requests_per_second,
-            private_requests_per_second=settings.private_requests_per_second,
-        )
-        return cls(
-            base_url=settings.rest_url or COINBASE_REST_URL,
-            key=key,
-            transport=transport,
-            timeout=settings.request_timeout_seconds,
-            max_retries=settings.max_retries,
-            limits=limits,
         )
 
     def __repr__(self) -> str:

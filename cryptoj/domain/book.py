@@ -214,15 +214,9 @@ class OrderBook:
         """
         if size <= 0:
             raise BookError(f"size to fill must be positive, got {size}")
-        remaining, cost, used = size, ZERO, 0
-        for price, available in self.levels(BookSide.ASK if side is Side.BUY else BookSide.BID):
-            take = min(available, remaining)
-            cost += take * price
-            remaining -= take
-            used += 1
-            if not remaining:
-                break
-        return FillEstimate(requested=size, filled=size - remaining, cost=cost, levels_used=used)
+        from cryptoj.domain.walk import estimate_fill  # the one book walker; it imports this module
+
+        return estimate_fill(self, side, size)
 
 
 def _check_level(price: Decimal, size: Decimal) -> None:

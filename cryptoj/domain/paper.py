@@ -3,8 +3,16 @@
 - `execute` handles a new order: market orders walk the opposite side (a partial fill when depth runs out;
   IOC cancels the rest, FOK fills all or nothing); limit orders take what crosses their price and rest the
   remainder (GTC/GTD) or cancel it (IOC/FOK); a post-only order that would cross is rejected; a stop-limit
-  order waits for its trigger.
+  order waits for its trigger (one the last trade already reached is rejected, as Coinbase does).
 - `on_book` and `on_trade` fill a resting order when a later book or trade crosses it.
+
+Every walk of the book is the domain's one walker (`cryptoj.domain.walk`), the same the sandbox's matching
+engine uses, so an order gives the same fills in paper and live-on-sandbox. One difference is by design:
+the sandbox's market refills at once, so liquidity a resting order took is offered to it again on the next
+step, while paper never counts liquidity it already took from a level that is still visible (a real book
+never learns of paper fills, so the same level is the same orders). Paper also fills a resting order from
+trades printed through its price (`on_trade`), which the sandbox's engine does not look at. docs/paper-fills.md
+lists what both do and where they differ.
 
 Nothing here mutates the book: every call sees one snapshot, and a fill never exceeds the size the
 snapshot shows. Trade ids are derived from the client_order_id and the fill's number, so a replay of
@@ -13,23 +21,14 @@ the same inputs gives the same fills.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import uuid
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import ROUND_FLOOR, Decimal, localcontext
+from decimal import Decimal
 from enum import StrEnum
 
-from cryptoj.domain._walk import (
-    FeeRates,
-    Filler,
-    PaperError,
-    Taken,
-    crossing_levels,
-    holds,
-    paper_trade_id,
-    take,
-    take_quote,
-)
-from cryptoj.domain.book import BookSide, OrderBook
+from cryptoj.domain.book import OrderBook
+from cryptoj.domain.errors import DomainError
 from cryptoj.domain.money import ZERO
 from cryptoj.domain.orders import (
     Fill,
@@ -41,13 +40,17 @@ from cryptoj.domain.orders import (
     TimeInForce,
 )
 from cryptoj.domain.side import Side
+from cryptoj.domain.walk import Taken, Walk, crosses, fee_for, walk_quote, walk_size
 
 __all__ = [
+    "END_TIME_IN_THE_PAST",
     "FOK_KILLED",
     "GTD_EXPIRED",
     "IOC_REST_CANCELLED",
     "NO_LIQUIDITY",
     "POST_ONLY_WOULD_CROSS",
+    "STOP_ABOVE_LAST_TRADE",
+    "STOP_BELOW_LAST_TRADE",
     "FeeRates",
     "PaperError",
     "PaperResult",
@@ -62,10 +65,47 @@ __all__ = [
 # Coinbase's failure reasons for the rejections the paper model can produce.
 POST_ONLY_WOULD_CROSS = "INVALID_LIMIT_PRICE_POST_ONLY"
 NO_LIQUIDITY = "INVALID_NO_LIQUIDITY"
+# A stop the last trade already reached: Coinbase refuses it rather than trigger it at once.
+STOP_BELOW_LAST_TRADE = "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE"  # a stop-up at or below the last trade
+STOP_ABOVE_LAST_TRADE = "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"  # a stop-down at or above it
+END_TIME_IN_THE_PAST = "PREVIEW_END_TIME_IS_IN_THE_PAST"  # a GTD order whose end time has passed already
 # Why an order ended without filling entirely (no Coinbase failure reason applies: these are normal endings).
 FOK_KILLED = "FILL_OR_KILL could not fill entirely"
 IOC_REST_CANCELLED = "IMMEDIATE_OR_CANCEL remainder cancelled"
 GTD_EXPIRED = "GOOD_UNTIL_DATE_TIME end time passed"
+
+_TRADE_ID_NAMESPACE = uuid.UUID("b5a4d7c2-8f3e-4a61-9c0d-2e7f1a6b3c48")
+# The finest size a quote-sized order is cut to when no product increment is given (Coinbase's finest
+# base_increment is 1e-8): with it, notional, fee and cash stay exact in Decimal's 28 digits for any
+# realistic amount.
+_SIZE_QUANTUM = Decimal("1e-12")
+
+
+class PaperError(DomainError):
+    """The paper model cannot act on its input (a crossed book, a book for another product)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeeRates:
+    """Fee rates as fractions of notional (0.006 = 0.6%), charged in quote currency."""
+
+    maker: Decimal
+    taker: Decimal
+
+    def __post_init__(self) -> None:
+        for name in ("maker", "taker"):
+            rate = getattr(self, name)
+            if not rate.is_finite() or not ZERO <= rate < 1:
+                raise PaperError(f"{name} fee rate must be in [0, 1), got {rate}")
+
+    def rate(self, liquidity: Liquidity) -> Decimal:
+        """The rate for a maker or taker fill."""
+        return self.maker if liquidity is Liquidity.MAKER else self.taker
+
+
+def paper_trade_id(client_order_id: str, number: int) -> str:
+    """The deterministic trade id of an order's `number`-th paper fill."""
+    return str(uuid.uuid5(_TRADE_ID_NAMESPACE, f"{client_order_id}|{number}"))
 
 
 class RestingState(StrEnum):
@@ -112,6 +152,39 @@ class PaperResult:
         return sum((f.size for f in self.fills), ZERO)
 
 
+@dataclass(slots=True)
+class _Fills:
+    """Builds an order's fills with consecutive trade numbers (continuing from `count`)."""
+
+    client_order_id: str
+    intent: OrderIntent
+    fees: FeeRates
+    at: datetime
+    count: int
+    fills: list[Fill] = field(default_factory=list)
+
+    def add(self, price: Decimal, size: Decimal, liquidity: Liquidity) -> None:
+        self.count += 1
+        self.fills.append(
+            Fill(
+                trade_id=paper_trade_id(self.client_order_id, self.count),
+                client_order_id=self.client_order_id,
+                product_id=self.intent.product_id,
+                side=self.intent.side,
+                price=price,
+                size=size,
+                fee=fee_for(price, size, self.fees.rate(liquidity)),
+                liquidity=liquidity,
+                time=self.at,
+            )
+        )
+
+    def take(self, walk: Walk) -> None:
+        """A taker fill per level walked, at the level's price."""
+        for price, size in walk.executions:
+            self.add(price, size, Liquidity.TAKER)
+
+
 def _check_book(book: OrderBook, intent: OrderIntent) -> None:
     if book.product_id != intent.product_id:
         raise PaperError(f"book is for {book.product_id}, order is for {intent.product_id}")
@@ -131,15 +204,19 @@ def execute(
 ) -> PaperResult:
     """Run a new order against `book` as Coinbase would.
 
-    `last_trade_price` decides whether a stop-limit order triggers at once. `size_increment` (the
-    product's base_increment) rounds the base size of quote-sized market orders; a quote-sized market
-    buy spends at most `quote_size` including the taker fee, as Coinbase's does.
+    `last_trade_price` checks a stop-limit order's stop: one the last trade already reached is rejected,
+    as Coinbase rejects it. `size_increment` (the product's base_increment) cuts the base size of
+    quote-sized market orders; a quote-sized market buy spends at most `quote_size` including the taker
+    fee, as Coinbase's does.
     """
     _check_book(book, intent)
+    if _expired(intent, at):
+        return PaperResult((), OrderStatus.REJECTED, reason=END_TIME_IN_THE_PAST)
     if intent.order_type is OrderType.STOP_LIMIT:
-        resting = RestingOrder(client_order_id, intent, _base_size(intent), RestingState.WAITING_TRIGGER)
         if last_trade_price is not None and _triggers(intent, last_trade_price):
-            return _activate(replace(resting, state=RestingState.TRIGGERED), book, fees=fees, at=at)
+            up = intent.stop_direction is StopDirection.STOP_UP
+            return PaperResult((), OrderStatus.REJECTED, reason=STOP_BELOW_LAST_TRADE if up else STOP_ABOVE_LAST_TRADE)
+        resting = RestingOrder(client_order_id, intent, _base_size(intent), RestingState.WAITING_TRIGGER)
         return PaperResult((), OrderStatus.OPEN, resting)
     if intent.order_type is OrderType.MARKET:
         return _market(intent, book, client_order_id=client_order_id, fees=fees, at=at, size_increment=size_increment)
@@ -160,42 +237,27 @@ def _market(
     at: datetime,
     size_increment: Decimal | None,
 ) -> PaperResult:
-    if book.level_count(BookSide.ASK if intent.side is Side.BUY else BookSide.BID) == 0:
+    if not crosses(book, intent.side, None):
         return PaperResult((), OrderStatus.REJECTED, reason=NO_LIQUIDITY)
-    filler = Filler(client_order_id, intent, fees, at, 0, [])
-    fok = intent.time_in_force is TimeInForce.FILL_OR_KILL
     if intent.base_size is not None:
-        if fok and not holds(crossing_levels(book, intent.side, None), size=intent.base_size):
-            return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
-        filled, _ = take(filler, crossing_levels(book, intent.side, None), size=intent.base_size)
-        complete = filled == intent.base_size
+        walk = walk_size(book, intent.side, size=intent.base_size)
     else:
-        # OrderIntent guarantees a quote_size when there is no base_size.
-        quote_size = intent.quote_size or ZERO
-        # A buy's quote_size pays for the fee as well; a sell's quote_size is the proceeds wanted.
-        # Rounded down: a budget a unit too high would let notional plus fee pass quote_size.
-        budget = _divide_down(quote_size, 1 + fees.taker) if intent.side is Side.BUY else quote_size
-        if fok and not holds(crossing_levels(book, intent.side, None), value=budget):
-            return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
-        complete = take_quote(
-            filler,
-            crossing_levels(book, intent.side, None),
-            budget=budget,
-            cap=quote_size,
-            fee_included=intent.side is Side.BUY,
-            size_increment=size_increment,
+        walk = walk_quote(
+            book,
+            intent.side,
+            quote_size=intent.quote_size or ZERO,  # OrderIntent guarantees one of the two sizes
+            taker_fee_rate=fees.taker,
+            increment=size_increment if size_increment is not None else _SIZE_QUANTUM,
         )
-    if not filler.fills:
+    if intent.time_in_force is TimeInForce.FILL_OR_KILL and not walk.complete:
+        return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
+    if not walk.executions:
         return PaperResult((), OrderStatus.CANCELLED, reason="the order is smaller than one size increment")
-    if complete:
-        return PaperResult(tuple(filler.fills), OrderStatus.FILLED)
-    return PaperResult(tuple(filler.fills), OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
-
-
-def _divide_down(a: Decimal, b: Decimal) -> Decimal:
-    with localcontext() as ctx:
-        ctx.rounding = ROUND_FLOOR
-        return a / b
+    fills = _Fills(client_order_id, intent, fees, at, 0)
+    fills.take(walk)
+    if walk.complete:
+        return PaperResult(tuple(fills.fills), OrderStatus.FILLED)
+    return PaperResult(tuple(fills.fills), OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
 
 
 def _triggers(intent: OrderIntent, price: Decimal) -> bool:
@@ -207,63 +269,53 @@ def _triggers(intent: OrderIntent, price: Decimal) -> bool:
     return price <= stop
 
 
-def _expired(resting: RestingOrder, at: datetime) -> bool:
-    end = resting.intent.end_time
-    return end is not None and at >= end
+def _expired(intent: OrderIntent, at: datetime) -> bool:
+    return intent.end_time is not None and at >= intent.end_time
 
 
 def _activate(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datetime) -> PaperResult:
     """A limit order arriving at the book: take what crosses, then rest, cancel or reject the rest."""
     intent = resting.intent
-    if intent.post_only and next(crossing_levels(book, intent.side, intent.limit_price), None) is not None:
+    if intent.post_only and crosses(book, intent.side, intent.limit_price):
         return PaperResult((), OrderStatus.REJECTED, reason=POST_ONLY_WOULD_CROSS)
-    if _expired(resting, at):
-        return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
-    if intent.time_in_force is TimeInForce.FILL_OR_KILL and not holds(
-        crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining
-    ):
+    walk = walk_size(book, intent.side, size=resting.remaining, limit=intent.limit_price, taken=resting.taken)
+    if intent.time_in_force is TimeInForce.FILL_OR_KILL and not walk.complete:
         return PaperResult((), OrderStatus.CANCELLED, reason=FOK_KILLED)
-    filler = Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
-    filled, taken = take(
-        filler, crossing_levels(book, intent.side, intent.limit_price), size=resting.remaining, taken=resting.taken
-    )
-    return _after(resting, filler, filled, taken)
+    fills = _Fills(resting.client_order_id, intent, fees, at, resting.fill_count)
+    fills.take(walk)
+    return _after(resting, fills, walk.filled, walk.taken)
 
 
-def _after(resting: RestingOrder, filler: Filler, filled: Decimal, taken: Taken) -> PaperResult:
+def _after(resting: RestingOrder, fills: _Fills, filled: Decimal, taken: Taken) -> PaperResult:
     remaining = resting.remaining - filled
-    fills = tuple(filler.fills)
+    done = tuple(fills.fills)
     if not remaining:
-        return PaperResult(fills, OrderStatus.FILLED)
+        return PaperResult(done, OrderStatus.FILLED)
     if not resting.intent.rests:
-        return PaperResult(fills, OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
-    left = replace(resting, remaining=remaining, state=RestingState.RESTING, fill_count=filler.count, taken=taken)
-    return PaperResult(fills, OrderStatus.OPEN, left)
+        return PaperResult(done, OrderStatus.CANCELLED, reason=IOC_REST_CANCELLED)
+    left = replace(resting, remaining=remaining, state=RestingState.RESTING, fill_count=fills.count, taken=taken)
+    return PaperResult(done, OrderStatus.OPEN, left)
 
 
 def on_book(resting: RestingOrder, book: OrderBook, *, fees: FeeRates, at: datetime) -> PaperResult:
-    """Fill a working order against a later book: a resting order as maker at its own price."""
+    """Fill a working order against a later book: a resting order as maker, at its own price, in one fill."""
     _check_book(book, resting.intent)
-    if _expired(resting, at):
+    if _expired(resting.intent, at):
         return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
     if resting.state is RestingState.WAITING_TRIGGER:
         return PaperResult((), OrderStatus.OPEN, resting)
     if resting.state is RestingState.TRIGGERED:
         return _activate(resting, book, fees=fees, at=at)
     intent = resting.intent
-    filler = Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
     # The market book does not hold our paper order. An opposite level at or through our price means the
     # queue at our price has been taken (an order rests there only once nothing better is left), so the
-    # order that did it traded with us at our price, up to the size it still shows.
-    filled, taken = take(
-        filler,
-        crossing_levels(book, intent.side, intent.limit_price),
-        size=resting.remaining,
-        taken=resting.taken,
-        liquidity=Liquidity.MAKER,
-        price_override=intent.limit_price,
-    )
-    return _after(resting, filler, filled, taken)
+    # flow that did it traded with us at our price, up to the new size it shows: one fill, as the sandbox's
+    # engine makes it.
+    walk = walk_size(book, intent.side, size=resting.remaining, limit=intent.limit_price, taken=resting.taken)
+    fills = _Fills(resting.client_order_id, intent, fees, at, resting.fill_count)
+    if walk.executions and intent.limit_price is not None:  # a resting order is a limit order
+        fills.add(intent.limit_price, walk.filled, Liquidity.MAKER)
+    return _after(resting, fills, walk.filled, walk.taken)
 
 
 def on_trade(
@@ -284,17 +336,13 @@ def on_trade(
     """
     if price <= 0 or size <= 0:
         raise PaperError(f"a trade needs a positive price and size, got {size} at {price}")
-    if _expired(resting, at):
-        return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
     intent = resting.intent
+    if _expired(intent, at):
+        return PaperResult((), OrderStatus.EXPIRED, reason=GTD_EXPIRED)
     if resting.state is RestingState.WAITING_TRIGGER:
         if not _triggers(intent, price):
             return PaperResult((), OrderStatus.OPEN, resting)
-        triggered = replace(resting, state=RestingState.TRIGGERED)
-        if book is None:
-            return PaperResult((), OrderStatus.OPEN, triggered)
-        _check_book(book, intent)
-        return _activate(triggered, book, fees=fees, at=at)
+        resting = replace(resting, state=RestingState.TRIGGERED)
     if resting.state is RestingState.TRIGGERED:
         if book is None:
             return PaperResult((), OrderStatus.OPEN, resting)
@@ -304,7 +352,7 @@ def on_trade(
     through = limit is not None and (price < limit if intent.side is Side.BUY else price > limit)
     if limit is None or not through:
         return PaperResult((), OrderStatus.OPEN, resting)
-    filler = Filler(resting.client_order_id, intent, fees, at, resting.fill_count, [])
+    fills = _Fills(resting.client_order_id, intent, fees, at, resting.fill_count)
     take = min(size, resting.remaining)
-    filler.add(limit, take, Liquidity.MAKER)
-    return _after(resting, filler, take, resting.taken)
+    fills.add(limit, take, Liquidity.MAKER)
+    return _after(resting, fills, take, resting.taken)

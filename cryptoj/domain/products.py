@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
 
 from cryptoj.domain.errors import DomainError
-from cryptoj.domain.money import InvalidAmount, is_multiple_of, parse_non_negative, parse_positive, round_price
+from cryptoj.domain.money import (
+    InvalidAmount,
+    is_multiple_of,
+    parse_non_negative,
+    parse_positive,
+    round_price,
+    round_to_increment,
+)
 from cryptoj.domain.money import round_size_down as _round_size_down
-from cryptoj.domain.orders import InvalidIntent, OrderIntent, OrderType
+from cryptoj.domain.orders import InvalidIntent, OrderIntent, OrderType, StopDirection
 from cryptoj.domain.side import Side
 
 __all__ = [
@@ -228,13 +235,16 @@ def validate(
 def round_intent(intent: OrderIntent, rules: ProductRules) -> OrderIntent:
     """The intent moved onto the product's increments without ever asking for more or a worse price.
 
-    Sizes round down; a buy's limit and stop prices round down and a sell's round up. Raises
-    `InvalidIntent` when a size rounds to nothing.
+    Sizes round down; a buy's limit price rounds down and a sell's up. A stop price rounds by its
+    direction, whatever the side: a stop-up down and a stop-down up, toward the price it is waiting
+    for, so the order fires at the stop asked for or a tick sooner, never later (a protective stop never
+    lets the price run further than the caller allowed). Raises `InvalidIntent` when a size or price
+    rounds to nothing.
     """
     base_size = _round_size(intent.base_size, rules.base_increment, name="base_size", product_id=intent.product_id)
     quote_size = _round_size(intent.quote_size, rules.quote_increment, name="quote_size", product_id=intent.product_id)
     limit_price = _round_price(intent.limit_price, rules.price_tick, side=intent.side, product_id=intent.product_id)
-    stop_price = _round_price(intent.stop_price, rules.price_tick, side=intent.side, product_id=intent.product_id)
+    stop_price = _round_stop(intent, rules.price_tick)
     return replace(intent, base_size=base_size, quote_size=quote_size, limit_price=limit_price, stop_price=stop_price)
 
 
@@ -253,4 +263,15 @@ def _round_price(price: Decimal | None, tick: Decimal, *, side: Side, product_id
     rounded = round_price(price, tick, side=side)
     if rounded <= 0:
         raise InvalidIntent(f"price {price} of the {product_id} intent rounds down to zero")
+    return rounded
+
+
+def _round_stop(intent: OrderIntent, tick: Decimal) -> Decimal | None:
+    if intent.stop_price is None:
+        return None
+    # OrderIntent gives every stop price a direction; the price rises to a stop-up and falls to a stop-down.
+    rounding = ROUND_FLOOR if intent.stop_direction is StopDirection.STOP_UP else ROUND_CEILING
+    rounded = round_to_increment(intent.stop_price, tick, rounding=rounding)
+    if rounded <= 0:
+        raise InvalidIntent(f"stop price {intent.stop_price} of the {intent.product_id} intent rounds down to zero")
     return rounded

@@ -2,7 +2,9 @@
 
 A *denied* order never leaves the process: `pre_trade_check` returns every reason at once so an operator
 sees the whole picture. A portfolio breach engages the `KillSwitch`, which denies every new order until
-an operator resets it explicitly.
+an operator resets it explicitly. Every check needs the switch (`RiskContext.kill_switch` is required):
+a caller cannot forget it. It blocks new intents and never cancels: working orders stay as they are
+until an operator decides (a cancel sent in a hurry can lose a hedge as surely as a bad order).
 """
 
 from __future__ import annotations
@@ -147,7 +149,8 @@ class KillSwitchState:
 class KillSwitch:
     """Stops every new order once engaged; only an explicit `reset` clears it.
 
-    Engaging an engaged switch keeps the first reason: that is the cause an operator must look at.
+    Engaging an engaged switch keeps the first reason: that is the cause an operator must look at. It
+    never cancels a working order: it only denies new intents.
     """
 
     state: KillSwitchState | None = None
@@ -230,20 +233,25 @@ class RiskContext:
         open_orders: working orders now.
         recent_orders: when recent orders were placed (only the last minute matters).
         now: the time of the check.
+        kill_switch: the switch to honour (required: the stored one, so a check can never skip it).
         day_start_equity, equity_peak: from an `EquityWatermark`; None skips the daily loss / drawdown rules.
-        kill_switch: the switch to honour.
         currency: the quote currency equity is counted in.
     """
 
     portfolio: Portfolio
     mids: Mapping[str, Decimal]
     now: datetime
+    kill_switch: KillSwitch
     open_orders: int = 0
     recent_orders: Sequence[datetime] = ()
     day_start_equity: Decimal | None = None
     equity_peak: Decimal | None = None
-    kill_switch: KillSwitch | None = None
     currency: str = "USD"
+
+    def __post_init__(self) -> None:
+        # The type says so, but a None from an untyped caller must not become "no switch, no check".
+        if not isinstance(self.kill_switch, KillSwitch):
+            raise RiskError(f"a risk check needs the kill switch, got {type(self.kill_switch).__name__}")
 
 
 def _loss_reasons(context: RiskContext, limits: RiskLimits, equity: Decimal) -> Iterable[Reason]:
@@ -302,7 +310,7 @@ def portfolio_check(context: RiskContext, limits: RiskLimits) -> tuple[Reason, .
 def pre_trade_check(intent: OrderIntent, context: RiskContext, limits: RiskLimits) -> Decision:
     """Allow or deny one new order, giving every reason it is denied."""
     reasons: list[Reason] = []
-    if context.kill_switch is not None and context.kill_switch.engaged:
+    if context.kill_switch.engaged:
         reasons.append(Reason(RiskRule.KILL_SWITCH, f"kill switch engaged: {context.kill_switch.reason}"))
     if limits.max_open_orders is not None and context.open_orders + 1 > limits.max_open_orders:
         reasons.append(

@@ -2,8 +2,9 @@
 
 A strategy reads market data (candles and prices, all Decimal) and the portfolio, and says which base
 size it wants to hold of each product. `intents_toward` turns those targets into market order intents,
-rounded to the product rules, sells first so their proceeds can pay for the buys. pandas is used for
-indicator math only: floats decide a signal there, never an amount of money.
+rounded to the product rules, sells first so their proceeds can pay for the buys. Indicators are Decimal
+too: a signal is decided on the exact closes, never on a float's rounding of them (data frames belong to
+the services).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import MAX_PREC, Decimal, localcontext
 from typing import Protocol, runtime_checkable
 
 from cryptoj.domain.errors import DomainError
@@ -146,14 +147,17 @@ class MovingAverageCrossover:
         """True when the fast average is above the slow one, False when not, None with too few candles."""
         if len(candles) < self.slow:
             return None
-        import pandas as pd  # only indicator math needs it; keep it off the import path of the domain
-
         # REST candles come newest first and WebSocket ones oldest first: order them by time here.
-        latest = sorted(candles, key=lambda candle: candle.start)[-self.slow :]
-        closes = pd.Series([float(c.close) for c in latest])
-        fast = closes.rolling(self.fast).mean().iloc[-1]
-        slow = closes.mean()
-        return bool(fast > slow)
+        closes = [candle.close for candle in sorted(candles, key=lambda candle: candle.start)[-self.slow :]]
+        if not all(close.is_finite() for close in closes):
+            raise StrategyError(f"{self.product_id}: a candle close is not a finite number")
+        with localcontext() as ctx:
+            # Sums and integer products are exact at any precision wide enough; the widest costs nothing
+            # for prices of a few digits and is never too narrow (working out the width per call cost more).
+            ctx.prec = MAX_PREC
+            fast_sum, slow_sum = sum(closes[-self.fast :], ZERO), sum(closes, ZERO)
+            # fast_sum / fast > slow_sum / slow, multiplied out: no division, so nothing is rounded.
+            return fast_sum * self.slow > slow_sum * self.fast
 
     def targets(self, market: MarketData, portfolio: Portfolio) -> Targets:
         """Hold the allocation while the signal is on; keep the holding unchanged without enough history."""

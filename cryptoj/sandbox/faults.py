@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,7 @@ class FaultPlan:
     def configure(self, config: FaultConfig) -> None:
         """Replace the configuration and restart every stream from the seed."""
         self._config = config
+        self.fired: Counter[str] = Counter()  # faults fired by kind since this configuration took effect
         self._streams = {
             kind: random.Random(f"{config.seed}:{kind}")  # noqa: S311 - reproducible faults, not secrets
             for kind in FAULT_KINDS
@@ -118,4 +120,7 @@ class FaultPlan:
         rate: float = getattr(self._config, f"{kind}_rate")
         if rate <= 0:
             return False
-        return self._streams[kind].random() < rate
+        fired = self._streams[kind].random() < rate
+        if fired:
+            self.fired[kind] += 1
+        return fired

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cryptoj.store.market import CandleRepository, ProductRepository
     from cryptoj.store.migrate import current_revision, head_revision, open_store, upgrade
     from cryptoj.store.orders import CycleRepository, FlowCycle, OrderRepository
+    from cryptoj.store.paper import PaperOrderRepository, PaperOrderState
     from cryptoj.store.portfolio import (
         Balance,
         EquityPoint,
@@ -46,6 +47,8 @@ __all__ = [
     "InvalidRecord",
     "MigrationError",
     "OrderRepository",
+    "PaperOrderRepository",
+    "PaperOrderState",
     "PositionRepository",
     "ProductRepository",
     "RiskEvent",
@@ -86,6 +89,8 @@ _EXPORTS = {
     "CycleRepository": "cryptoj.store.orders",
     "FlowCycle": "cryptoj.store.orders",
     "OrderRepository": "cryptoj.store.orders",
+    "PaperOrderRepository": "cryptoj.store.paper",
+    "PaperOrderState": "cryptoj.store.paper",
     "Balance": "cryptoj.store.portfolio",
     "EquityPoint": "cryptoj.store.portfolio",
     "PositionRepository": "cryptoj.store.portfolio",

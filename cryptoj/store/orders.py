@@ -226,6 +226,14 @@ class OrderRepository:
             query = query.where(_orders.c.product_id == product_id)
         return self._load(query.order_by(_orders.c.created_at, _orders.c.client_order_id))
 
+    def created_since(self, since: datetime) -> list[Order]:
+        """Orders stored at or after `since`, oldest first (the recent-order rate rule reads them)."""
+        return self._load(
+            select(_orders)
+            .where(_orders.c.created_at >= since)
+            .order_by(_orders.c.created_at, _orders.c.client_order_id)
+        )
+
     def by_cycle(self, cycle_key: str) -> list[Order]:
         """The orders a cycle placed, in intent order."""
         return self._load(

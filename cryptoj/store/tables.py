@@ -26,6 +26,7 @@ __all__ = [
     "KillSwitchRow",
     "OrderRow",
     "OrderStatusChangeRow",
+    "PaperOrderRow",
     "PositionRow",
     "ProductRow",
     "RiskEventRow",
@@ -242,3 +243,21 @@ class KillSwitchEventRow(SQLModel, table=True):
     event: str = Field(sa_column=Column(String(16), nullable=False))
     at: datetime = Field(sa_column=_time())
     detail: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class PaperOrderRow(SQLModel, table=True):
+    """A paper order still working: where it stands and what it took from the book, between cycles.
+
+    The order row holds the intent and the fills; this holds only what the paper model needs beyond them.
+    """
+
+    __tablename__ = "paper_orders"
+
+    client_order_id: str = Field(
+        sa_column=Column(String(CLIENT_ORDER_ID_MAX), ForeignKey("orders.client_order_id"), primary_key=True)
+    )
+    state: str = Field(sa_column=Column(String(32), nullable=False))
+    # JSON list of [price, size] decimal strings: what the order already took from each visible level.
+    taken: str = Field(sa_column=Column(Text, nullable=False))
+    # Trades printed after this time have not been matched against the order yet.
+    checked_at: datetime = Field(sa_column=_time())

@@ -13,6 +13,7 @@ from cryptoj.store.errors import StoreError, StoreUnavailable
 from cryptoj.store.fills import FillRepository
 from cryptoj.store.market import CandleRepository, ProductRepository
 from cryptoj.store.orders import CycleRepository, OrderRepository
+from cryptoj.store.paper import PaperOrderRepository
 from cryptoj.store.portfolio import PositionRepository, RiskRepository, SnapshotRepository
 
 __all__ = ["UnitOfWork"]
@@ -69,6 +70,7 @@ class UnitOfWork:
         self.positions = PositionRepository(connection)
         self.snapshots = SnapshotRepository(connection)
         self.risk = RiskRepository(connection)
+        self.paper = PaperOrderRepository(connection)
         return self
 
     def __exit__(

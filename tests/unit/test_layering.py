@@ -2,6 +2,7 @@
 the services or the store."""
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,20 @@ ALLOWED: dict[str, set[str]] = {
     "sandbox": {"domain", "coinbase"},
 }
 SHARED_ROOT_MODULES = {"errors", "_lazy"}
+# The domain is pure: the standard library, itself and the shared error root. One exception, by file: the
+# level-2 book keeps its sides in sortedcontainers, a pure-Python sorted dict (no I/O, no data frames).
+DOMAIN_THIRD_PARTY: dict[str, set[str]] = {"book.py": {"sortedcontainers"}}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every absolute module name a file imports, at any depth (a function-level import counts too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
 
 
 def _cryptoj_imports(path: Path) -> set[str]:
@@ -43,4 +58,20 @@ def test_a_package_imports_only_the_layers_below_it(package: str) -> None:
         for path in files
         for name in _cryptoj_imports(path) - allowed
     }
+    assert not offenders, sorted(offenders)
+
+
+def test_the_domain_imports_only_the_standard_library_and_itself() -> None:
+    files = sorted((PACKAGE_ROOT / "domain").rglob("*.py"))
+    assert files
+    offenders = set()
+    for path in files:
+        allowed = DOMAIN_THIRD_PARTY.get(path.name, set())
+        for name in _imported_modules(path):
+            top = name.split(".")[0]
+            if top in sys.stdlib_module_names or top in allowed:
+                continue
+            if name.startswith("cryptoj.domain") or name == "cryptoj.errors":
+                continue
+            offenders.add(f"domain/{path.relative_to(PACKAGE_ROOT / 'domain')} imports {name}")
     assert not offenders, sorted(offenders)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from cryptoj.domain.money import is_multiple_of
 from cryptoj.domain.orders import OrderStatus
 from cryptoj.domain.side import Side
-from cryptoj.sandbox.engine.matching import crosses
+from cryptoj.domain.walk import crosses
 from cryptoj.sandbox.engine.requests import Rejection
 
 if TYPE_CHECKING:

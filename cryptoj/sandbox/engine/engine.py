@@ -17,9 +17,10 @@ from typing import Any
 from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.side import Side
+from cryptoj.domain.walk import crosses, walk_quote, walk_size
 from cryptoj.sandbox.engine.accounts import Ledger
 from cryptoj.sandbox.engine.edits import check_edit
-from cryptoj.sandbox.engine.matching import crosses, fillable_quote, fillable_size, required_hold, walk
+from cryptoj.sandbox.engine.matching import check_liquidity, required_hold
 from cryptoj.sandbox.engine.previews import preview_edit, preview_order
 from cryptoj.sandbox.engine.records import (
     CancelResult,
@@ -155,6 +156,7 @@ class Engine:
                 "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY",
                 "Limit price is invalid for a post only order",
             )
+        check_liquidity(request, book)
         currency, amount, unit = required_hold(request, spec, book, taker_fee_rate=self.fee_tier.taker_fee_rate)
         if not self.ledger.hold(owner, currency, amount):
             raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
@@ -178,43 +180,30 @@ class Engine:
             # Admission refused a crossing post-only order; one queued meanwhile meets a moved book.
             self._finish(order, OrderStatus.CANCELLED, now, "Post-only order would have taken liquidity")
             return
-        quote_budget = None
+        # The domain's one walker, the paper model's too: the same order on the same book fills the same way.
         if request.quote_size is not None:
-            fee_rate = self.fee_tier.taker_fee_rate
-            # The quote size includes fees, so only quote / (1 + fee) buys base.
-            quote_budget = request.quote_size / (1 + fee_rate) if request.side is Side.BUY else request.quote_size
-        if tif is TimeInForce.FILL_OR_KILL and not self._fills_entirely(order, book, quote_budget):
+            walk = walk_quote(
+                book,
+                request.side,
+                quote_size=request.quote_size,
+                taker_fee_rate=self.fee_tier.taker_fee_rate,
+                increment=spec.base_increment,
+            )
+        else:
+            walk = walk_size(book, request.side, size=order.remaining, limit=order.limit_price)
+        if tif is TimeInForce.FILL_OR_KILL and not walk.complete:
             self._finish(order, OrderStatus.CANCELLED, now, "Fill-or-kill order could not be filled entirely")
             return
-        fills = walk(
-            book,
-            request.side,
-            limit=order.limit_price,
-            base_size=order.remaining if request.quote_size is None else None,
-            quote_budget=quote_budget,
-            size_increment=spec.base_increment,
-        )
-        for price, size in fills:
+        for price, size in walk.executions:
             self._fill(order, price, size, Liquidity.TAKER, now)
         if request.order_type is OrderType.MARKET:
-            if quote_budget is None:
-                complete = order.remaining <= 0
-            else:  # filled when the book held the budget (it is not depleted by fills, so ask it again)
-                complete = bool(fills) and fillable_quote(book, request.side, None, quote_budget) >= quote_budget
-            self._finish(order, OrderStatus.FILLED if complete else OrderStatus.CANCELLED, now, "")
+            self._finish(order, OrderStatus.FILLED if walk.complete else OrderStatus.CANCELLED, now, "")
         elif order.remaining <= 0:
             self._finish(order, OrderStatus.FILLED, now, "")
         elif tif in (TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL):
             self._finish(order, OrderStatus.CANCELLED, now, "Immediate-or-cancel order was not filled entirely")
         else:
             self._publish(order, now)  # resting: OPEN
-
-    def _fills_entirely(self, order: OrderRecord, book: OrderBook, quote_budget: Decimal | None) -> bool:
-        """Whether the book within the limit holds the whole order (base size, or quote budget)."""
-        side, limit = order.request.side, order.limit_price
-        if quote_budget is not None:
-            return fillable_quote(book, side, limit, quote_budget) >= quote_budget
-        return fillable_size(book, side, limit, order.remaining) >= order.remaining
 
     def _fill(self, order: OrderRecord, price: Decimal, size: Decimal, liquidity: Liquidity, now: datetime) -> None:
         spec = self.products[order.product_id]
@@ -329,7 +318,7 @@ class Engine:
         side, limit = order.request.side, order.limit_price
         if limit is None or not crosses(book, side, limit):
             return
-        size = fillable_size(book, side, limit, order.remaining)
+        size = walk_size(book, side, size=order.remaining, limit=limit).filled
         if size > 0:
             self._fill(order, limit, size, Liquidity.MAKER, now)
         if order.remaining <= 0:

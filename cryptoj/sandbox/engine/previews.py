@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from cryptoj.domain.orders import OrderType
 from cryptoj.domain.side import Side
-from cryptoj.sandbox.engine.matching import crosses, required_hold, walk
+from cryptoj.domain.walk import crosses, walk_quote, walk_size
+from cryptoj.sandbox.engine.matching import check_liquidity, required_hold
 from cryptoj.sandbox.engine.requests import OrderRequest, Rejection, check_stop, parse_order_request
 from cryptoj.sandbox.engine.wire import decimal_text as _text
 
@@ -29,6 +30,7 @@ def preview_order(engine: Engine, owner: str, body: Any, *, now: datetime) -> di
         request = parse_order_request(body, products=engine.products, now=now, need_client_order_id=False)
         if request.order_type is OrderType.STOP_LIMIT:
             check_stop(request, engine.market.last_price(request.product_id))
+        check_liquidity(request, engine.market.book(request.product_id))
         spec = engine.products[request.product_id]
         currency, amount, _ = required_hold(
             request, spec, engine.market.book(request.product_id), taker_fee_rate=engine.fee_tier.taker_fee_rate
@@ -50,19 +52,17 @@ def _estimate(engine: Engine, request: OrderRequest | None, errs: list[str]) -> 
         book = engine.market.book(request.product_id)
         best_bid = book.best_bid.price if book.best_bid else ZERO
         best_ask = book.best_ask.price if book.best_ask else ZERO
-        budget = None
         if request.quote_size is not None:
-            budget = request.quote_size / (1 + engine.fee_tier.taker_fee_rate)
-        fills = walk(
-            book,
-            request.side,
-            limit=request.limit_price,
-            base_size=request.base_size,
-            quote_budget=budget,
-            size_increment=spec.base_increment,
-        )
-        base_total = sum((s for _, s in fills), ZERO)
-        quote_total = sum((p * s for p, s in fills), ZERO)
+            walk = walk_quote(
+                book,
+                request.side,
+                quote_size=request.quote_size,
+                taker_fee_rate=engine.fee_tier.taker_fee_rate,
+                increment=spec.base_increment,
+            )
+        else:
+            walk = walk_size(book, request.side, size=request.base_size or ZERO, limit=request.limit_price)
+        base_total, quote_total = walk.filled, walk.notional
         if request.order_type is not OrderType.MARKET and request.base_size is not None and request.limit_price:
             base_total = request.base_size
             quote_total = max(quote_total, ZERO) or request.base_size * request.limit_price

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import time
 from decimal import Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,9 +13,8 @@ from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import AuthenticationError, InvalidArgumentError, OrderRejectedError
 from cryptoj.coinbase.models import ClosePositionRequest
-from cryptoj.config import load_settings
 from cryptoj.errors import ConfigurationError
-from tests.unit.coinbase.conftest import MakeClient, Script, json_response, server_time
+from tests.unit.coinbase.conftest import MakeClient, Script, json_response
 
 
 def test_package_exports_resolve() -> None:
@@ -38,39 +34,6 @@ async def test_repr_shows_the_url_and_no_secret(ec_key: CdpKey) -> None:
     assert "api.coinbase.com" in text
     assert "apiKeys" not in text
     assert "BEGIN" not in text
-
-
-async def test_from_settings_uses_the_key_file_and_budgets(ec_key: CdpKey, tmp_path: Path) -> None:
-    key_file = tmp_path / "key.json"
-    key_file.write_text(
-        json.dumps({"name": ec_key.name.get_secret_value(), "privateKey": ec_key.private_key_pem().get_secret_value()})
-    )
-    settings = load_settings(
-        api_key_file=key_file, rest_url="http://127.0.0.1:9999", private_requests_per_second=5.0, max_retries=1
-    )
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/time"):
-            return server_time(time.time())
-        seen.append(request)
-        return httpx.Response(200, json={"accounts": []})
-
-    async with CoinbaseAdvancedClient.from_settings(settings, transport=httpx.MockTransport(handler)) as client:
-        await client.list_accounts()
-        assert client.limits.private_requests_per_second == 5.0
-    assert seen[0].url.host == "127.0.0.1"
-    assert seen[0].headers["authorization"].startswith("Bearer ")
-
-
-async def test_from_settings_with_inline_key_and_without_any(ec_key: CdpKey) -> None:
-    inline = load_settings(
-        api_key_name=ec_key.name.get_secret_value(), api_private_key=ec_key.private_key_pem().get_secret_value()
-    )
-    async with CoinbaseAdvancedClient.from_settings(inline) as client:
-        assert client._session.authenticated
-    async with CoinbaseAdvancedClient.from_settings(load_settings()) as client:
-        assert not client._session.authenticated
 
 
 @pytest.mark.parametrize("bad", ["", "../accounts", "a/b", "a?b=c", "a#b", "%2e", ".."])

@@ -32,6 +32,18 @@ def test_the_package_re_exports_every_public_name_of_its_modules() -> None:
 
     import cryptoj.domain
 
-    modules = ("side", "errors", "money", "book", "orders", "products", "positions", "risk", "paper", "strategy")
+    modules = (
+        "side",
+        "errors",
+        "money",
+        "book",
+        "orders",
+        "products",
+        "positions",
+        "risk",
+        "paper",
+        "strategy",
+        "walk",
+    )
     names = {name for m in modules for name in importlib.import_module(f"cryptoj.domain.{m}").__all__}
     assert names == set(cryptoj.domain.__all__)

@@ -8,6 +8,7 @@ import pytest
 from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderIntent, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.paper import (
+    IOC_REST_CANCELLED,
     FeeRates,
     PaperError,
     PaperResult,
@@ -157,14 +158,15 @@ def test_resting_order_fills_as_maker_at_its_price_when_a_later_book_crosses(fee
     assert resting is not None
     later = make_book(bids=[("97", "1")], asks=[("99", "1"), ("100", "1"), ("100.5", "5")])
     result = on_book(resting, later, fees=fees, at=T0)
-    assert [(f.price, f.size, f.liquidity) for f in result.fills] == [(d(100), d(1), Liquidity.MAKER)] * 2
-    assert [f.fee for f in result.fills] == [d("0.4")] * 2
+    # One fill per book, at the order's own price, for all that crossed it: as the sandbox's engine fills it.
+    assert [(f.price, f.size, f.liquidity) for f in result.fills] == [(d(100), d(2), Liquidity.MAKER)]
+    assert [f.fee for f in result.fills] == [d("0.8")]
     assert result.resting is not None
     assert result.resting.remaining == 1
     final = on_book(result.resting, make_book(asks=[("95", "9")]), fees=fees, at=T0)
     assert final.status is OrderStatus.FILLED
     ids = [f.trade_id for f in (*result.fills, *final.fills)]
-    assert ids == [paper_trade_id("c1", n) for n in (1, 2, 3)]
+    assert ids == [paper_trade_id("c1", n) for n in (1, 2)]
 
 
 def test_resting_order_untouched_by_a_book_that_does_not_cross(fees: FeeRates) -> None:
@@ -201,7 +203,8 @@ def test_gtd_order_expires_at_its_end_time(fees: FeeRates) -> None:
     assert on_book(resting, BOOK, fees=fees, at=end).status is OrderStatus.EXPIRED
     assert on_trade(resting, price=d(80), size=d(1), fees=fees, at=end).status is OrderStatus.EXPIRED
     late = execute(intent, BOOK, client_order_id="c2", fees=fees, at=end)
-    assert late.status is OrderStatus.EXPIRED
+    # Coinbase refuses a GTD order whose end time has passed: it never rests, so it cannot expire.
+    assert (late.status, late.reason, late.fills) == (OrderStatus.REJECTED, "PREVIEW_END_TIME_IS_IN_THE_PAST", ())
 
 
 def test_stop_limit_waits_for_its_trigger_then_takes_from_the_book(fees: FeeRates) -> None:
@@ -230,12 +233,27 @@ def test_stop_limit_triggered_without_a_book_takes_from_the_next_one(fees: FeeRa
     assert again.status is OrderStatus.FILLED
 
 
-def test_stop_limit_triggers_at_once_when_the_last_trade_is_past_its_stop(fees: FeeRates) -> None:
-    result = _run(_stop(Side.SELL, "100", "98", "5"), fees, last_trade_price=d(99))
-    assert result.filled_size == 3
+@pytest.mark.parametrize(
+    ("side", "stop", "last", "reason"),
+    [
+        (Side.SELL, "100", "99", "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"),
+        (Side.SELL, "100", "100", "PREVIEW_STOP_PRICE_ABOVE_LAST_TRADE_PRICE"),
+        (Side.BUY, "101", "101.5", "PREVIEW_STOP_PRICE_BELOW_LAST_TRADE_PRICE"),
+    ],
+)
+def test_a_stop_limit_the_last_trade_already_reached_is_rejected_as_coinbase_does(
+    fees: FeeRates, side: Side, stop: str, last: str, reason: str
+) -> None:
+    # Coinbase refuses the stop rather than trigger it at once (the sandbox's engine does the same).
+    result = _run(_stop(side, stop, "98" if side is Side.SELL else "102", "5"), fees, last_trade_price=d(last))
+    assert (result.status, result.reason, result.fills, result.resting) == (OrderStatus.REJECTED, reason, (), None)
+
+
+def test_a_stop_limit_on_the_right_side_of_the_last_trade_waits(fees: FeeRates) -> None:
+    result = _run(_stop(Side.SELL, "100", "98"), fees, last_trade_price=d(101))
+    assert (result.status, result.fills) == (OrderStatus.OPEN, ())
     assert result.resting is not None
-    assert result.resting.state is RestingState.RESTING
-    assert _run(_stop(Side.SELL, "100", "98"), fees, last_trade_price=d(101)).fills == ()
+    assert result.resting.state is RestingState.WAITING_TRIGGER
 
 
 def test_crossed_books_and_other_products_are_refused(fees: FeeRates) -> None:
@@ -280,12 +298,13 @@ def test_a_level_that_shrank_or_left_offers_only_its_new_liquidity(fees: FeeRate
     assert left.resting.taken == ()
 
 
-def test_a_quote_walk_steps_a_size_down_until_its_reported_cost_fits_the_cap() -> None:
-    from cryptoj.domain._walk import Filler, crossing_levels, take_quote
+def test_a_quote_sized_buy_that_uses_the_whole_book_exactly_is_filled() -> None:
+    # 305 buys every ask to the last unit: the budget, not the book, ran out (was CANCELLED).
+    result = _run(market(Side.BUY, quote="305"), FeeRates(maker=d(0), taker=d(0)), size_increment=d("0.00000001"))
+    assert (result.status, result.filled_size) == (OrderStatus.FILLED, d(3))
+    assert _run(market(Side.BUY, quote="305", fok=True), FeeRates(maker=d(0), taker=d(0))).status is OrderStatus.FILLED
 
-    book = make_book(bids=[], asks=[("1", "1000")])
-    filler = Filler("c1", market(Side.BUY, quote="100"), FeeRates(maker=d(0), taker=d(0)), T0, 0, [])
-    # A budget a little above the cap (as a rounded-up division would give) must not pass the cap.
-    levels = crossing_levels(book, Side.BUY, None)
-    assert take_quote(filler, levels, budget=d(100), cap=d("99.995"), fee_included=True, size_increment=d("0.01"))
-    assert [f.size for f in filler.fills] == [d("99.99")]
+
+def test_a_quote_sized_buy_the_book_cannot_hold_fills_what_it_can_and_cancels_the_rest(fees: FeeRates) -> None:
+    result = _run(market(Side.BUY, quote="400"), fees, size_increment=d("0.00000001"))
+    assert (result.status, result.filled_size, result.reason) == (OrderStatus.CANCELLED, d(3), IOC_REST_CANCELLED)

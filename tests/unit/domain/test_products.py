@@ -175,11 +175,48 @@ def test_round_intent_rounds_quote_size_and_stop_price(rules: ProductRules) -> N
     assert (rounded.limit_price, rounded.stop_price) == (d("90.01"), d("91.01"))
 
 
+@pytest.mark.parametrize(
+    ("side", "direction", "expected"),
+    [
+        (Side.BUY, StopDirection.STOP_UP, "100.00"),
+        (Side.SELL, StopDirection.STOP_UP, "100.00"),  # was rounded up, by side: it fired a tick late
+        (Side.SELL, StopDirection.STOP_DOWN, "100.01"),
+        (Side.BUY, StopDirection.STOP_DOWN, "100.01"),  # was rounded down, by side: it fired a tick late
+    ],
+)
+def test_round_intent_rounds_a_stop_by_its_direction_so_it_never_fires_later(
+    rules: ProductRules, side: Side, direction: StopDirection, expected: str
+) -> None:
+    # A stop-up fires as the price rises to it, a stop-down as it falls: rounding toward the price it comes
+    # from makes it fire at, or a tick before, the stop asked for, whichever side the order trades.
+    intent = OrderIntent(
+        "BTC-USD",
+        side,
+        OrderType.STOP_LIMIT,
+        base_size=d(1),
+        limit_price=d(100),
+        stop_price=d("100.005"),
+        stop_direction=direction,
+    )
+    assert round_intent(intent, rules).stop_price == d(expected)
+
+
 def test_round_intent_refuses_a_size_or_price_that_rounds_to_zero(rules: ProductRules) -> None:
     with pytest.raises(InvalidIntent, match=r"base_size .* rounds down to zero"):
         round_intent(limit(Side.BUY, "0.000000001", "100"), rules)
     with pytest.raises(InvalidIntent, match=r"price .* rounds down to zero"):
         round_intent(limit(Side.BUY, "1", "0.001"), rules)
+    stop = OrderIntent(
+        "BTC-USD",
+        Side.SELL,
+        OrderType.STOP_LIMIT,
+        base_size=d(1),
+        limit_price=d(1),
+        stop_price=d("0.001"),
+        stop_direction=StopDirection.STOP_UP,
+    )
+    with pytest.raises(InvalidIntent, match=r"stop price .* rounds down to zero"):
+        round_intent(stop, rules)
 
 
 def test_state_flags_must_be_real_booleans() -> None:

@@ -12,7 +12,10 @@ from cryptoj.domain.orders import (
     TERMINAL_STATUSES,
     IllegalTransition,
     Order,
+    OrderIntent,
     OrderStatus,
+    OrderType,
+    StopDirection,
     can_transition,
 )
 from cryptoj.domain.paper import FeeRates, execute, on_book
@@ -68,6 +71,34 @@ def test_a_rounded_intent_meets_precision_rules(size: Decimal, price: Decimal, s
     assert rounded.limit_price is not None
     assert rounded.base_size <= size
     assert rounded.limit_price <= price if side is Side.BUY else rounded.limit_price >= price
+
+
+@FAST
+@given(
+    stop=st.decimals("1", "100000", places=5),
+    side=sides,
+    direction=st.sampled_from(list(StopDirection)),
+)
+def test_a_rounded_stop_fires_at_the_stop_asked_for_or_a_tick_sooner(
+    stop: Decimal, side: Side, direction: StopDirection
+) -> None:
+    rules = btc_usd_rules()
+    intent = OrderIntent(
+        "BTC-USD",
+        side,
+        OrderType.STOP_LIMIT,
+        base_size=Decimal(1),
+        limit_price=Decimal(100),
+        stop_price=stop,
+        stop_direction=direction,
+    )
+    rounded = round_intent(intent, rules).stop_price
+    assert rounded is not None
+    assert is_multiple_of(rounded, rules.price_tick)
+    if direction is StopDirection.STOP_UP:  # the price rises to it: a lower stop is reached first
+        assert stop - rules.price_tick < rounded <= stop
+    else:
+        assert stop <= rounded < stop + rules.price_tick
 
 
 levels = st.lists(st.tuples(st.integers(1, 400), st.integers(0, 5)), max_size=40)

@@ -31,7 +31,7 @@ def _portfolio(btc: str = "0") -> Portfolio:
 
 
 def _context(**overrides: object) -> RiskContext:
-    fields: dict[str, object] = {"portfolio": _portfolio(), "mids": MIDS, "now": T0}
+    fields: dict[str, object] = {"portfolio": _portfolio(), "mids": MIDS, "now": T0, "kill_switch": KillSwitch()}
     fields.update(overrides)
     return RiskContext(**fields)  # type: ignore[arg-type]
 
@@ -146,6 +146,21 @@ def test_a_breach_engages_the_kill_switch_which_denies_every_order() -> None:
     assert switch.reason == "daily loss 600 reached 500"
     decision = pre_trade_check(market(Side.SELL, base="0.1"), _context(kill_switch=switch), RiskLimits())
     assert decision.rules == {RiskRule.KILL_SWITCH}
+
+
+def test_a_risk_check_cannot_be_set_up_without_the_kill_switch() -> None:
+    with pytest.raises(TypeError, match="kill_switch"):
+        RiskContext(portfolio=_portfolio(), mids=MIDS, now=T0)  # type: ignore[call-arg]
+    with pytest.raises(RiskError, match="kill switch"):
+        _context(kill_switch=None)
+
+
+def test_an_engaged_kill_switch_denies_every_kind_of_new_intent() -> None:
+    switch = KillSwitch()
+    switch.engage("drawdown", at=T0)
+    # Even a sell that only reduces exposure: the switch stops new orders, whatever they would do.
+    for intent in (market(Side.BUY, base="0.1"), market(Side.SELL, quote="10"), limit(Side.SELL, "1", "100")):
+        assert pre_trade_check(intent, _context(kill_switch=switch), RiskLimits()).rules == {RiskRule.KILL_SWITCH}
 
 
 def test_engaging_again_keeps_the_first_reason() -> None:

@@ -18,7 +18,7 @@ from cryptoj.domain.strategy import (
     StrategyError,
     intents_toward,
 )
-from tests.utils.fixtures.domain import T0, btc_usd_rules, d, fill
+from tests.utils.fixtures.domain import T0, btc_usd_rules, d, fill, real_candles
 
 RULES = {"BTC-USD": btc_usd_rules(), "ETH-USD": btc_usd_rules(product_id="ETH-USD", base_currency="ETH")}
 
@@ -59,6 +59,47 @@ def test_ma_crossover_keeps_the_holding_without_enough_history() -> None:
     short = MarketData(prices={"BTC-USD": d(100)}, candles={"BTC-USD": _candles([100, 101])})
     assert strategy.signal(short.candles["BTC-USD"]) is None
     assert strategy.targets(short, _holding("0.5")) == {"BTC-USD": d("0.5")}
+
+
+def test_ma_crossover_decides_on_the_exact_decimal_closes() -> None:
+    # As floats these closes are all 1.0 and the averages tie; in Decimal the fast one is above the slow one.
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    closes = ["1", "1", "1.00000000000000001", "1.00000000000000001"]
+    candles = [Candle(T0 + timedelta(minutes=i), d(c), d(c), d(c), d(c), d(1)) for i, c in enumerate(closes)]
+    assert strategy.signal(candles) is True
+    assert strategy.signal(list(reversed(candles))) is True  # ordered by time, whatever order they came in
+    # Exact at any magnitude: 28 digits would round these two sums to the same value.
+    wide = MovingAverageCrossover(product_id="BTC-USD", fast=1, slow=2, allocation=d(300))
+    closes = ["1E+30", "1000000000000000000000000000000.000000000000000000000000000001"]
+    candles = [Candle(T0 + timedelta(minutes=i), d(c), d(c), d(c), d(c), d(1)) for i, c in enumerate(closes)]
+    assert wide.signal(candles) is True
+
+
+def test_ma_crossover_refuses_a_close_that_is_not_a_number() -> None:
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=3, allocation=d(300))
+    candles = _candles([100, 100, 100])
+    candles[1] = Candle(candles[1].start, d(100), d(100), d(100), Decimal("NaN"), d(1))
+    with pytest.raises(StrategyError, match="close"):
+        strategy.signal(candles)
+
+
+def _float_signal(closes: list[Decimal], fast: int, slow: int) -> bool:
+    """The signal as it was decided before it moved to Decimal: pandas means of float closes."""
+    import pandas as pd
+
+    series = pd.Series([float(c) for c in closes[-slow:]])
+    return bool(series.rolling(fast).mean().iloc[-1] > series.mean())
+
+
+@pytest.mark.parametrize(("file_name", "fast", "slow"), [("btc_usd_1m.csv.gz", 5, 20), ("eth_usd_1m.csv.gz", 12, 50)])
+def test_ma_crossover_decides_as_before_on_real_closes(file_name: str, fast: int, slow: int) -> None:
+    candles = real_candles(file_name)
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=fast, slow=slow, allocation=d(300))
+    decisions = [strategy.signal(candles[end - slow : end]) for end in range(slow, len(candles) + 1)]
+    closes = [c.close for c in candles]
+    expected = [_float_signal(closes[end - slow : end], fast, slow) for end in range(slow, len(candles) + 1)]
+    assert decisions == expected
+    assert 0.2 < sum(expected) / len(expected) < 0.8  # the data crosses both ways: a real test of both answers
 
 
 @pytest.mark.parametrize(("fast", "slow", "allocation"), [(0, 3, "1"), (3, 3, "1"), (2, 3, "0"), (2, 3, "NaN")])

@@ -334,3 +334,24 @@ def test_resting_sell_fills_as_maker_when_bids_rise_to_it(engine: Engine, market
     engine.on_market("BTC-USD", now=NOW)
     assert order.status is OrderStatus.FILLED
     assert balance(engine, "USD")[0] == D("1000") + D("52.5") - D("52.5") * D("0.001")
+
+
+def test_market_order_on_an_empty_side_is_rejected_for_no_liquidity(engine: Engine, market: FakeMarket) -> None:
+    # Coinbase's INVALID_NO_LIQUIDITY, as the paper model answers too (it was accepted and CANCELLED).
+    market.books["BTC-USD"].apply_snapshot(bids=[(D("99"), D("1"))], asks=[])
+    with pytest.raises(Rejection, match="INVALID_NO_LIQUIDITY") as caught:
+        place(engine, "market_market_ioc", quote_size="10")
+    assert caught.value.preview_reason == "PREVIEW_INVALID_NO_LIQUIDITY"
+    assert engine.orders(ME) == []
+    assert balance(engine, "USD") == (D("1000"), D(0))
+    body = order_body("market_market_fok", base_size="1")
+    assert engine.preview(ME, body, now=NOW)["errs"] == ["PREVIEW_INVALID_NO_LIQUIDITY"]
+    assert place(engine, "market_market_ioc", side="SELL", base_size="1", coid="c2").status is OrderStatus.FILLED
+
+
+def test_preview_of_a_quote_sized_sell_estimates_what_the_order_does(engine: Engine) -> None:
+    body = order_body("market_market_ioc", side="SELL", quote_size="99")
+    preview = engine.preview(ME, body, now=NOW)
+    order = place(engine, "market_market_ioc", side="SELL", quote_size="99")
+    # The fee comes off a sell's proceeds: the quote size is the notional sold, not notional plus fee.
+    assert (D(preview["base_size"]), D(preview["quote_size"])) == (order.filled_size, order.filled_value) == (1, 99)

@@ -1,0 +1,253 @@
+"""PaperExecutor: orders filled here, against the exchange's real book and trades; nothing is sent.
+
+It holds no order-writing client: the composition root gives it the read-only `ExchangeService` only.
+Fills come from the domain's paper model (`cryptoj.domain.paper`, the same book walk as the sandbox's
+engine), with the configured fee tier; they are stored exactly as live fills are, so positions, PnL and
+risk read them alike. A resting paper order keeps its model state in the store and is re-checked at each
+refresh against the trades printed since its last check, then against the book.
+
+Funds are checked as Coinbase checks them: a buy needs its cost (with the taker fee) in free cash, a
+sell its size in free base, "free" meaning not held by other working paper orders. A shortfall is a
+rejection with Coinbase's reason, INSUFFICIENT_FUND.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Engine
+
+from cryptoj.config import ExecutionMode
+from cryptoj.domain.book import OrderBook
+from cryptoj.domain.money import ZERO
+from cryptoj.domain.orders import Fill, Order, OrderStatus, OrderType
+from cryptoj.domain.paper import (
+    FeeRates,
+    PaperError,
+    PaperResult,
+    RestingOrder,
+    RestingState,
+    execute,
+    on_book,
+    on_trade,
+)
+from cryptoj.domain.positions import Portfolio
+from cryptoj.domain.products import split_product_id
+from cryptoj.domain.side import Side
+from cryptoj.services.exchange import ExchangeService
+from cryptoj.services.executor import OrderExecutor, Placement, RefreshReport
+from cryptoj.services.funds import shortfall
+from cryptoj.services.ledger import record_outcome
+from cryptoj.services.risk import RiskService
+from cryptoj.store import PaperOrderState, UnitOfWork
+
+__all__ = ["PaperExecutor"]
+
+_log = logging.getLogger(__name__)
+
+BookSource = Callable[[str], Awaitable[OrderBook]]
+
+
+class PaperExecutor(OrderExecutor):
+    """Fills orders against the exchange's book here and stores them as live ones are stored.
+
+    Parameters:
+        engine, risk, clock: as `OrderExecutor`.
+        exchange: read-only market data (books, trades).
+        fees: the fee tier paper fills pay.
+        starting_cash: the paper account's cash before its first fill, by currency.
+        books: where books come from (default: the exchange's authenticated book); a trading cycle with
+            the WebSocket open passes its live books.
+        book_depth: levels a side to ask the exchange for.
+    """
+
+    mode = ExecutionMode.PAPER
+
+    def __init__(
+        self,
+        engine: Engine,
+        risk: RiskService,
+        *,
+        exchange: ExchangeService,
+        fees: FeeRates,
+        starting_cash: Mapping[str, Decimal],
+        books: BookSource | None = None,
+        book_depth: int = 1000,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        super().__init__(engine, risk, clock=clock)
+        self._exchange = exchange
+        self.fees = fees
+        self._starting_cash = dict(starting_cash)
+        self._depth = book_depth
+        self._books = books or self._exchange_book
+
+    async def _exchange_book(self, product_id: str) -> OrderBook:
+        return await self._exchange.book(product_id, limit=self._depth)
+
+    async def portfolio(self) -> Portfolio:
+        """The starting cash moved by every fill, and the stored positions."""
+        with UnitOfWork(self._engine, read_only=True) as uow:
+            positions = uow.positions.all()
+        cash = dict(self._starting_cash)
+        for product_id, position in positions.items():
+            quote = split_product_id(product_id)[1]
+            # What the fills took out of cash: buys' notional less sells' notional, and every fee
+            # (cost_basis - realized_pnl is exactly the net notional bought; see domain.positions).
+            spent = position.cost_basis - position.realized_pnl + position.fees
+            cash[quote] = cash.get(quote, ZERO) - spent
+        return Portfolio(cash=cash, positions=positions)
+
+    # --- sending ------------------------------------------------------------------------------
+
+    async def _send(self, order: Order) -> Placement:
+        intent = order.intent
+        now = self._clock()
+        book = await self._books(intent.product_id)
+        shortfall = await self._shortfall(order, book)
+        if shortfall is not None:
+            stored = self._record(order.client_order_id, status=OrderStatus.REJECTED, reason=shortfall)
+            return Placement(stored, sent=True)
+        with UnitOfWork(self._engine, read_only=True) as uow:
+            rules = uow.products.get(intent.product_id)
+        last = None
+        if intent.order_type is OrderType.STOP_LIMIT:
+            last = (await self._exchange.ticker(intent.product_id, limit=1)).last_price
+        result = execute(
+            intent,
+            book,
+            client_order_id=order.client_order_id,
+            fees=self.fees,
+            at=now,
+            last_trade_price=last,
+            size_increment=rules.base_increment,
+        )
+        stored, fills = self._apply(order.client_order_id, result, checked_at=now)
+        return Placement(stored, tuple(fills), sent=True)
+
+    async def _resolve(self, order: Order) -> Placement:
+        # Nothing left the process: a paper order stored but not filled (a crash in between) is simply run
+        # again, and its deterministic trade ids make a repeat of fills already stored count once.
+        return await self._send(order)
+
+    async def _shortfall(self, order: Order, book: OrderBook) -> str | None:
+        """Why the paper account cannot pay for `order` (Coinbase's INSUFFICIENT_FUND), or None."""
+        held_cash, held_base = self._held(exclude=order.client_order_id)
+        return shortfall(
+            order.intent, await self.portfolio(), book, self.fees, held_cash=held_cash, held_base=held_base
+        )
+
+    def _held(self, *, exclude: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+        """What working paper orders hold: quote cash for buys (with the taker fee), base for sells."""
+        cash: dict[str, Decimal] = {}
+        base: dict[str, Decimal] = {}
+        with UnitOfWork(self._engine, read_only=True) as uow:
+            working = [o for o in uow.orders.open_orders() if o.client_order_id != exclude]
+        for order in working:
+            intent = order.intent
+            remaining = (intent.base_size or ZERO) - order.filled_size
+            if remaining <= 0:
+                continue
+            if intent.side is Side.BUY and intent.limit_price is not None:
+                quote = split_product_id(intent.product_id)[1]
+                cash[quote] = cash.get(quote, ZERO) + remaining * intent.limit_price * (1 + self.fees.taker)
+            elif intent.side is Side.SELL:
+                base[intent.product_id] = base.get(intent.product_id, ZERO) + remaining
+        return cash, base
+
+    def _apply(self, client_order_id: str, result: PaperResult, *, checked_at: datetime) -> tuple[Order, list[Fill]]:
+        """Store a paper step in one transaction: fills, status, and the resting state while the order works."""
+
+        def keep_state(uow: UnitOfWork, order: Order) -> None:
+            if result.resting is not None and order.status.is_open:
+                uow.paper.save(
+                    PaperOrderState(client_order_id, result.resting.state.value, result.resting.taken, checked_at)
+                )
+            else:
+                uow.paper.remove(client_order_id)
+
+        outcome = record_outcome(
+            self._engine,
+            client_order_id,
+            at=checked_at,
+            status=result.status,
+            reason=result.reason,
+            fills=result.fills,
+            also=keep_state,
+        )
+        return outcome.order, outcome.fills
+
+    def _record(self, client_order_id: str, *, status: OrderStatus, reason: str | None = None) -> Order:
+        return record_outcome(self._engine, client_order_id, at=self._clock(), status=status, reason=reason).order
+
+    # --- later books and trades ---------------------------------------------------------------
+
+    async def refresh(self) -> RefreshReport:
+        """Re-check each resting paper order against the trades since its last check, then the book."""
+        report = RefreshReport()
+        with UnitOfWork(self._engine, read_only=True) as uow:
+            working = [(order, uow.paper.get(order.client_order_id)) for order in uow.orders.open_orders()]
+        for order, state in working:
+            report.checked += 1
+            if state is None:
+                if order.status is OrderStatus.SUBMITTING:
+                    # Stored but never run (the process stopped between storing and filling): run it now.
+                    placement = await self._resolve(order)
+                    report.updated += 1
+                    report.fills += len(placement.new_fills)
+                else:
+                    report.mismatches.append(f"paper order {order.client_order_id} is {order.status} with no state")
+                continue
+            stored, fills = await self._recheck(order, state)
+            report.fills += len(fills)
+            report.updated += (stored.status, stored.filled_size) != (order.status, order.filled_size)
+        return report
+
+    async def _recheck(self, order: Order, state: PaperOrderState) -> tuple[Order, list[Fill]]:
+        intent = order.intent
+        now = self._clock()
+        resting = RestingOrder(
+            client_order_id=order.client_order_id,
+            intent=intent,
+            remaining=(intent.base_size or ZERO) - order.filled_size,
+            state=RestingState(state.state),
+            fill_count=len(order.trade_ids),
+            taken=state.taken,
+        )
+        trades = await self._exchange.trades_since(intent.product_id, state.checked_at, until=now)
+        book = await self._books(intent.product_id)
+        fills: list[Fill] = []
+        result = PaperResult((), OrderStatus.OPEN, resting)
+        for trade in trades:
+            result = on_trade(resting, price=trade.price, size=trade.size, fees=self.fees, at=trade.time or now)
+            fills.extend(result.fills)
+            if result.resting is None:
+                break
+            resting = result.resting
+        if result.resting is not None:
+            try:
+                result = on_book(result.resting, book, fees=self.fees, at=now)
+                fills.extend(result.fills)
+            except PaperError as exc:
+                _log.warning("paper order %s not checked against the book: %s", order.client_order_id, exc)
+        final = PaperResult(tuple(fills), result.status, result.resting, result.reason)
+        return self._apply(order.client_order_id, final, checked_at=now)
+
+    async def cancel_open(self, *, reason: str) -> list[Order]:
+        """Cancel every working paper order (nothing to send: the paper exchange is here)."""
+        with UnitOfWork(self._engine, read_only=True) as uow:
+            working = uow.orders.open_orders()
+        return [
+            record_outcome(
+                self._engine,
+                order.client_order_id,
+                at=self._clock(),
+                status=OrderStatus.CANCELLED,
+                reason=reason,
+                also=lambda uow, cancelled: uow.paper.remove(cancelled.client_order_id),
+            ).order
+            for order in working
+        ]

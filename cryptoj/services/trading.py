@@ -1,0 +1,112 @@
+"""TradingService: one trading cycle's decisions, from stored market data and the portfolio to keyed intents.
+
+`decide` is the single function that turns a strategy, what the market shows and the portfolio into
+intents; the live cycle and the backtest both call it, so a backtest's intents on a bar are the ones a
+live cycle would make on that bar. Intents are numbered in a fixed order (sells first, then buys, each by
+product), so a cycle re-run with the same key derives the same client_order_ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cryptoj.config import Settings
+from cryptoj.domain.orders import OrderIntent
+from cryptoj.domain.positions import Portfolio
+from cryptoj.domain.products import ProductRules
+from cryptoj.domain.strategy import (
+    MarketData,
+    MovingAverageCrossover,
+    RebalanceToWeights,
+    Strategy,
+    intents_toward,
+)
+from cryptoj.services.executor import OrderKey, Placement
+from cryptoj.services.market_data import MarketDataService
+from cryptoj.services.runtime import Runtime
+
+__all__ = ["CycleIntent", "CyclePlan", "TradingService", "decide", "history_needed", "strategies_for"]
+
+
+def strategies_for(settings: Settings, products: Sequence[str]) -> list[Strategy]:
+    """The strategies the settings name, over `products`."""
+    if settings.strategy == "rebalance":
+        weights = settings.rebalance_weights or {pid: Decimal(1) / (2 * len(products)) for pid in products}
+        return [RebalanceToWeights(weights=weights, currency=settings.risk_currency)]
+    return [
+        MovingAverageCrossover(
+            product_id=pid,
+            fast=settings.strategy_fast,
+            slow=settings.strategy_slow,
+            allocation=settings.strategy_allocation,
+        )
+        for pid in products
+    ]
+
+
+def history_needed(strategies: Sequence[Strategy]) -> int:
+    """How many candles of history the strategies look at (at least one)."""
+    return max([1, *(getattr(strategy, "slow", 1) for strategy in strategies)])
+
+
+def decide(
+    strategy: Strategy, market: MarketData, portfolio: Portfolio, rules: Mapping[str, ProductRules]
+) -> list[OrderIntent]:
+    """The intents `strategy` makes on this market and portfolio: its targets, as orders toward them."""
+    return intents_toward(strategy.targets(market, portfolio), portfolio, rules, market)
+
+
+@dataclass(frozen=True, slots=True)
+class CycleIntent:
+    """One intent of a cycle with the key that names its order."""
+
+    key: OrderKey
+    intent: OrderIntent
+
+
+@dataclass(frozen=True, slots=True)
+class CyclePlan:
+    """What a cycle decided: its intents, and the marks they were decided on."""
+
+    cycle_key: str
+    marks: Mapping[str, Decimal]
+    intents: tuple[CycleIntent, ...]
+
+
+class TradingService:
+    """Decides and places one cycle's orders on a run's parts.
+
+    Parameters:
+        runtime: the run's parts (exchange, executor, store).
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        self.market_data = MarketDataService(runtime.exchange, runtime.engine)
+
+    async def marks(self, product_ids: Sequence[str]) -> dict[str, Decimal]:
+        """Mid prices from the authenticated top of book (never the CDN-cached public one)."""
+        quotes = await self._rt.exchange.best_bid_ask(list(product_ids))
+        return {pid: quote.mid for pid, quote in quotes.items() if quote.mid is not None}
+
+    async def plan(self, cycle_key: str, products: Sequence[str]) -> CyclePlan:
+        """Every intent of the cycle, keyed, from the stored candles, live marks and the portfolio."""
+        strategies = strategies_for(self._rt.settings, products)
+        marks = await self.marks(products)
+        market = self.market_data.market(marks, history=history_needed(strategies))
+        portfolio = await self._rt.executor.portfolio()
+        rules = self.market_data.rules(products)
+        intents: list[CycleIntent] = []
+        for strategy in strategies:
+            for index, intent in enumerate(decide(strategy, market, portfolio, rules)):
+                intents.append(CycleIntent(OrderKey(cycle_key, strategy.name, index), intent))
+        # Within a cycle every strategy's intents are numbered by strategy; across strategies, sells go first.
+        intents.sort(key=lambda item: (item.intent.side.value != "SELL", item.key.strategy, item.key.intent_index))
+        return CyclePlan(cycle_key=cycle_key, marks=marks, intents=tuple(intents))
+
+    async def place(self, item: CycleIntent, marks: Mapping[str, Decimal]) -> Placement:
+        """Place one intent through the executor's protocol (a repeat sends nothing new)."""
+        rules = self.market_data.rules([item.intent.product_id])[item.intent.product_id]
+        return await self._rt.executor.place(item.intent, key=item.key, rules=rules, marks=marks)

@@ -1,0 +1,323 @@
+"""The trading commands: `run`, `up`, `backfill`, `backtest`, `positions`, `orders` and `risk`.
+
+Prefect and the flows are imported inside the commands that need them: `cryptoj --version` and the store
+commands stay fast, and Prefect reads the environment `prefect_environment` sets before it is imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from contextlib import ExitStack
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cryptoj.config import Settings, load_settings
+from cryptoj.errors import CryptojError
+
+if TYPE_CHECKING:
+    from rich.status import Status
+
+__all__ = ["backfill", "backtest", "orders", "positions", "risk_app", "run", "up"]
+
+console = Console()
+risk_app = typer.Typer(help="The risk status and the kill switch.", no_args_is_help=True)
+
+
+class RunIncomplete(CryptojError):
+    """A step of `cryptoj run` did not complete (the summary above says which)."""
+
+
+def _prepare(settings: Settings, *, verbose: bool) -> None:
+    from cryptoj.stack import prefect_environment
+
+    os.environ.update(prefect_environment(settings, verbose=verbose))
+
+
+def run(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+) -> None:
+    """One full cycle on the configured exchange: market data, risk, a trading cycle, reconciliation.
+
+    With no settings at all: the local sandbox, paper execution, SQLite under ~/.cryptoj and a temporary
+    Prefect server. Prints what happened; exits 1 if a step failed or a risk limit broke.
+    """
+    settings = load_settings()
+    _prepare(settings, verbose=verbose)
+    from cryptoj.stack import local_sandbox
+
+    with console.status("Starting the sandbox exchange...") as status, local_sandbox(settings) as sandbox_env:
+        os.environ.update(sandbox_env)
+        outcome = asyncio.run(_run_steps(status))
+    _print_run(settings, outcome)
+    if outcome["problems"]:
+        raise RunIncomplete("; ".join(outcome["problems"]))
+
+
+async def _run_steps(status: Status) -> dict[str, Any]:
+    from flows.market_data import market_data
+    from flows.reconcile import reconcile
+    from flows.risk import risk_check
+    from flows.trading import trading_cycle
+
+    problems: list[str] = []
+    status.update("Pulling market data (the first run also starts Prefect and builds its database)...")
+    pulled = await market_data(return_state=True)
+    if not pulled.is_completed():
+        problems.append(f"market data: {pulled.message}")
+    status.update("Checking risk...")
+    risk = await risk_check(return_state=True)
+    if not risk.is_completed():
+        problems.append(f"risk: {risk.message}")
+    status.update("Running a trading cycle...")
+    cycle = await trading_cycle(return_state=True)
+    result = await cycle.aresult(raise_on_failure=False) if cycle.is_completed() else None
+    summary: dict[str, Any] = result if isinstance(result, dict) else {}
+    if not cycle.is_completed():
+        problems.append(f"trading cycle: {cycle.message}")
+    status.update("Reconciling with the exchange...")
+    reconciled = await reconcile(return_state=True)
+    if not reconciled.is_completed():
+        problems.append(f"reconcile: {reconciled.message}")
+    return {"cycle": summary, "problems": problems}
+
+
+def _print_run(settings: Settings, outcome: dict[str, Any]) -> None:
+    from cryptoj.store import describe_url
+    from cryptoj.store.engine import database_url
+
+    cycle = outcome["cycle"]
+    console.rule(f"[bold]CryptoJ run[/bold]: {settings.execution.value} trading on {settings.exchange.value}")
+    if cycle:
+        console.print(f"Cycle [bold]{cycle['cycle_key']}[/bold]")
+        _table(
+            "Orders this cycle",
+            cycle["orders"],
+            empty="The strategy wanted no trade this cycle.",
+            columns=("outcome", "product", "side", "type", "size", "filled", "average price", "fees", "reason"),
+        )
+        _table("Positions and PnL", cycle["positions"], empty="No positions.")
+        for mismatch in cycle.get("mismatches", []):
+            console.print(f"[yellow]store/exchange difference[/yellow]: {mismatch}")
+    _print_risk(settings)
+    console.print(f"Database: {describe_url(database_url(settings))}")
+    console.print(
+        f"Prefect: runs were recorded in {os.environ.get('PREFECT_HOME', '~/.prefect')} "
+        "(`cryptoj up` serves the UI and runs the flows on their schedules)"
+    )
+    for problem in outcome["problems"]:
+        console.print(f"[red]not completed[/red]: {problem}")
+
+
+def _table(title: str, rows: Sequence[dict[str, str]], *, empty: str, columns: Sequence[str] | None = None) -> None:
+    if not rows:
+        console.print(f"{title}: {empty}")
+        return
+    names = list(columns or rows[0].keys())
+    table = Table(title=title, title_justify="left")
+    for name in names:
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(*(row.get(name, "") for name in names))
+    console.print(table)
+
+
+def _print_risk(settings: Settings) -> None:
+    from cryptoj.store import UnitOfWork, open_store
+
+    engine = open_store(settings)
+    try:
+        with UnitOfWork(engine, read_only=True) as uow:
+            switch = uow.risk.kill_switch()
+            curve = uow.snapshots.equity_curve(currency=settings.risk_currency)
+            events = uow.risk.events()
+    finally:
+        engine.dispose()
+    equity = f"{curve[-1].equity.quantize(Decimal('0.01'))} {settings.risk_currency}" if curve else "not marked yet"
+    if switch.engaged:
+        console.print(
+            f"Risk: [red]kill switch ENGAGED[/red] since {switch.engaged_at:%Y-%m-%d %H:%M} UTC: {switch.reason}"
+        )
+        console.print("      reset it with `cryptoj risk reset --by <your name>` once the cause is dealt with")
+    else:
+        console.print(f"Risk: every limit holds (equity {equity}; {len(events)} breach(es) on record)")
+
+
+def up(
+    prefect_port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server and UI.", min=1, max=65535)
+    ] = 4200,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+) -> None:
+    """Run it all until Ctrl-C: a Prefect server with its UI, the sandbox, and every flow on its schedule."""
+    settings = load_settings()
+    _prepare(settings, verbose=verbose)
+    from cryptoj.stack import local_sandbox, prefect_server
+
+    with ExitStack() as stack:
+        sandbox_env = stack.enter_context(local_sandbox(settings))
+        os.environ.update(sandbox_env)
+        if "PREFECT_API_URL" in os.environ:
+            console.print(f"Using the Prefect server at {os.environ['PREFECT_API_URL']}")
+        else:
+            with console.status("Starting Prefect's server (the first start builds its database)..."):
+                api = stack.enter_context(prefect_server(host="127.0.0.1", port=prefect_port, env=dict(os.environ)))
+            os.environ["PREFECT_API_URL"] = api
+            console.print(f"Prefect UI: [bold]http://127.0.0.1:{prefect_port}[/bold]  (Ctrl-C stops everything)")
+        if sandbox_env:
+            console.print(f"Sandbox exchange: {sandbox_env['CRYPTOJ_REST_URL']}")
+        _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from prefect import serve
+    from prefect.deployments.runner import RunnerDeployment
+
+    from flows.backtest import backtest as backtest_flow
+    from flows.market_data import market_data
+    from flows.reconcile import reconcile
+    from flows.risk import risk_check
+    from flows.trading import trading_cycle
+
+    def made(deployment: object) -> RunnerDeployment:
+        # `to_deployment` is typed for async callers too; called here, it returns the deployment itself.
+        if not isinstance(deployment, RunnerDeployment):
+            raise TypeError(f"expected a RunnerDeployment, got {type(deployment).__name__}")
+        return deployment
+
+    mode = settings.execution.value
+    serve(
+        made(market_data.to_deployment(name="local", interval=timedelta(minutes=1))),
+        made(risk_check.to_deployment(name="local", interval=timedelta(minutes=5))),
+        made(trading_cycle.to_deployment(name=mode, interval=timedelta(minutes=5))),
+        made(reconcile.to_deployment(name="local", interval=timedelta(minutes=10))),
+        made(backtest_flow.to_deployment(name="local")),
+    )
+
+
+def backfill(
+    product: Annotated[list[str] | None, typer.Option("--product", "-p", help="Product (repeatable).")] = None,
+    days: Annotated[float, typer.Option(help="How far back to pull 1-minute candles.", min=0.001, max=366)] = 1.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+) -> None:
+    """Pull 1-minute candles for the last DAYS into the store (gaps filled; what is stored stays)."""
+    settings = load_settings()
+    _prepare(settings, verbose=verbose)
+    from cryptoj.services.reports import market_rows
+    from cryptoj.stack import local_sandbox
+    from flows.market_data import market_data
+
+    with console.status(f"Backfilling {days:g} day(s)..."), local_sandbox(settings) as sandbox_env:
+        os.environ.update(sandbox_env)
+        states = asyncio.run(market_data(product or None, lookback_minutes=max(1, round(days * 1440)), backfill=True))
+    _table("Backfill", market_rows([state.result() for state in states if state.is_completed()]), empty="Nothing.")
+    failed = [state.message for state in states if not state.is_completed()]
+    if failed:
+        raise RunIncomplete("; ".join(str(message) for message in failed))
+
+
+def backtest(
+    product: Annotated[list[str] | None, typer.Option("--product", "-p", help="Product (repeatable).")] = None,
+    source: Annotated[str, typer.Option(help="packaged (the real days shipped with CryptoJ) or stored.")] = "packaged",
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's run logs.")] = False,
+) -> None:
+    """Backtest the configured strategy over historical bars: figures, trades, and an equity-curve PNG."""
+    if source not in ("packaged", "stored"):
+        raise typer.BadParameter("must be packaged or stored", param_hint="--source")
+    settings = load_settings()
+    _prepare(settings, verbose=verbose)
+    from cryptoj.stack import local_sandbox
+    from flows.backtest import backtest as backtest_flow
+
+    with console.status("Backtesting..."), local_sandbox(settings) as sandbox_env:
+        os.environ.update(sandbox_env)
+        figures = asyncio.run(backtest_flow(product or None, source=source))
+    _table("Backtest", [{"figure": k, "value": v} for k, v in figures.items()], empty="")
+
+
+def positions() -> None:
+    """Positions as stored, valued at each product's last stored close."""
+    from cryptoj.services.reports import position_rows
+    from cryptoj.store import UnitOfWork, open_store
+
+    settings = load_settings()
+    engine = open_store(settings)
+    try:
+        with UnitOfWork(engine, read_only=True) as uow:
+            held = uow.positions.all()
+            marks = {
+                pid: candle.close for pid, candle in uow.candles.latest_per_product("ONE_MINUTE").items() if pid in held
+            }
+    finally:
+        engine.dispose()
+    from cryptoj.domain.positions import Portfolio
+
+    rows = position_rows(Portfolio(positions=held), marks)
+    _table("Positions (marked at the last stored close)", rows, empty="No positions.")
+
+
+def orders(
+    open_only: Annotated[bool, typer.Option("--open", help="Only orders still working.")] = False,
+    limit: Annotated[int, typer.Option(help="How many of the newest to show.", min=1)] = 20,
+) -> None:
+    """The newest orders as stored: status, fills and why each ended."""
+    from datetime import UTC, datetime
+
+    from cryptoj.store import UnitOfWork, open_store
+
+    settings = load_settings()
+    engine = open_store(settings)
+    try:
+        with UnitOfWork(engine, read_only=True) as uow:
+            found = (
+                uow.orders.open_orders() if open_only else uow.orders.created_since(datetime.min.replace(tzinfo=UTC))
+            )
+    finally:
+        engine.dispose()
+    rows = [
+        {
+            "created": f"{order.created_at:%Y-%m-%d %H:%M:%S}",
+            "status": order.status.value,
+            "product": order.intent.product_id,
+            "side": order.intent.side.value,
+            "type": order.intent.order_type.value,
+            "size": str(order.intent.base_size or f"{order.intent.quote_size} (quote)"),
+            "filled": str(order.filled_size),
+            "reason": order.reason or "",
+        }
+        for order in found[-limit:]
+    ]
+    _table("Orders", rows, empty="No orders.")
+
+
+@risk_app.command("status")
+def risk_status() -> None:
+    """The kill switch and the latest breaches."""
+    _print_risk(load_settings())
+
+
+@risk_app.command("reset")
+def risk_reset(
+    by: Annotated[str, typer.Option("--by", help="Your name: resetting is an operator's decision, recorded.")],
+) -> None:
+    """Clear the kill switch so new orders may be placed again."""
+    from datetime import UTC, datetime
+
+    from cryptoj.store import UnitOfWork, open_store
+
+    settings = load_settings()
+    engine = open_store(settings)
+    try:
+        with UnitOfWork(engine) as uow:
+            uow.risk.reset(by=by, at=datetime.now(UTC))
+            uow.commit()
+    finally:
+        engine.dispose()
+    console.print(f"Kill switch cleared by {by}.")

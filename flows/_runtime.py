@@ -1,0 +1,65 @@
+"""The run's parts inside a flow: built once when a flow run starts, closed when it ends.
+
+Tasks reach them through `runtime()`: they run on the flow's event loop (awaited, not submitted to other
+threads), so the flow's REST client and store are theirs too, and nothing about them passes through
+Prefect's parameters. Prefect retries failed tasks (`retry_condition`), so the client built here does
+not retry as well: each failure kind is retried in one layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from prefect.runtime import deployment, flow_run
+
+from cryptoj.coinbase.errors import should_retry
+from cryptoj.config import load_settings
+from cryptoj.errors import CryptojError
+from cryptoj.services.runtime import Runtime, open_runtime
+from cryptoj.store import StoreUnavailable
+
+__all__ = ["MarketDataIncomplete", "cycle_key", "flow_runtime", "retry_transient", "runtime"]
+
+
+class MarketDataIncomplete(CryptojError):
+    """Some products' market data could not be pulled (their tasks say why); the others went ahead."""
+
+
+_current: ContextVar[Runtime | None] = ContextVar("cryptoj_runtime", default=None)
+
+
+@asynccontextmanager
+async def flow_runtime() -> AsyncIterator[Runtime]:
+    """Build the run's parts from the settings (environment, .env, cryptoj.toml) for this flow run."""
+    settings = load_settings()
+    settings = settings.model_copy(update={"max_retries": 0})  # Prefect retries; the client does not
+    async with open_runtime(settings) as rt:
+        token = _current.set(rt)
+        try:
+            yield rt
+        finally:
+            _current.reset(token)
+
+
+def runtime() -> Runtime:
+    """The current flow run's parts; only tasks awaited inside a flow using `flow_runtime` may ask."""
+    rt = _current.get()
+    if rt is None:
+        raise RuntimeError("no CryptoJ runtime: call this task from a CryptoJ flow, which builds one")
+    return rt
+
+
+def retry_transient(task: object, task_run: object, state: Any) -> bool:
+    """Prefect `retry_condition_fn`: retry what may pass (the exchange's transient errors, a busy store)."""
+    failure = getattr(state, "data", None)
+    return isinstance(failure, BaseException) and (should_retry(failure) or isinstance(failure, StoreUnavailable))
+
+
+def cycle_key() -> str:
+    """The cycle's key: its deployment and scheduled start, the same for a retry or a re-run of the run."""
+    scheduled = flow_run.scheduled_start_time
+    name = deployment.name or "adhoc"
+    return f"{flow_run.flow_name}/{name}@{scheduled.strftime('%Y-%m-%dT%H:%M:%SZ')}"

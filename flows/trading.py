@@ -1,0 +1,85 @@
+"""The trading cycle: market data -> strategy -> intents -> pre-trade risk -> executor -> reconcile.
+
+The cycle's key is its deployment and scheduled start (`cycle_key()`), so a retried or re-run cycle derives
+the same client_order_ids and places nothing twice. Order tasks are async, so a timeout really cancels, and
+they retry only through the executor's protocol (a repeat finds the stored intent and resumes it).
+`python -m flows.trading` runs one cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from prefect import flow, task
+from prefect.artifacts import acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
+
+from cryptoj.services.executor import Placement, RefreshReport
+from cryptoj.services.reports import placement_rows, position_rows
+from cryptoj.services.trading import CycleIntent, CyclePlan, TradingService
+from flows._runtime import MarketDataIncomplete, cycle_key, flow_runtime, retry_transient, runtime
+from flows.market_data import pull_all
+
+__all__ = ["CycleSummary", "place_order", "plan_cycle", "reconcile_orders", "trading_cycle"]
+
+CycleSummary = dict[str, object]
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
+    """What the strategy wants this cycle: keyed intents and the marks they were decided on."""
+    return await TradingService(runtime()).plan(key, products)
+
+
+@task(
+    task_run_name="place-{item.key.intent_index}-{item.intent.product_id}",
+    retries=3,
+    retry_delay_seconds=exponential_backoff(backoff_factor=1),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=retry_transient,
+    timeout_seconds=60,
+    cache_policy=NO_CACHE,
+)
+async def place_order(item: CycleIntent, plan: CyclePlan) -> Placement:
+    """Place one intent (a retry resumes the stored intent; it never makes a second order)."""
+    return await TradingService(runtime()).place(item, plan.marks)
+
+
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+async def reconcile_orders() -> RefreshReport:
+    """Bring working orders and their fills up to date with the exchange."""
+    return await runtime().executor.refresh()
+
+
+@flow(name="trading-cycle", log_prints=True)
+async def trading_cycle(products: list[str] | None = None, key: str | None = None) -> CycleSummary:
+    """One cycle over the configured products (or `products`); `key` overrides the scheduled-time key."""
+    key = key or cycle_key()
+    async with flow_runtime() as rt:
+        chosen = products or rt.settings.products
+        lookback = rt.settings.candle_lookback_minutes
+        pulls = await pull_all(chosen, lookback)
+        tradable = [pid for pid, state in zip(chosen, pulls, strict=True) if state.is_completed()]
+        plan = await plan_cycle(key, tradable)
+        # One at a time, sells first: a sell's proceeds pay for the buys after it.
+        placements = [await place_order(item, plan) for item in plan.intents]
+        refresh = await reconcile_orders()
+        portfolio = await rt.executor.portfolio()
+        orders, positions = placement_rows(placements), position_rows(portfolio, plan.marks)
+        await acreate_table_artifact(key="orders-placed", table=orders, description=f"Orders of cycle {key}")
+        await acreate_table_artifact(key="positions", table=positions, description=f"Positions after cycle {key}")
+    failed = [pid for pid, state in zip(chosen, pulls, strict=True) if not state.is_completed()]
+    if failed:
+        raise MarketDataIncomplete(f"market data failed for {', '.join(failed)}; the other products traded")
+    return {
+        "cycle_key": key,
+        "orders": orders,
+        "positions": positions,
+        "reconciled": refresh.checked,
+        "mismatches": refresh.mismatches,
+    }
+
+
+if __name__ == "__main__":
+    asyncio.run(trading_cycle())
