@@ -3,19 +3,31 @@
 Values come, highest priority first, from keyword arguments (tests), `CRYPTOJ_*` environment variables,
 a `.env` file, a `cryptoj.toml` file in the working directory, then the defaults below. The defaults trade
 nothing real: the local sandbox exchange, paper execution, SQLite under the CryptoJ home folder.
+
+What an operator gets wrong gets one line naming the setting, what is wrong and what is allowed: a
+misspelt `CRYPTOJ_*` variable (in the environment, `.env` or `cryptoj.toml`) is refused rather than
+ignored, a `.env` shared with other tools is read for its `CRYPTOJ_*` lines only, and `~` in a path
+means the user's home even where no shell expanded it.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import tomllib
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -36,6 +48,10 @@ __all__ = [
 COINBASE_REST_URL = "https://api.coinbase.com"
 COINBASE_WS_MARKET_URL = "wss://advanced-trade-ws.coinbase.com"
 COINBASE_WS_USER_URL = "wss://advanced-trade-ws-user.coinbase.com"
+
+_PREFIX = "CRYPTOJ_"
+# What each JSON-valued setting looks like, for the error that says a value is not JSON.
+_JSON_EXAMPLES = {"products": '["BTC-USD","ETH-USD"]'}
 
 
 class ExchangeName(StrEnum):
@@ -59,9 +75,11 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(
-        env_prefix="CRYPTOJ_",
+        env_prefix=_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
+        # A .env may serve other tools too (PREFECT_API_URL=...): only its CRYPTOJ_* lines are ours.
+        dotenv_filtering="match_prefix",
         toml_file="cryptoj.toml",
         extra="forbid",
         frozen=True,
@@ -128,6 +146,9 @@ class Settings(BaseSettings):
     # Client-side budgets kept under Coinbase's documented limits (public 10/s per IP, private 30/s per user).
     public_requests_per_second: float = Field(default=10.0, gt=0)
     private_requests_per_second: float = Field(default=30.0, gt=0)
+    # Scale-out: the Prefect global concurrency limit every worker draws Coinbase's per-user budget from
+    # (`prefect gcl create NAME --limit 30 --slot-decay-per-second 30`); unset, each process paces itself alone.
+    rate_limit_name: str | None = None
     request_timeout_seconds: float = Field(default=10.0, gt=0)
     max_retries: int = Field(default=4, ge=0, le=10)
 
@@ -142,11 +163,31 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (
             init_settings,
-            env_settings,
-            dotenv_settings,
-            TomlConfigSettingsSource(settings_cls),
+            _EnvSource(settings_cls),
+            _DotEnvSource(settings_cls),
+            _TomlSource(settings_cls),
             file_secret_settings,
         )
+
+    @field_validator("home", "api_key_file", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        # `.env` and TOML files do no shell expansion: `~/x` would otherwise be a folder named "~" here.
+        return value.expanduser() if value is not None else None
+
+    @field_validator("rest_url", mode="after")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_url(value, schemes=("http", "https"), example="https://api-sandbox.coinbase.com")
+        return value
+
+    @field_validator("ws_market_url", "ws_user_url", mode="after")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_url(value, schemes=("ws", "wss"), example=COINBASE_WS_MARKET_URL)
+        return value
 
     @model_validator(mode="after")
     def _keys_come_in_pairs(self) -> Settings:
@@ -190,8 +231,79 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
-            for error in exc.errors(include_input=False)
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from None
+        raise _invalid("; ".join(_problem(error) for error in exc.errors(include_input=False))) from None
+
+
+def _invalid(problem: str) -> ConfigurationError:
+    return ConfigurationError(f"invalid settings: {problem}")
+
+
+def _variable(name: str) -> str:
+    return f"{_PREFIX}{name.upper()}"
+
+
+def _problem(error: ErrorDetails) -> str:
+    """One error as `name (CRYPTOJ_NAME): what is wrong`, never with the value (it may be a secret)."""
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:
+        return message  # a rule across fields (keys come in pairs)
+    field = str(error["loc"][0])
+    where = f"{'.'.join(str(part) for part in error['loc'])} ({_variable(field)})"
+    if error["type"] != "extra_forbidden":
+        return f"{where}: {message}"
+    close = difflib.get_close_matches(field, Settings.model_fields, n=1)
+    hint = f"; did you mean {close[0]} ({_variable(close[0])})?" if close else ""
+    return f"{where}: not a setting{hint}"
+
+
+def _check_url(value: str, *, schemes: tuple[str, ...], example: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ValueError(f"give {schemes[0]}(s)://host[:port], such as {example}")
+
+
+def _not_json(field_name: str) -> ConfigurationError:
+    example = _JSON_EXAMPLES.get(field_name)
+    allowed = f"give JSON such as {example}" if example else "give JSON"
+    return _invalid(f"{field_name} ({_variable(field_name)}): not JSON; {allowed}")
+
+
+class _EnvSource(EnvSettingsSource):
+    """`CRYPTOJ_*` environment variables. An unknown one is refused: ignored, a misspelt setting runs the default."""
+
+    def __call__(self) -> dict[str, Any]:
+        data = super().__call__()
+        prefix = self._apply_case_sensitive(self.env_prefix)
+        for name, value in self.env_vars.items():
+            field = name[len(prefix) :]
+            if name.startswith(prefix) and field not in self.settings_cls.model_fields:
+                data.setdefault(field, value)  # refused as an extra input, by name
+        return data
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            raise _not_json(field_name) from None
+
+
+class _DotEnvSource(DotEnvSettingsSource):
+    """`CRYPTOJ_*` lines of `.env` (the filtering is `dotenv_filtering`); JSON errors said plainly."""
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
+        try:
+            return super().decode_complex_value(field_name, field, value)
+        except ValueError:
+            raise _not_json(field_name) from None
+
+
+class _TomlSource(TomlConfigSettingsSource):
+    """`cryptoj.toml`; a malformed or unreadable file is a `ConfigurationError` naming it and the place."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            return super()._read_file(file_path)
+        except tomllib.TOMLDecodeError as exc:
+            raise _invalid(f"{file_path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise _invalid(f"cannot read {file_path}: {exc.strerror}") from None

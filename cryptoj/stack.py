@@ -62,36 +62,21 @@ def local_sandbox(settings: Settings) -> Iterator[dict[str, str]]:
         yield {}
         return
     from cryptoj.coinbase.auth import CdpKey
-    from cryptoj.sandbox.clock import SimClock
-    from cryptoj.sandbox.exchange import SandboxExchange
     from cryptoj.sandbox.keys import generate_key, write_key_file
-    from cryptoj.sandbox.server import SandboxServer
+    from cryptoj.services.runtime import load_key, start_sandbox
 
-    exchange = SandboxExchange(seed=settings.sandbox_seed, clock=SimClock())
     env: dict[str, str] = {}
-    if settings.has_credentials:
-        from cryptoj.services.runtime import load_key
-
-        key = load_key(settings)
-        if key is not None:
-            exchange.trust(key)
-    else:
+    key = load_key(settings)
+    if key is None:
+        # No key of the user's: the sandbox's own, kept in CRYPTOJ_HOME so every run (and `up`'s flows) use it.
         path = sandbox_key_file(settings)
         if path.exists():
             key = CdpKey.from_file(path)
         else:
             key = generate_key()
             write_key_file(key, path)
-        exchange.trust(key)
         env["CRYPTOJ_API_KEY_FILE"] = str(path)
-    server = SandboxServer(exchange, host=settings.sandbox_host, port=settings.sandbox_port)
-    try:
-        server.start()
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot start the sandbox on {settings.sandbox_host}:{settings.sandbox_port} "
-            f"(CRYPTOJ_SANDBOX_HOST/_PORT): {exc.strerror or exc}"
-        ) from None
+    server = start_sandbox(settings, key)
     env["CRYPTOJ_REST_URL"] = server.base_url
     try:
         yield env

@@ -25,8 +25,13 @@ if TYPE_CHECKING:
 
 __all__ = ["backfill", "backtest", "orders", "positions", "risk_app", "run", "up"]
 
-console = Console()
-risk_app = typer.Typer(help="The risk status and the kill switch.", no_args_is_help=True)
+
+def _out() -> Console:
+    """The terminal, measured when a command prints (not when the module was imported)."""
+    return Console()
+
+
+risk_app = typer.Typer(help="The risk status and the kill switch.", no_args_is_help=True, add_completion=False)
 
 
 class RunIncomplete(CryptojError):
@@ -51,7 +56,7 @@ def run(
     _prepare(settings, verbose=verbose)
     from cryptoj.stack import local_sandbox
 
-    with console.status("Starting the sandbox exchange...") as status, local_sandbox(settings) as sandbox_env:
+    with _out().status("Starting the sandbox exchange...") as status, local_sandbox(settings) as sandbox_env:
         os.environ.update(sandbox_env)
         outcome = asyncio.run(_run_steps(status))
     _print_run(settings, outcome)
@@ -92,9 +97,9 @@ def _print_run(settings: Settings, outcome: dict[str, Any]) -> None:
     from cryptoj.store.engine import database_url
 
     cycle = outcome["cycle"]
-    console.rule(f"[bold]CryptoJ run[/bold]: {settings.execution.value} trading on {settings.exchange.value}")
+    _out().rule(f"[bold]CryptoJ run[/bold]: {settings.execution.value} trading on {settings.exchange.value}")
     if cycle:
-        console.print(f"Cycle [bold]{cycle['cycle_key']}[/bold]")
+        _out().print(f"Cycle [bold]{cycle['cycle_key']}[/bold]")
         _table(
             "Orders this cycle",
             cycle["orders"],
@@ -103,20 +108,22 @@ def _print_run(settings: Settings, outcome: dict[str, Any]) -> None:
         )
         _table("Positions and PnL", cycle["positions"], empty="No positions.")
         for mismatch in cycle.get("mismatches", []):
-            console.print(f"[yellow]store/exchange difference[/yellow]: {mismatch}")
+            _out().print(f"[yellow]store/exchange difference[/yellow]: {mismatch}")
     _print_risk(settings)
-    console.print(f"Database: {describe_url(database_url(settings))}")
-    console.print(
+    # Paths and URLs stay on one line (soft wrap), so they can be copied.
+    _out().print(f"Database: {describe_url(database_url(settings))}", soft_wrap=True)
+    _out().print(
         f"Prefect: runs were recorded in {os.environ.get('PREFECT_HOME', '~/.prefect')} "
-        "(`cryptoj up` serves the UI and runs the flows on their schedules)"
+        "(`cryptoj up` serves the UI and runs the flows on their schedules)",
+        soft_wrap=True,
     )
     for problem in outcome["problems"]:
-        console.print(f"[red]not completed[/red]: {problem}")
+        _out().print(f"[red]not completed[/red]: {problem}")
 
 
 def _table(title: str, rows: Sequence[dict[str, str]], *, empty: str, columns: Sequence[str] | None = None) -> None:
     if not rows:
-        console.print(f"{title}: {empty}")
+        _out().print(f"{title}: {empty}")
         return
     names = list(columns or rows[0].keys())
     table = Table(title=title, title_justify="left")
@@ -124,7 +131,7 @@ def _table(title: str, rows: Sequence[dict[str, str]], *, empty: str, columns: S
         table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(*(row.get(name, "") for name in names))
-    console.print(table)
+    _out().print(table)
 
 
 def _print_risk(settings: Settings) -> None:
@@ -140,12 +147,12 @@ def _print_risk(settings: Settings) -> None:
         engine.dispose()
     equity = f"{curve[-1].equity.quantize(Decimal('0.01'))} {settings.risk_currency}" if curve else "not marked yet"
     if switch.engaged:
-        console.print(
+        _out().print(
             f"Risk: [red]kill switch ENGAGED[/red] since {switch.engaged_at:%Y-%m-%d %H:%M} UTC: {switch.reason}"
         )
-        console.print("      reset it with `cryptoj risk reset --by <your name>` once the cause is dealt with")
+        _out().print("      reset it with `cryptoj risk reset --by <your name>` once the cause is dealt with")
     else:
-        console.print(f"Risk: every limit holds (equity {equity}; {len(events)} breach(es) on record)")
+        _out().print(f"Risk: every limit holds (equity {equity}; {len(events)} breach(es) on record)")
 
 
 def up(
@@ -163,14 +170,14 @@ def up(
         sandbox_env = stack.enter_context(local_sandbox(settings))
         os.environ.update(sandbox_env)
         if "PREFECT_API_URL" in os.environ:
-            console.print(f"Using the Prefect server at {os.environ['PREFECT_API_URL']}")
+            _out().print(f"Using the Prefect server at {os.environ['PREFECT_API_URL']}")
         else:
-            with console.status("Starting Prefect's server (the first start builds its database)..."):
+            with _out().status("Starting Prefect's server (the first start builds its database)..."):
                 api = stack.enter_context(prefect_server(host="127.0.0.1", port=prefect_port, env=dict(os.environ)))
             os.environ["PREFECT_API_URL"] = api
-            console.print(f"Prefect UI: [bold]http://127.0.0.1:{prefect_port}[/bold]  (Ctrl-C stops everything)")
+            _out().print(f"Prefect UI: [bold]http://127.0.0.1:{prefect_port}[/bold]  (Ctrl-C stops everything)")
         if sandbox_env:
-            console.print(f"Sandbox exchange: {sandbox_env['CRYPTOJ_REST_URL']}")
+            _out().print(f"Sandbox exchange: {sandbox_env['CRYPTOJ_REST_URL']}")
         _serve(settings)
 
 
@@ -214,7 +221,7 @@ def backfill(
     from cryptoj.stack import local_sandbox
     from flows.market_data import market_data
 
-    with console.status(f"Backfilling {days:g} day(s)..."), local_sandbox(settings) as sandbox_env:
+    with _out().status(f"Backfilling {days:g} day(s)..."), local_sandbox(settings) as sandbox_env:
         os.environ.update(sandbox_env)
         states = asyncio.run(market_data(product or None, lookback_minutes=max(1, round(days * 1440)), backfill=True))
     _table("Backfill", market_rows([state.result() for state in states if state.is_completed()]), empty="Nothing.")
@@ -236,7 +243,7 @@ def backtest(
     from cryptoj.stack import local_sandbox
     from flows.backtest import backtest as backtest_flow
 
-    with console.status("Backtesting..."), local_sandbox(settings) as sandbox_env:
+    with _out().status("Backtesting..."), local_sandbox(settings) as sandbox_env:
         os.environ.update(sandbox_env)
         figures = asyncio.run(backtest_flow(product or None, source=source))
     _table("Backtest", [{"figure": k, "value": v} for k, v in figures.items()], empty="")
@@ -320,4 +327,4 @@ def risk_reset(
             uow.commit()
     finally:
         engine.dispose()
-    console.print(f"Kill switch cleared by {by}.")
+    _out().print(f"Kill switch cleared by {by}.")

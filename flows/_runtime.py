@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from prefect.concurrency.asyncio import rate_limit
 from prefect.runtime import deployment, flow_run
 
 from cryptoj.coinbase.errors import should_retry
@@ -21,7 +22,7 @@ from cryptoj.errors import CryptojError
 from cryptoj.services.runtime import Runtime, open_runtime
 from cryptoj.store import StoreUnavailable
 
-__all__ = ["MarketDataIncomplete", "cycle_key", "flow_runtime", "retry_transient", "runtime"]
+__all__ = ["MarketDataIncomplete", "cycle_key", "draw_budget", "flow_runtime", "retry_transient", "runtime"]
 
 
 class MarketDataIncomplete(CryptojError):
@@ -50,6 +51,18 @@ def runtime() -> Runtime:
     if rt is None:
         raise RuntimeError("no CryptoJ runtime: call this task from a CryptoJ flow, which builds one")
     return rt
+
+
+async def draw_budget(requests: int) -> None:
+    """Take `requests` slots of the shared request budget before a task's calls (once per task, not per call).
+
+    Coinbase's private budget is per user, not per process: with several workers, a Prefect global
+    concurrency limit (settings.rate_limit_name) paces them all. Strict, so a missing limit is an error,
+    not a silent no-op.
+    """
+    name = runtime().settings.rate_limit_name
+    if name and requests > 0:
+        await rate_limit(name, occupy=requests, strict=True)
 
 
 def retry_transient(task: object, task_run: object, state: Any) -> bool:

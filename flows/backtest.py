@@ -76,7 +76,7 @@ async def report_backtest(result: BacktestResult, title: str) -> Path:
     return path
 
 
-@flow(name="backtest", log_prints=True)
+@flow(name="backtest")
 async def backtest(products: list[str] | None = None, source: str = "packaged") -> dict[str, str]:
     """Backtest the configured strategy; returns the figures and where the picture was written."""
     async with flow_runtime() as rt:

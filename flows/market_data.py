@@ -20,7 +20,7 @@ from prefect.tasks import exponential_backoff
 
 from cryptoj.services.market_data import MarketDataService, ProductSnapshot
 from cryptoj.services.reports import market_rows
-from flows._runtime import flow_runtime, retry_transient, runtime
+from flows._runtime import draw_budget, flow_runtime, retry_transient, runtime
 
 __all__ = ["market_data", "pull_all", "pull_product"]
 
@@ -36,6 +36,8 @@ __all__ = ["market_data", "pull_all", "pull_product"]
 async def pull_product(product_id: str, lookback_minutes: int, backfill: bool = False) -> ProductSnapshot:
     """Store one product's rules and new candles; read its top of book."""
     rt = runtime()
+    # Rules, best bid/ask, ticker, and the candle windows (one per 300 buckets of the lookback at most).
+    await draw_budget(3 + max(1, lookback_minutes // 300))
     service = MarketDataService(rt.exchange, rt.engine)
     artifact_id = None
     lookback = timedelta(minutes=lookback_minutes)
@@ -64,7 +66,7 @@ async def pull_all(
     return list(await asyncio.gather(*calls))
 
 
-@flow(name="market-data", log_prints=True)
+@flow(name="market-data")
 async def market_data(
     products: list[str] | None = None, lookback_minutes: int | None = None, backfill: bool = False
 ) -> list[State[ProductSnapshot]]:

@@ -19,7 +19,7 @@ from flows.trading import reconcile_orders
 __all__ = ["reconcile"]
 
 
-@flow(name="reconcile", log_prints=True)
+@flow(name="reconcile")
 async def reconcile() -> dict[str, int]:
     """Reconcile the store with the exchange and report what changed and what still differs."""
     async with flow_runtime():

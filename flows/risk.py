@@ -57,7 +57,7 @@ async def cancel_open_orders(reason: str) -> int:
     return len(await runtime().executor.cancel_open(reason=reason))
 
 
-@flow(name="risk", log_prints=True)
+@flow(name="risk")
 async def risk_check() -> dict[str, str]:
     """Judge the portfolio; on a breach stop trading, cancel working orders, alert, and fail the run."""
     async with flow_runtime() as rt:

@@ -9,6 +9,7 @@ they retry only through the executor's protocol (a repeat finds the stored inten
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 from prefect import flow, task
 from prefect.artifacts import acreate_table_artifact
@@ -18,10 +19,11 @@ from prefect.tasks import exponential_backoff
 from cryptoj.services.executor import Placement, RefreshReport
 from cryptoj.services.reports import placement_rows, position_rows
 from cryptoj.services.trading import CycleIntent, CyclePlan, TradingService
-from flows._runtime import MarketDataIncomplete, cycle_key, flow_runtime, retry_transient, runtime
+from cryptoj.store import UnitOfWork
+from flows._runtime import MarketDataIncomplete, cycle_key, draw_budget, flow_runtime, retry_transient, runtime
 from flows.market_data import pull_all
 
-__all__ = ["CycleSummary", "place_order", "plan_cycle", "reconcile_orders", "trading_cycle"]
+__all__ = ["CycleSummary", "place_order", "plan_cycle", "reconcile_orders", "report_positions", "trading_cycle"]
 
 CycleSummary = dict[str, object]
 
@@ -29,6 +31,7 @@ CycleSummary = dict[str, object]
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
 async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
     """What the strategy wants this cycle: keyed intents and the marks they were decided on."""
+    await draw_budget(2)  # best bid/ask, and the balances a live portfolio reads
     return await TradingService(runtime()).plan(key, products)
 
 
@@ -43,16 +46,27 @@ async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
 )
 async def place_order(item: CycleIntent, plan: CyclePlan) -> Placement:
     """Place one intent (a retry resumes the stored intent; it never makes a second order)."""
+    await draw_budget(3)  # the create (or the paper book), the order read back, its fills
     return await TradingService(runtime()).place(item, plan.marks)
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
 async def reconcile_orders() -> RefreshReport:
     """Bring working orders and their fills up to date with the exchange."""
-    return await runtime().executor.refresh()
+    rt = runtime()
+    with UnitOfWork(rt.engine, read_only=True) as uow:
+        working = len(uow.orders.open_orders())
+    await draw_budget(2 + 2 * working)  # each working order read back with its fills, and the open-order lists
+    return await rt.executor.refresh()
 
 
-@flow(name="trading-cycle", log_prints=True)
+@task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+async def report_positions(marks: dict[str, Decimal]) -> list[dict[str, str]]:
+    """The positions after the cycle, valued at the cycle's marks."""
+    return position_rows(await runtime().executor.portfolio(), marks)
+
+
+@flow(name="trading-cycle")
 async def trading_cycle(products: list[str] | None = None, key: str | None = None) -> CycleSummary:
     """One cycle over the configured products (or `products`); `key` overrides the scheduled-time key."""
     key = key or cycle_key()
@@ -65,8 +79,7 @@ async def trading_cycle(products: list[str] | None = None, key: str | None = Non
         # One at a time, sells first: a sell's proceeds pay for the buys after it.
         placements = [await place_order(item, plan) for item in plan.intents]
         refresh = await reconcile_orders()
-        portfolio = await rt.executor.portfolio()
-        orders, positions = placement_rows(placements), position_rows(portfolio, plan.marks)
+        orders, positions = placement_rows(placements), await report_positions(dict(plan.marks))
         await acreate_table_artifact(key="orders-placed", table=orders, description=f"Orders of cycle {key}")
         await acreate_table_artifact(key="positions", table=positions, description=f"Positions after cycle {key}")
     failed = [pid for pid, state in zip(chosen, pulls, strict=True) if not state.is_completed()]

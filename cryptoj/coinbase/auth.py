@@ -79,7 +79,7 @@ class CdpKey:
             data: Any = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:
             raise InvalidKeyError(f"cannot read key file {path}: {exc.strerror}") from None
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):  # a DER or .p12 file is not even text
             raise InvalidKeyError(f"key file {path} is not JSON") from None
         if not isinstance(data, dict):
             raise InvalidKeyError(f"key file {path} must hold a JSON object")

@@ -6,6 +6,8 @@
         ├── SubscriptionError           the server answered a subscribe with an error frame: fix keys or channel
         ├── BookUnavailable             no trustworthy book right now (never synced, resyncing, stale): don't trade
         ├── HeartbeatTimeout            heartbeats stopped: the handler reconnects by itself
+        ├── SnapshotTimeout             a level2 resync went unanswered twice: the handler reconnects by itself
+        ├── HandlerClosed               the handler was closed: nothing more will arrive, open a new one
         └── ReconnectExhausted          the connection could not be restored within the cap: call an operator
 
 No message carries a JWT, a key name or a frame's raw text beyond a short excerpt of public data.
@@ -18,8 +20,10 @@ from cryptoj.errors import CryptojError
 __all__ = [
     "BookUnavailable",
     "FrameError",
+    "HandlerClosed",
     "HeartbeatTimeout",
     "ReconnectExhausted",
+    "SnapshotTimeout",
     "SubscriptionError",
     "WebSocketError",
 ]
@@ -77,6 +81,27 @@ class HeartbeatTimeout(WebSocketError):
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         super().__init__(f"no heartbeat for {seconds:g} s")
+
+
+class SnapshotTimeout(WebSocketError):
+    """No snapshot answered a level2 resync, nor the resync asked again, so the connection is replaced.
+
+    Parameters:
+        product_ids: the products still waiting for their snapshot.
+        seconds: how long each request waited.
+    """
+
+    def __init__(self, product_ids: list[str], seconds: float) -> None:
+        self.product_ids = product_ids
+        self.seconds = seconds
+        super().__init__(f"no level2 snapshot for {', '.join(product_ids)} within {seconds:g} s, asked twice")
+
+
+class HandlerClosed(WebSocketError):
+    """The handler was closed: no connection, subscription or message will come from it any more."""
+
+    def __init__(self) -> None:
+        super().__init__("the WebSocket handler is closed")
 
 
 class ReconnectExhausted(WebSocketError):

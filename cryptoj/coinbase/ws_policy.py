@@ -27,9 +27,11 @@ class ReconnectPolicy:
         max_delay: no wait is longer.
         max_attempts: consecutive failed attempts before `ReconnectExhausted`.
         jitter: the fraction of each wait that is random (0 = none, 1 = anywhere from 0 to the full wait).
-        stable_after: seconds a connection must stay up, delivering frames, before its end starts a fresh
-            run of failures; a shorter one counts as a failed attempt (a frame that kills every connection
-            after its ack must not reconnect forever).
+        stable_after: seconds after which a connection that delivered frames counts as a success even if
+            it delivered no live data. A connection that delivered live data (an update, not only its
+            snapshots, acks and heartbeats) counts as a success however short it was: a feed cut often
+            still works. One that did neither is a failed attempt (a frame that kills every connection
+            right after its snapshot must not reconnect forever).
     """
 
     base_delay: float = 0.5
@@ -67,6 +69,8 @@ class HandlerStats:
     error_frames: int = 0  # `type: error` frames not answering a subscribe of ours
     sequence_gaps: int = 0  # jumps in sequence_num (frames lost)
     out_of_order: int = 0  # frames with a sequence_num at or below the last one (dropped)
-    resyncs: int = 0  # level2 resubscriptions for a fresh snapshot
+    resyncs: int = 0  # level2 resubscriptions for a fresh snapshot (after a gap, a broken book, or no snapshot)
+    snapshot_timeouts: int = 0  # connections replaced because a snapshot asked for twice never came
     heartbeat_timeouts: int = 0
     callback_errors: int = 0
+    look_again: int = 0  # LookAgain markers sent to order streams (each stream adds its own LAGGED markers)

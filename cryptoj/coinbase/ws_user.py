@@ -1,10 +1,13 @@
-"""The `user` channel turned into domain order events for the executor.
+"""The `user` channel turned into domain order events for the executor: a trigger to look, never the truth.
 
 Coinbase reports each order's cumulative totals, not individual fills, so the tracker remembers the last
 totals per order and reports the increase as a `FillDelta`. An order first seen in the open-orders snapshot
 sets the baseline without a fill (what filled before we watched is the executor's to reconcile over REST);
 one first seen in a live update was placed while we watched, so everything it reports filled is new.
-After a reconnect the snapshot is compared with what was known, so fills missed while away still show.
+
+The channel carries no trade ids, so a `FillDelta` can never be deduplicated: fills are read over REST by
+order and deduplicated by trade id. Wherever the channel may have missed something, the order stream carries
+a `LookAgain` marker instead (see `LookAgainReason`), which the consumer answers by reconciling over REST.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from cryptoj.coinbase.ws_errors import FrameError
 from cryptoj.coinbase.ws_models import UserMessage, UserOrder
@@ -20,14 +24,51 @@ from cryptoj.domain.money import ZERO, InvalidAmount, parse_decimal
 from cryptoj.domain.orders import Order, OrderStatus, can_transition
 from cryptoj.domain.side import Side
 
-__all__ = ["FillDelta", "UserOrderEvent", "UserOrderTracker"]
+__all__ = ["FillDelta", "LookAgain", "LookAgainReason", "OrderFeedItem", "UserOrderEvent", "UserOrderTracker"]
 
 _log = logging.getLogger(__name__)
 
 
+class LookAgainReason(StrEnum):
+    """Why an order stream may be missing something."""
+
+    LAGGED = "consumer lagged"  # the consumer fell behind and `dropped` events (or markers) were dropped
+    MALFORMED_ORDER = "malformed order"  # one order of a frame could not be read (`order_id` names it if known)
+    MALFORMED_FRAME = "malformed frame"  # a whole user frame could not be read
+    SEQUENCE_GAP = "sequence gap"  # frames were lost on the connection; the user channel is resubscribed
+    RECONNECT = "reconnect"  # the user channel is subscribed again on a new connection after one was lost
+
+
+@dataclass(frozen=True, slots=True)
+class LookAgain:
+    """A marker in an order stream: something may have been missed, so reconcile open orders and fills over REST.
+
+    It comes after every event that was delivered before the gap, and before any event after it, so a
+    reconciliation started when the marker arrives covers everything the stream may have lost.
+    """
+
+    reason: LookAgainReason
+    dropped: int = 0  # LAGGED: how many items the consumer missed
+    order_id: str | None = None  # MALFORMED_ORDER: the order that could not be read, when its id could be
+    detail: str = ""  # what was wrong, for the log (public data only)
+
+    def __str__(self) -> str:
+        parts = [self.reason.value]
+        if self.dropped:
+            parts.append(f"{self.dropped} dropped")
+        if self.order_id:
+            parts.append(f"order {self.order_id}")
+        if self.detail:
+            parts.append(self.detail)
+        return "look again: " + "; ".join(parts)
+
+
 @dataclass(frozen=True, slots=True)
 class FillDelta:
-    """What filled since the previous report of an order (the channel gives totals, not trades)."""
+    """What filled since the previous report of an order (the channel gives totals, not trades).
+
+    A hint, not a fill to book: it has no trade id, so it cannot be deduplicated. Read the order's fills over REST.
+    """
 
     size: Decimal
     value: Decimal  # quote currency, before fees
@@ -63,7 +104,7 @@ class UserOrderEvent:
         """Move a domain order to the reported status; False when the status machine refuses a late report.
 
         Fills are not applied here: the channel reports totals, not trades (no trade id, no maker/taker),
-        so the executor books `new_fill` or reads the fills over REST.
+        so the executor reads the order's fills over REST and books them by trade id; `new_fill` says when.
         """
         if order.exchange_order_id is None:
             order.exchange_order_id = self.order_id
@@ -73,11 +114,18 @@ class UserOrderEvent:
         return True
 
 
+# What an order stream yields: an order event, or a marker saying to reconcile over REST.
+OrderFeedItem = UserOrderEvent | LookAgain
+
 _TOTALS = tuple[Decimal, Decimal, Decimal]  # filled size, filled value, fees
 
 
 class UserOrderTracker:
-    """Turns user-channel frames into `UserOrderEvent`s, remembering totals per order until it ends."""
+    """Turns user-channel frames into `UserOrderEvent`s, remembering totals per order until it ends.
+
+    An order that cannot be read becomes a `LookAgain` marker in its place and changes nothing the tracker
+    remembers: it costs only itself, never the events of the other orders in its frame.
+    """
 
     def __init__(self) -> None:
         self._totals: dict[str, _TOTALS] = {}
@@ -87,12 +135,17 @@ class UserOrderTracker:
         """How many live orders the tracker remembers."""
         return len(self._totals)
 
-    def events(self, message: UserMessage) -> list[UserOrderEvent]:
-        """The order events of one frame, in order."""
-        result: list[UserOrderEvent] = []
+    def events(self, message: UserMessage) -> list[OrderFeedItem]:
+        """The order events of one frame, in order, with a `LookAgain` in place of each order that cannot be read."""
+        result: list[OrderFeedItem] = []
         for event in message.events:
             for order in event.orders:
-                result.append(self._event(order, snapshot=event.type == "snapshot", time=message.timestamp))
+                try:
+                    result.append(self._event(order, snapshot=event.type == "snapshot", time=message.timestamp))
+                except FrameError as exc:
+                    result.append(
+                        LookAgain(LookAgainReason.MALFORMED_ORDER, order_id=order.order_id, detail=exc.reason)
+                    )
         return result
 
     def _event(self, order: UserOrder, *, snapshot: bool, time: datetime) -> UserOrderEvent:

@@ -1,6 +1,7 @@
 """A local exchange that speaks Coinbase Advanced Trade's REST and WebSocket protocol.
 
-Build a `SandboxExchange`, serve it with `cryptoj.sandbox.server.SandboxServer` (kept out of this
+Build a `SandboxExchange` (in the real forms of Coinbase's traffic by default; `Dialect.DOCUMENTED` for the
+tidier documented ones), serve it with `cryptoj.sandbox.server.SandboxServer` (kept out of this
 module so importing the exchange core never loads uvicorn), or run `cryptoj sandbox serve`.
 
 Limits, by design:
@@ -12,30 +13,26 @@ Limits, by design:
 - `/time` answers the simulated clock, which order times, GTD end times and candles use; JWT `nbf`/`exp`
   are checked against the wall clock, as Coinbase checks them. After `--speed` or an admin advance the
   two differ: a client must not derive its JWT times from the sandbox's `/time`.
+- In the real forms, `/market/*` answers come through a CDN cache (a second by default, as on Coinbase):
+  anything that decides a trade reads the authenticated routes or the WebSocket.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from cryptoj.sandbox.clock import SimClock
+from cryptoj.sandbox.exchange import SandboxExchange
+from cryptoj.sandbox.faults import FaultConfig, FaultPlan
+from cryptoj.sandbox.forms import Dialect, WireForms
+from cryptoj.sandbox.keys import KeyRing, generate_key, write_key_file
 
-from cryptoj._lazy import lazy_exports
-
-if TYPE_CHECKING:
-    from cryptoj.sandbox.clock import SimClock
-    from cryptoj.sandbox.exchange import SandboxExchange
-    from cryptoj.sandbox.faults import FaultConfig, FaultPlan
-    from cryptoj.sandbox.keys import KeyRing, generate_key, write_key_file
-
-__all__ = ["FaultConfig", "FaultPlan", "KeyRing", "SandboxExchange", "SimClock", "generate_key", "write_key_file"]
-
-# Public name -> defining module, imported on first use (see cryptoj._lazy).
-_EXPORTS = {
-    "SimClock": "cryptoj.sandbox.clock",
-    "SandboxExchange": "cryptoj.sandbox.exchange",
-    "FaultConfig": "cryptoj.sandbox.faults",
-    "FaultPlan": "cryptoj.sandbox.faults",
-    "KeyRing": "cryptoj.sandbox.keys",
-    "generate_key": "cryptoj.sandbox.keys",
-    "write_key_file": "cryptoj.sandbox.keys",
-}
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+__all__ = [
+    "Dialect",
+    "FaultConfig",
+    "FaultPlan",
+    "KeyRing",
+    "SandboxExchange",
+    "SimClock",
+    "WireForms",
+    "generate_key",
+    "write_key_file",
+]

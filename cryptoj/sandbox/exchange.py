@@ -18,11 +18,13 @@ from cryptoj.coinbase.auth import CdpKey
 from cryptoj.domain.book import OrderBook
 from cryptoj.domain.side import Side
 from cryptoj.errors import ConfigurationError
+from cryptoj.sandbox.cdn import CdnCache
 from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.engine import Engine, FeeTier, FillRecord, Ledger, OrderRecord
 from cryptoj.sandbox.engine.wire import user_order_body
 from cryptoj.sandbox.events import CandleUpdated, EventHub, OrderUpdated, TickerUpdated, TradePrinted
 from cryptoj.sandbox.faults import FaultConfig, FaultPlan
+from cryptoj.sandbox.forms import WireForms
 from cryptoj.sandbox.keys import AuthFailed, KeyRing
 from cryptoj.sandbox.market import (
     CANDLE_SECONDS,
@@ -53,6 +55,8 @@ class SandboxExchange:
         clock: the simulated clock (default: wall time, speed 1).
         keys: trusted keys; faults: the fault plan; limiter: request budgets; fee_tier: fee rates.
         max_levels: synthetic book levels per side.
+        forms: the forms it answers in (default: the real ones, varied under `seed`).
+        cdn: the cache in front of the public `/market/*` routes (real forms only).
     """
 
     def __init__(
@@ -67,8 +71,12 @@ class SandboxExchange:
         limiter: RateLimiter | None = None,
         fee_tier: FeeTier | None = None,
         max_levels: int = 5_000,
+        forms: WireForms | None = None,
+        cdn: CdnCache | None = None,
     ) -> None:
         self.seed = seed
+        self.forms = forms or WireForms(seed=seed)
+        self.cdn = cdn or CdnCache()
         self.clock = clock or SimClock()
         self.keys = keys or KeyRing()
         self.faults = faults or FaultPlan(FaultConfig(seed=seed))
@@ -97,7 +105,11 @@ class SandboxExchange:
             on_fill=self._filled,
             fail_order=lambda: self.faults.fires("order_failed"),
             queue_order=lambda: self.faults.fires("order_queued"),
+            order_time=self._order_time,
+            trade_id=lambda product_id: self.markets[product_id].next_trade_id(),
         )
+        # (owner, currency) -> simulated time of the last fill that moved it (fact 28's passing state)
+        self._traded: dict[tuple[str, str], datetime] = {}
         self.step()
 
     def _bars(self, spec: ProductSpec, path: Path | None, start_minute: int) -> BarSource:
@@ -159,7 +171,22 @@ class SandboxExchange:
     def open_orders(self, owner: str) -> list[dict[str, Any]]:
         """A key's open orders as user-channel bodies."""
         portfolio = self.ledger.portfolio_uuid(owner)
-        return [user_order_body(o, portfolio_uuid=portfolio) for o in self.engine.open_orders(owner)]
+        dialect = self.forms.dialect
+        return [user_order_body(o, portfolio_uuid=portfolio, dialect=dialect) for o in self.engine.open_orders(owner)]
+
+    def account_unavailable(self, owner: str, currency: str) -> bool:
+        """Whether a read of this account answers "account is not available" now (an injected fault).
+
+        Coinbase answered so right after a trade, and not on the retry (real-traffic fact 28): the fault
+        fires only within a second of a fill that moved the account, and once per fill.
+        """
+        traded = self._traded.get((owner, currency))
+        if traded is None or (self.clock.now() - traded).total_seconds() > 1:
+            return False
+        if not self.faults.fires("account_unavailable"):
+            return False
+        del self._traded[(owner, currency)]
+        return True
 
     def authenticate_ws(self, token: str) -> str:
         """Verify a WebSocket JWT; the key name, or ValueError."""
@@ -209,11 +236,20 @@ class SandboxExchange:
 
     # --- engine callbacks --------------------------------------------------------------------
 
+    def _order_time(self, now: datetime) -> datetime:
+        # Fact 25: some real orders' created_time has no fraction; stamping them on the second keeps the
+        # wire value and the value list filters compare equal.
+        return now.replace(microsecond=0) if self.forms.whole_second() else now
+
     def _order_changed(self, order: OrderRecord) -> None:
-        body = user_order_body(order, portfolio_uuid=self.ledger.portfolio_uuid(order.owner))
+        portfolio = self.ledger.portfolio_uuid(order.owner)
+        body = user_order_body(order, portfolio_uuid=portfolio, dialect=self.forms.dialect)
         self._hub.publish(OrderUpdated(order.owner, body, self.clock.now()))
 
     def _filled(self, fill: FillRecord) -> None:
+        spec = self.specs[fill.product_id]
+        for currency in (spec.base_currency, spec.quote_currency):
+            self._traded[(fill.owner, currency)] = fill.time
         side = Side(fill.side)
         maker = side if fill.liquidity.value == "MAKER" else side.opposite
         trade = TradePrinted(fill.product_id, fill.trade_id, fill.price, fill.size, maker, fill.time)

@@ -24,6 +24,7 @@ FAULT_KINDS = (
     "order_queued",
     "ws_drop",
     "ws_sequence_gap",
+    "account_unavailable",
 )
 
 
@@ -43,7 +44,7 @@ class FaultConfig:
         reset_rate: the connection drops before the request is handled.
         order_failed_rate: an accepted order fails right after acceptance (status FAILED, holds released).
         order_queued_rate: an accepted order stays QUEUED until the next market step, then works.
-        html_errors: 429 and 5xx answers are HTML pages (like the CDN's) instead of JSON.
+        html_errors: in the documented forms, 429 and 5xx answers are HTML pages (the real forms always are).
     """
 
     seed: int = 0
@@ -57,6 +58,7 @@ class FaultConfig:
     order_queued_rate: float = 0.0
     ws_drop_rate: float = 0.0
     ws_sequence_gap_rate: float = 0.0
+    account_unavailable_rate: float = 0.0
     html_errors: bool = False
 
     def __post_init__(self) -> None:

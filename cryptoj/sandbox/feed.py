@@ -2,10 +2,12 @@
 
 Per connection: a subscribe within 5 s or the connection closes; one channel per (un)subscribe message,
 each answered by a `subscriptions` ack listing the whole set (after the channel's snapshot, as real traffic
-orders them); heartbeats once a second; every frame with the five envelope keys and ONE `sequence_num`
-counter across channels from 0. A bad JWT (on `user`, or on any channel that sends one) and an unknown
-channel both draw ``{"type":"error","message":"authentication failure"}``. The source's fault injector can
-drop the connection or skip a sequence number before any frame.
+orders them); heartbeats once a second; ONE `sequence_num` counter across channels from 0. Frames come in
+the forms in force (`cryptoj.sandbox.forms`): real frames mostly lack `client_id` (fact 2) and carry 6 to 9
+fraction digits in `timestamp` (fact 23); the documented forms carry all five envelope keys. A bad JWT (on
+`user`, or on any channel that sends one) and an unknown channel both draw
+``{"type":"error","message":"authentication failure"}``. The source's fault injector can drop the connection
+or skip a sequence number before any frame.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cryptoj.sandbox.events import (
     TickerUpdated,
     TradePrinted,
 )
+from cryptoj.sandbox.forms import WireForms
 
 __all__ = ["PUBLIC_CHANNELS", "serve_feed"]
 
@@ -45,19 +48,27 @@ async def serve_feed(
     *,
     heartbeat_interval: float = 1.0,
     subscribe_timeout: float = 5.0,
+    forms: WireForms | None = None,
 ) -> None:
-    """Serve one WebSocket connection from `source` until the client leaves or a fault drops it."""
+    """Serve one WebSocket connection from `source` until the client leaves or a fault drops it.
+
+    `forms` says how frames are written (default: `WireForms()`, the default dialect); the exchange's app
+    passes its own, so a dialect switched at run time reaches its open connections too.
+    """
     await websocket.accept()
-    connection = _FeedConnection(websocket, source, heartbeat_interval=heartbeat_interval)
+    connection = _FeedConnection(websocket, source, heartbeat_interval=heartbeat_interval, forms=forms or WireForms())
     await connection.serve(subscribe_timeout=subscribe_timeout)
 
 
 class _FeedConnection:
     """One client's subscriptions, sequence counter and background tasks."""
 
-    def __init__(self, websocket: WebSocket, source: FeedSource, *, heartbeat_interval: float) -> None:
+    def __init__(
+        self, websocket: WebSocket, source: FeedSource, *, heartbeat_interval: float, forms: WireForms
+    ) -> None:
         self._ws = websocket
         self._source = source
+        self._forms = forms
         self._interval = heartbeat_interval
         self._seq = 0
         self._lock = asyncio.Lock()  # one writer at a time, so sequence numbers go out in order
@@ -114,15 +125,20 @@ class _FeedConnection:
             raise _Dropped
         if self._source.ws_fault("sequence_gap"):
             self._seq += 1  # a frame "lost" on the way
-        frame = {
-            "channel": channel,
-            "client_id": "",
-            "timestamp": wire.rfc3339(self._source.now()),
-            "sequence_num": self._seq,
-            "events": events,
-        }
+        forms = self._forms
+        frame: dict[str, Any] = {"channel": channel}
+        if forms.client_id():
+            frame["client_id"] = ""
+        nanos = forms.frame_nanos() if forms.real else 0
+        frame["timestamp"] = self._style.time(self._source.now(), nanos=nanos)
+        frame["sequence_num"] = self._seq
+        frame["events"] = events
         self._seq += 1
         await self._ws.send_text(orjson.dumps(frame).decode())
+
+    @property
+    def _style(self) -> wire.FrameStyle:
+        return wire.REAL_STYLE if self._forms.real else wire.DOCUMENTED_STYLE
 
     async def _send_error(self, message: str) -> None:
         async with self._lock:
@@ -224,25 +240,25 @@ class _FeedConnection:
 
     def _snapshot_frames(self, channel: str, products: list[str]) -> list[tuple[str, list[dict[str, Any]]]]:
         """The snapshot frames of a subscribe, as (channel, events), built from the exchange's state now."""
-        source = self._source
-        at = wire.rfc3339(source.now())
+        source, style = self._source, self._style
+        at = source.now()
         if channel == "level2":
-            return [("l2_data", [wire.book_snapshot(source.book(product_id), at)]) for product_id in products]
+            return [("l2_data", [wire.book_snapshot(source.book(p), at, style=style)]) for p in products]
         if channel == "market_trades":
             return [
-                (
-                    "market_trades",
-                    [{"type": "snapshot", "trades": [wire.trade(t) for t in source.recent_trades(p, 100)]}],
-                )
-                for p in products
+                ("market_trades", [{"type": "snapshot", "trades": [wire.trade(t, style=style) for t in trades]}])
+                for trades in (source.recent_trades(p, 100) for p in products)
             ]
         if channel == "candles":
             return [
-                ("candles", [{"type": "snapshot", "candles": [wire.candle(c) for c in source.recent_candles(p, 100)]}])
-                for p in products
+                ("candles", [{"type": "snapshot", "candles": [wire.candle(c, style=style) for c in candles]}])
+                for candles in (source.recent_candles(p, 100) for p in products)
             ]
         if channel in ("ticker", "ticker_batch"):
-            tickers = [wire.ticker(source.ticker(p), best=channel == "ticker") for p in products]
+            tickers = [wire.ticker(source.ticker(p), style=style, best=channel == "ticker") for p in products]
+            if style.real:
+                # Fact 23: one product's ticker a frame, the snapshot one frame per product.
+                return [(channel, [{"type": "snapshot", "tickers": [t]}]) for t in tickers]
             return [(channel, [{"type": "snapshot", "tickers": tickers}])]
         if channel == "status":
             wanted = set(products)
@@ -263,15 +279,21 @@ class _FeedConnection:
             if "heartbeats" in self._subs:
                 self._heartbeat_counter += 1
                 uptime = time.monotonic() - self._started
+                style = self._style
+                nanos = self._forms.frame_nanos() if style.real else 0
                 body = {
-                    "current_time": wire.go_time(self._source.now(), uptime),
-                    "heartbeat_counter": str(self._heartbeat_counter),
+                    "current_time": style.current_time(self._source.now(), uptime=uptime, nanos=nanos),
+                    "heartbeat_counter": style.counter(self._heartbeat_counter),
                 }
                 await self._send("heartbeats", [body])
             if ticks % _TICKER_BATCH_EVERY == 0 and self._pending_batch:
                 pending, self._pending_batch = self._pending_batch, {}
-                tickers = [wire.ticker(t, best=False) for t in pending.values()]
-                await self._send("ticker_batch", [{"type": "update", "tickers": tickers}])
+                tickers = [wire.ticker(t, style=self._style, best=False) for t in pending.values()]
+                if self._style.real:
+                    for one in tickers:
+                        await self._send("ticker_batch", [{"type": "update", "tickers": [one]}])
+                else:
+                    await self._send("ticker_batch", [{"type": "update", "tickers": tickers}])
 
     async def _relay(self, queue: asyncio.Queue[SandboxEvent | None]) -> None:
         while True:
@@ -287,25 +309,25 @@ class _FeedConnection:
 
     def _frame_for(self, event: SandboxEvent, index: int) -> tuple[str, list[dict[str, Any]]] | None:
         """The update frame `event` makes for this client, or None (not subscribed, or already in a snapshot)."""
-        subs = self._subs
+        subs, style = self._subs, self._style
 
         def fresh(channel: str, product_id: str) -> bool:
             return index > self._snapshot_holds.get((channel, product_id), 0)
 
         match event:
             case BookChanged() if event.product_id in subs.get("level2", ()) and fresh("level2", event.product_id):
-                return "l2_data", [wire.book_update(event)]
+                return "l2_data", [wire.book_update(event, style=style)]
             case TradePrinted() if event.product_id in subs.get("market_trades", ()) and fresh(
                 "market_trades", event.product_id
             ):
-                return "market_trades", [{"type": "update", "trades": [wire.trade(event)]}]
+                return "market_trades", [{"type": "update", "trades": [wire.trade(event, style=style)]}]
             case CandleUpdated() if event.product_id in subs.get("candles", ()) and fresh("candles", event.product_id):
-                return "candles", [{"type": "update", "candles": [wire.candle(event)]}]
+                return "candles", [{"type": "update", "candles": [wire.candle(event, style=style)]}]
             case TickerUpdated():
                 if event.product_id in subs.get("ticker_batch", ()):
                     self._pending_batch[event.product_id] = event
                 if event.product_id in subs.get("ticker", ()):
-                    return "ticker", [{"type": "update", "tickers": [wire.ticker(event)]}]
+                    return "ticker", [{"type": "update", "tickers": [wire.ticker(event, style=style)]}]
             case OrderUpdated() if "user" in subs and event.owner == self._owner and fresh("user", ""):
                 wanted = subs["user"]
                 if not wanted or event.order.get("product_id") in wanted:

@@ -179,7 +179,8 @@ class OrderExecutor(ABC):
     def _store_new(self, order: Order, key: OrderKey, rules: ProductRules) -> Order | None:
         """Store a new order with its cycle and product; returns the stored order when another got there first."""
         try:
-            with UnitOfWork(self._engine) as uow:
+            # Durable: the intent must outlive a crash or a power cut that follows the send.
+            with UnitOfWork(self._engine, durable=True) as uow:
                 uow.products.upsert(rules, at=order.created_at)
                 uow.cycles.start(key.cycle_key, strategy=key.strategy, at=order.created_at)
                 uow.orders.save(order, cycle_key=key.cycle_key, intent_index=key.intent_index)

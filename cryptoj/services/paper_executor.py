@@ -13,9 +13,10 @@ rejection with Coinbase's reason, INSUFFICIENT_FUND.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -40,14 +41,15 @@ from cryptoj.domain.side import Side
 from cryptoj.services.exchange import ExchangeService
 from cryptoj.services.executor import OrderExecutor, Placement, RefreshReport
 from cryptoj.services.funds import shortfall
-from cryptoj.services.ledger import record_outcome
+from cryptoj.services.ledger import load_order, record_outcome
 from cryptoj.services.risk import RiskService
-from cryptoj.store import PaperOrderState, UnitOfWork
+from cryptoj.store import DuplicateRecord, PaperOrderState, UnitOfWork
 
 __all__ = ["PaperExecutor"]
 
 _log = logging.getLogger(__name__)
 
+_POLL_SECONDS = 0.2
 BookSource = Callable[[str], Awaitable[OrderBook]]
 
 
@@ -57,11 +59,13 @@ class PaperExecutor(OrderExecutor):
     Parameters:
         engine, risk, clock: as `OrderExecutor`.
         exchange: read-only market data (books, trades).
-        fees: the fee tier paper fills pay.
+        fees: the fee tier paper fills pay, or how to find it out (read once, when the first fill needs it:
+            building an executor sends nothing, so a passing network fault cannot fail a run before its tasks).
         starting_cash: the paper account's cash before its first fill, by currency.
         books: where books come from (default: the exchange's authenticated book); a trading cycle with
             the WebSocket open passes its live books.
         book_depth: levels a side to ask the exchange for.
+        claim_grace: seconds an order stored by another worker, not yet filled, is left to that worker.
     """
 
     mode = ExecutionMode.PAPER
@@ -72,18 +76,26 @@ class PaperExecutor(OrderExecutor):
         risk: RiskService,
         *,
         exchange: ExchangeService,
-        fees: FeeRates,
+        fees: FeeRates | Callable[[], Awaitable[FeeRates]],
         starting_cash: Mapping[str, Decimal],
         books: BookSource | None = None,
         book_depth: int = 1000,
+        claim_grace: float = 10.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(engine, risk, clock=clock)
         self._exchange = exchange
-        self.fees = fees
+        self._fees = fees
         self._starting_cash = dict(starting_cash)
         self._depth = book_depth
+        self._claim_grace = claim_grace
         self._books = books or self._exchange_book
+
+    async def fee_rates(self) -> FeeRates:
+        """The fee tier paper fills pay (read once)."""
+        if not isinstance(self._fees, FeeRates):
+            self._fees = await self._fees()
+        return self._fees
 
     async def _exchange_book(self, product_id: str) -> OrderBook:
         return await self._exchange.book(product_id, limit=self._depth)
@@ -120,27 +132,44 @@ class PaperExecutor(OrderExecutor):
             intent,
             book,
             client_order_id=order.client_order_id,
-            fees=self.fees,
+            fees=await self.fee_rates(),
             at=now,
             last_trade_price=last,
             size_increment=rules.base_increment,
         )
-        stored, fills = self._apply(order.client_order_id, result, checked_at=now)
+        try:
+            stored, fills = self._apply(order.client_order_id, result, checked_at=now)
+        except DuplicateRecord:
+            # Another worker filled this order first (its fills carry the same trade ids): theirs stands.
+            current = load_order(self._engine, order.client_order_id)
+            if current is None:  # pragma: no cover - the order row was stored before the send
+                raise
+            return Placement(current)
         return Placement(stored, tuple(fills), sent=True)
 
     async def _resolve(self, order: Order) -> Placement:
         # Nothing left the process: a paper order stored but not filled (a crash in between) is simply run
-        # again, and its deterministic trade ids make a repeat of fills already stored count once.
+        # again. One stored a moment ago is most likely being filled by another worker right now: wait for
+        # its outcome rather than fill it a second time.
+        waited = 0.0
+        while order.status is OrderStatus.SUBMITTING and waited < self._claim_grace:
+            if self._clock() - order.created_at > timedelta(seconds=self._claim_grace):
+                break  # too old to be anyone's work in progress: a crash left it
+            await asyncio.sleep(_POLL_SECONDS)
+            waited += _POLL_SECONDS
+            order = load_order(self._engine, order.client_order_id) or order
+        if order.status is not OrderStatus.SUBMITTING:
+            return Placement(order)
         return await self._send(order)
 
     async def _shortfall(self, order: Order, book: OrderBook) -> str | None:
         """Why the paper account cannot pay for `order` (Coinbase's INSUFFICIENT_FUND), or None."""
-        held_cash, held_base = self._held(exclude=order.client_order_id)
+        held_cash, held_base = self._held(exclude=order.client_order_id, taker=(await self.fee_rates()).taker)
         return shortfall(
-            order.intent, await self.portfolio(), book, self.fees, held_cash=held_cash, held_base=held_base
+            order.intent, await self.portfolio(), book, await self.fee_rates(), held_cash=held_cash, held_base=held_base
         )
 
-    def _held(self, *, exclude: str) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    def _held(self, *, exclude: str, taker: Decimal) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
         """What working paper orders hold: quote cash for buys (with the taker fee), base for sells."""
         cash: dict[str, Decimal] = {}
         base: dict[str, Decimal] = {}
@@ -153,7 +182,7 @@ class PaperExecutor(OrderExecutor):
                 continue
             if intent.side is Side.BUY and intent.limit_price is not None:
                 quote = split_product_id(intent.product_id)[1]
-                cash[quote] = cash.get(quote, ZERO) + remaining * intent.limit_price * (1 + self.fees.taker)
+                cash[quote] = cash.get(quote, ZERO) + remaining * intent.limit_price * (1 + taker)
             elif intent.side is Side.SELL:
                 base[intent.product_id] = base.get(intent.product_id, ZERO) + remaining
         return cash, base
@@ -219,17 +248,18 @@ class PaperExecutor(OrderExecutor):
         )
         trades = await self._exchange.trades_since(intent.product_id, state.checked_at, until=now)
         book = await self._books(intent.product_id)
+        fees = await self.fee_rates()
         fills: list[Fill] = []
         result = PaperResult((), OrderStatus.OPEN, resting)
         for trade in trades:
-            result = on_trade(resting, price=trade.price, size=trade.size, fees=self.fees, at=trade.time or now)
+            result = on_trade(resting, price=trade.price, size=trade.size, fees=fees, at=trade.time or now)
             fills.extend(result.fills)
             if result.resting is None:
                 break
             resting = result.resting
         if result.resting is not None:
             try:
-                result = on_book(result.resting, book, fees=self.fees, at=now)
+                result = on_book(result.resting, book, fees=fees, at=now)
                 fills.extend(result.fills)
             except PaperError as exc:
                 _log.warning("paper order %s not checked against the book: %s", order.client_order_id, exc)

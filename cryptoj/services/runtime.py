@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import Engine
@@ -36,7 +37,10 @@ from cryptoj.services.paper_executor import PaperExecutor
 from cryptoj.services.risk import RiskService, limits_from
 from cryptoj.store import open_store
 
-__all__ = ["Runtime", "load_key", "open_runtime", "paper_fees"]
+if TYPE_CHECKING:
+    from cryptoj.sandbox.server import SandboxServer
+
+__all__ = ["Runtime", "load_key", "open_runtime", "paper_fees", "start_sandbox"]
 
 
 @dataclass(frozen=True)
@@ -117,7 +121,7 @@ async def open_runtime(
         stack.callback(engine.dispose)
         exchange = ExchangeService(client)
         risk = RiskService(engine, limits_from(settings), currency=settings.risk_currency, clock=now)
-        executor = await _executor(
+        executor = _executor(
             settings, endpoints=endpoints, client=client, engine=engine, exchange=exchange, risk=risk, clock=now,
             signed=key is not None,
         )  # fmt: skip
@@ -134,7 +138,7 @@ async def open_runtime(
         )
 
 
-async def _executor(
+def _executor(
     settings: Settings,
     *,
     endpoints: Endpoints,
@@ -155,7 +159,10 @@ async def _executor(
             intent_ttl=timedelta(seconds=settings.intent_ttl_seconds),
             clock=clock,
         )
-    fees = await paper_fees(settings, exchange, signed=signed)
+
+    async def fees() -> FeeRates:
+        return await paper_fees(settings, exchange, signed=signed)
+
     return PaperExecutor(engine, risk, exchange=exchange, fees=fees, starting_cash=settings.paper_cash, clock=clock)
 
 
@@ -170,21 +177,23 @@ async def paper_fees(settings: Settings, exchange: ExchangeService, *, signed: b
 
 async def _start_sandbox(settings: Settings, key: CdpKey | None, stack: AsyncExitStack) -> tuple[str, CdpKey]:
     """Start the local sandbox in this process; it trusts the configured key, or one made for this run."""
-    from cryptoj.sandbox.clock import SimClock
-    from cryptoj.sandbox.exchange import SandboxExchange
     from cryptoj.sandbox.keys import generate_key
-    from cryptoj.sandbox.server import SandboxServer
 
     key = key or generate_key()
-    exchange = SandboxExchange(seed=settings.sandbox_seed, clock=SimClock())
-    exchange.trust(key)
-    server = SandboxServer(exchange, host=settings.sandbox_host, port=settings.sandbox_port)
-    try:
-        await asyncio.to_thread(server.start)
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot start the sandbox on {settings.sandbox_host}:{settings.sandbox_port} "
-            f"(CRYPTOJ_SANDBOX_HOST/_PORT): {exc.strerror or exc}"
-        ) from None
+    server = await asyncio.to_thread(start_sandbox, settings, key)
     stack.callback(server.stop)
     return server.base_url, key
+
+
+def start_sandbox(settings: Settings, key: CdpKey) -> SandboxServer:
+    """Serve a sandbox exchange in this process, trusting `key`, where the settings say (sandbox_host/_port)."""
+    from cryptoj.sandbox.clock import SimClock
+    from cryptoj.sandbox.exchange import SandboxExchange
+    from cryptoj.sandbox.server import SandboxServer, SandboxStartError
+
+    exchange = SandboxExchange(seed=settings.sandbox_seed, clock=SimClock())
+    exchange.trust(key)
+    try:
+        return SandboxServer(exchange, host=settings.sandbox_host, port=settings.sandbox_port).start()
+    except SandboxStartError as exc:
+        raise ConfigurationError(f"{exc} (settings CRYPTOJ_SANDBOX_HOST, CRYPTOJ_SANDBOX_PORT)") from None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Connection, RowMapping, func, or_, select
 
 from cryptoj.domain.products import ProductRules
@@ -15,6 +14,9 @@ from cryptoj.store._sql import atomic_write, insert_for
 from cryptoj.store.columns import check_money, is_exact_money
 from cryptoj.store.errors import InvalidRecord, UnknownReference
 from cryptoj.store.tables import CandleRow, ProductRow
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["CANDLE_COLUMNS", "COPY_THRESHOLD", "CandleRepository", "ProductRepository"]
 
@@ -233,6 +235,8 @@ class CandleRepository:
         Prices and volume stay `Decimal` (object columns) for anything that computes money; `floats=True`
         gives float64 columns, for indicators only.
         """
+        import pandas as pd  # on use: loading it costs every other store user (`cryptoj db ...`) about a second
+
         bars = self.window(product_id, granularity, start=start, end=end, limit=limit)
         index = pd.DatetimeIndex([bar.start for bar in bars], name="start", tz="UTC")
         data: dict[str, Any] = {}

@@ -13,10 +13,19 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from cryptoj.config import Settings
-from cryptoj.store.engine import READ_ONLY_OPTION, create_store_engine
+from cryptoj.store.engine import READ_ONLY_OPTION, create_database_folder, create_store_engine, sqlite_file
 from cryptoj.store.errors import MigrationError
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "current_revision", "head_revision", "open_store", "upgrade"]
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "database_exists",
+    "head_revision",
+    "is_known_revision",
+    "open_store",
+    "upgrade",
+]
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The PostgreSQL advisory lock migrations hold (any fixed 64-bit number; this one spells "cryptoj").
@@ -38,8 +47,25 @@ def head_revision() -> str:
     return head
 
 
+def is_known_revision(revision: str) -> bool:
+    """Whether this code's migrations know `revision` (one it does not was stamped by a newer CryptoJ)."""
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(revision)
+    except CommandError:
+        return False
+    return True
+
+
+def database_exists(engine: Engine) -> bool:
+    """False for a SQLite file that is not there yet (checked without creating it); PostgreSQL: True."""
+    path = sqlite_file(engine)
+    return path is None or path.exists()
+
+
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None for an empty database)."""
+    """The revision the database is at (None for an empty one, or a SQLite file not made yet: nothing is created)."""
+    if not database_exists(engine):
+        return None  # opening it would create an empty file
     try:
         with engine.connect() as connection:
             # A read: on SQLite it must not queue behind a running writer for the write lock.
@@ -50,7 +76,11 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, *, revision: str = "head") -> str:
-    """Bring the schema to `revision` in one transaction; returns the revision reached."""
+    """Bring the schema to `revision` in one transaction; returns the revision reached.
+
+    On SQLite the database's folder and file are made here, the one place that writes a new database.
+    """
+    create_database_folder(engine)
     config = alembic_config()
     try:
         with engine.begin() as connection:

@@ -8,7 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
-from cryptoj.store.engine import READ_ONLY_OPTION
+from cryptoj.store.engine import DURABLE_OPTION, READ_ONLY_OPTION
 from cryptoj.store.errors import StoreError, StoreUnavailable
 from cryptoj.store.fills import FillRepository
 from cryptoj.store.market import CandleRepository, ProductRepository
@@ -33,14 +33,25 @@ class UnitOfWork:
     committed state (WAL), and any write it tries fails with `StoreError`. On PostgreSQL it runs at READ
     COMMITTED (read-only transactions when asked), and an order save locks that order's row.
 
+    A commit always survives the process dying. Surviving power loss or an OS crash too is what
+    `durable=True` adds, for the write that must never be lost: the order intent stored before it is sent
+    ("the intent is stored before it is sent"). On SQLite that commit syncs the WAL to disk before it
+    returns (synchronous=FULL for this transaction; the others run at NORMAL, synced at checkpoints); on
+    PostgreSQL it runs with synchronous_commit on even where the server turns it off. It costs a disk
+    flush per commit (docs/performance.md), so the other writes (candles, snapshots) go without.
+
     Parameters:
         engine: from `cryptoj.store.open_store` (schema already migrated).
         read_only: for reads only (dashboards, reports, a strategy's inputs); `commit()` is refused.
+        durable: `commit()` returns only once the writes would survive power loss.
     """
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False, durable: bool = False) -> None:
+        if read_only and durable:
+            raise StoreError("a read-only unit of work writes nothing to make durable")
         self._engine = engine
         self._read_only = read_only
+        self._durable = durable
         self._connection: Connection | None = None
         self._committed = False
 
@@ -53,6 +64,8 @@ class UnitOfWork:
             raise _unavailable(exc) from exc
         if self._read_only:
             connection.execution_options(**{READ_ONLY_OPTION: True, "postgresql_readonly": True})
+        if self._durable:
+            connection.execution_options(**{DURABLE_OPTION: True})
         try:
             connection.begin()
         except BaseException as exc:

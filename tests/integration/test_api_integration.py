@@ -43,10 +43,10 @@ from cryptoj.coinbase.models import (
     OrderConfiguration,
     PreviewOrderRequest,
 )
-from cryptoj.config import load_settings
 from cryptoj.sandbox.faults import FaultConfig
 from tests.unit.coinbase.conftest import server_time
 from tests.utils.fixtures.coinbase import CASSETTE_DIR, FakeTime, make_ec_key
+from tests.utils.fixtures.recording import cassette_path, recorded_base_url, recording_client_for
 from tests.utils.fixtures.sandbox import SandboxHandle
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,24 +64,24 @@ def cassette(name: str) -> Callable[[F], F]:
     return mark
 
 
-def _recording_key(config: pytest.Config) -> CdpKey | None:
-    """The user's real key, only when recording (docs/recording.md); replay never needs one."""
-    if config.getoption("--record-mode") in (None, "none"):
-        return None
-    settings = load_settings()
-    if settings.api_key_file is not None:
-        return CdpKey.from_file(settings.api_key_file)
-    if settings.api_key_name is not None and settings.api_private_key is not None:
-        return CdpKey.from_secrets(settings.api_key_name, settings.api_private_key)
-    return None
-
-
 @pytest.fixture
 async def client(
     request: pytest.FixtureRequest, ec_key: CdpKey, fake_time: FakeTime
 ) -> AsyncIterator[CoinbaseAdvancedClient]:
-    key = _recording_key(request.config) or ec_key
-    async with CoinbaseAdvancedClient(key=key, max_retries=0, **fake_time.client_kwargs()) as client:
+    """Replay: the cassette's own host, a throwaway key, a fake clock. Recording: the user's settings, guarded.
+
+    The user's key and `rest_url` are read only when this test's cassette is really being recorded
+    (docs/recording.md); an order write to api.coinbase.com is then refused unless --record-real-orders.
+    """
+    recorder = recording_client_for(request, fallback_key=ec_key)
+    if recorder is not None:
+        async with recorder as client:
+            yield client
+        return
+    base_url = recorded_base_url(cassette_path(request.node))
+    async with CoinbaseAdvancedClient(
+        base_url=base_url, key=ec_key, max_retries=0, **fake_time.client_kwargs()
+    ) as client:
         yield client
 
 

@@ -7,6 +7,7 @@ of the same key sends nothing new, and paper fills equal live-on-sandbox fills o
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -210,8 +211,9 @@ async def test_an_exchange_rejection_is_stored_with_the_exchanges_reason(
         rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
         ask = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"].ask
         assert ask is not None
-        # A post-only buy at the ask would take liquidity: Coinbase rejects it.
-        crossing = limit(ask + Decimal("0.01"), post_only=True)
+        # A post-only buy through the ask would take liquidity: Coinbase rejects it. 2% through, so a market
+        # that moves between reading the ask and sending the order cannot make it rest instead.
+        crossing = limit((ask * Decimal("1.02")).quantize(Decimal("0.01")), post_only=True)
         placed = await rt.executor.place(
             crossing, key=OrderKey("cycle-1", "test", 0), rules=rules, marks={"BTC-USD": ask}
         )
@@ -427,3 +429,26 @@ def _stored(settings: Settings, client_order_id: str) -> Order:
         engine.dispose()
     assert stored is not None
     return stored
+
+
+@pytest.mark.parametrize("execution", MODES)
+async def test_two_workers_placing_the_same_intent_at_once_make_one_order(
+    sandbox: SandboxHandle, tmp_path: Path, execution: str
+) -> None:
+    """Two runs of one cycle on one store (two workers picked up the same cycle): each order exists once."""
+    settings = service_settings(tmp_path, sandbox, execution=execution)
+    async with open_runtime(settings) as first, open_runtime(settings) as second:
+        rules = (await first.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
+        marks = await _marks(first)
+        key = OrderKey("shared-cycle", "test", 0)
+        a, b = await asyncio.gather(
+            first.executor.place(market(size="0.03"), key=key, rules=rules, marks=marks),
+            second.executor.place(market(size="0.03"), key=key, rules=rules, marks=marks),
+        )
+        portfolio = await first.executor.portfolio()
+    assert a.order.client_order_id == b.order.client_order_id
+    # One of them may return while the other is still recording the outcome: the store has the last word.
+    assert _stored(settings, a.order.client_order_id).status is OrderStatus.FILLED
+    assert portfolio.size("BTC-USD") == Decimal("0.03")  # filled once, counted once
+    if execution == "live":
+        assert len(_exchange_orders(sandbox, a.order.client_order_id)) == 1

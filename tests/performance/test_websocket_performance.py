@@ -201,9 +201,11 @@ def test_the_whole_handler_over_loopback_beside_a_bare_client(benchmark: Benchma
     from cryptoj.coinbase.ws_recording import ReplayServer
 
     count = 20_000
-    snapshot = big_snapshot_frame(levels=SNAPSHOT_LEVELS, sequence_num=0)
-    updates = [f.decode() for f in update_frames(count)]  # sequence 1..count
-    recording = [(0.0, snapshot), *((0.0, u) for u in updates)]
+    # The ack that answers the handler's subscribes (it waits for one), then the snapshot and the updates.
+    ack = ws_frame("subscriptions", 0, [{"subscriptions": {"heartbeats": ["heartbeats"], "level2": ["BTC-USD"]}}])
+    snapshot = big_snapshot_frame(levels=SNAPSHOT_LEVELS, sequence_num=1)
+    updates = [f.decode() for f in update_frames(count)][1:]  # sequence 2..count
+    recording = [(0.0, ack), (0.0, snapshot), *((0.0, u) for u in updates)]
 
     async def through_handler() -> float:
         async with ReplayServer(recording) as server:

@@ -183,3 +183,113 @@ def test_rates_and_timeouts_must_be_positive() -> None:
         load_settings(public_requests_per_second=0)
     with pytest.raises(ConfigurationError, match="products"):
         load_settings(products=[])
+
+
+# Settings an operator commonly gets wrong: each is one clear ConfigurationError (issue 15) --------------------
+
+
+def test_a_dotenv_shared_with_other_tools_is_read_for_its_cryptoj_lines_only(isolated: Path) -> None:
+    (isolated / ".env").write_text(
+        "PREFECT_API_URL=http://127.0.0.1:4200/api\nDATABASE_URL=postgresql://elsewhere/db\nCRYPTOJ_SANDBOX_SEED=11\n"
+    )
+    settings = load_settings()
+    assert settings.sandbox_seed == 11
+    assert settings.database_url is None
+
+
+@pytest.mark.parametrize("where", ["environment", "dotenv"])
+def test_a_misspelt_cryptoj_variable_is_refused_with_the_likely_name(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # Ignoring it would run on the default: here, on SQLite instead of the database the operator meant.
+    if where == "environment":
+        monkeypatch.setenv("CRYPTOJ_DATABASE_ULR", "postgresql://trader:pw-secret-1@db/cryptoj")
+    else:
+        (isolated / ".env").write_text("CRYPTOJ_DATABASE_ULR=postgresql://trader:pw-secret-1@db/cryptoj\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "CRYPTOJ_DATABASE_ULR" in message
+    assert (
+        "database_ulr (CRYPTOJ_DATABASE_ULR): not a setting; did you mean database_url (CRYPTOJ_DATABASE_URL)?"
+        in message
+    )
+    assert "pw-secret-1" not in message
+
+
+def test_an_unknown_key_in_cryptoj_toml_is_refused_by_name(isolated: Path) -> None:
+    (isolated / "cryptoj.toml").write_text('exchnage = "coinbase"\n')
+    with pytest.raises(
+        ConfigurationError, match=r"exchnage \(CRYPTOJ_EXCHNAGE\): not a setting; did you mean exchange"
+    ):
+        load_settings()
+
+
+@pytest.mark.parametrize("where", ["environment", "dotenv"])
+def test_products_that_are_not_json_say_what_is_expected(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    if where == "environment":
+        monkeypatch.setenv("CRYPTOJ_PRODUCTS", "BTC-USD,ETH-USD")
+    else:
+        (isolated / ".env").write_text("CRYPTOJ_PRODUCTS=BTC-USD,ETH-USD\n")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        'invalid settings: products (CRYPTOJ_PRODUCTS): not JSON; give JSON such as ["BTC-USD","ETH-USD"]'
+    )
+
+
+def test_a_malformed_cryptoj_toml_names_the_file_and_the_place(isolated: Path) -> None:
+    (isolated / "cryptoj.toml").write_text('exchange = "sandbox"\nexecution = live\n')
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith("invalid settings: cryptoj.toml is not valid TOML: ")
+    assert "line 2" in message
+    assert "\n" not in message
+
+
+def test_a_home_or_key_file_written_with_a_tilde_means_the_users_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    # .env files and TOML do no shell expansion: `~/x` would otherwise be a folder named "~" here.
+    monkeypatch.setenv("CRYPTOJ_HOME", "~/cryptoj-home")
+    monkeypatch.setenv("CRYPTOJ_API_KEY_FILE", "~/keys/cdp.json")
+    settings = load_settings()
+    assert settings.home == Path.home() / "cryptoj-home"
+    assert settings.api_key_file == Path.home() / "keys" / "cdp.json"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("rest_url", "api.coinbase.com", "rest_url (CRYPTOJ_REST_URL): give http(s)://host[:port]"),
+        ("rest_url", "ftp://api.coinbase.com", "rest_url (CRYPTOJ_REST_URL): give http(s)://host[:port]"),
+        ("ws_market_url", "https://advanced-trade-ws.coinbase.com", "ws_market_url (CRYPTOJ_WS_MARKET_URL): give ws"),
+        ("ws_user_url", "advanced-trade-ws-user.coinbase.com", "ws_user_url (CRYPTOJ_WS_USER_URL): give ws"),
+    ],
+)
+def test_endpoints_must_be_urls_of_their_kind(
+    monkeypatch: pytest.MonkeyPatch, field: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(f"CRYPTOJ_{field.upper()}", value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert expected in str(caught.value)
+
+
+def test_well_formed_endpoints_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOJ_REST_URL", "https://api-sandbox.coinbase.com")
+    monkeypatch.setenv("CRYPTOJ_WS_MARKET_URL", "ws://127.0.0.1:8765")
+    settings = load_settings()
+    assert settings.rest_url == "https://api-sandbox.coinbase.com"
+    assert settings.ws_market_url == "ws://127.0.0.1:8765"
+
+
+def test_each_problem_names_the_variable_that_sets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOJ_SANDBOX_PORT", "99999")
+    monkeypatch.setenv("CRYPTOJ_EXECUTION", "Live")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "execution (CRYPTOJ_EXECUTION): Input should be 'paper' or 'live'" in message
+    assert "sandbox_port (CRYPTOJ_SANDBOX_PORT): Input should be less than or equal to 65535" in message

@@ -52,6 +52,8 @@ class Engine:
         on_fill: called for every fill (the market's trade prints).
         fail_order: asked once per accepted order; True fails it (an injected FAILED status).
         queue_order: asked once per accepted order; True leaves it QUEUED until the next market step.
+        order_time: an order's `created_time` from the time it is placed (default: that time).
+        trade_id: the id of the next trade printed on a product (default: a fresh uuid).
     """
 
     def __init__(
@@ -66,6 +68,8 @@ class Engine:
         on_fill: Callable[[FillRecord], None] | None = None,
         fail_order: Callable[[], bool] | None = None,
         queue_order: Callable[[], bool] | None = None,
+        order_time: Callable[[datetime], datetime] | None = None,
+        trade_id: Callable[[str], str] | None = None,
     ) -> None:
         self.products = products
         self.ledger = ledger
@@ -76,6 +80,10 @@ class Engine:
         self._on_fill = on_fill or (lambda fill: None)
         self._fail_order = fail_order or (lambda: False)
         self._queue_order = queue_order or (lambda: False)
+        self._order_time = order_time or (lambda now: now)
+        self._trade_id = trade_id or (lambda product_id: self.new_id())
+        # Real fill times carry nanoseconds: the digits below the clock's microseconds, drawn apart from ids.
+        self._nanos = random.Random(f"{seed}:fill-nanos")  # noqa: S311 - reproducible times, not secrets
         self._orders: dict[str, OrderRecord] = {}
         self._by_client_id: dict[tuple[str, str], str] = {}
         self._fills: dict[str, list[FillRecord]] = {}
@@ -142,7 +150,7 @@ class Engine:
             order_id=self.new_id(),
             owner=owner,
             request=request,
-            created_time=now,
+            created_time=self._order_time(now),
             limit_price=request.limit_price,
             base_size=request.base_size,
             last_update_time=now,
@@ -233,7 +241,7 @@ class Engine:
         order.last_fill_time = now
         fill = FillRecord(
             entry_id=self.new_id(),
-            trade_id=self.new_id(),
+            trade_id=self._trade_id(order.product_id),
             order_id=order.order_id,
             owner=owner,
             product_id=order.product_id,
@@ -243,6 +251,7 @@ class Engine:
             commission=fee,
             liquidity=liquidity,
             time=now,
+            nanos=self._nanos.randrange(1000),
         )
         self._fills.setdefault(owner, []).append(fill)
         self._on_fill(fill)

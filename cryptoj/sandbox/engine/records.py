@@ -39,6 +39,7 @@ class FillRecord:
     commission: Decimal
     liquidity: Liquidity
     time: datetime
+    nanos: int = 0  # nanoseconds below `time`'s microseconds (real fill times carry nine digits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ __all__ = [
     "BadRequest",
     "OrderRequest",
     "Rejection",
+    "UnknownField",
     "check_stop",
     "echo_configuration",
     "parse_order_request",
@@ -99,6 +100,14 @@ class BadRequest(CryptojError):
     """A request the API cannot read: HTTP 400 `INVALID_ARGUMENT` with Coinbase's wording."""
 
 
+class UnknownField(BadRequest):
+    """A body field Coinbase's decoder does not know (fact 13); the REST layer words it as the dialect says."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f'proto: unknown field "{field}"')
+        self.field = field
+
+
 class Rejection(CryptojError):
     """A readable order that breaks a rule: HTTP 200, `success: false`, the cause in `error_response`.
 
@@ -144,7 +153,7 @@ def parse_order_request(
         raise BadRequest("request body must be a JSON object")
     for name in body:
         if name not in CREATE_FIELDS:
-            raise BadRequest(f'proto: unknown field "{name}"')
+            raise UnknownField(name)
     client_order_id = body.get("client_order_id", "")
     if need_client_order_id and (not isinstance(client_order_id, str) or not client_order_id):
         raise BadRequest("client_order_id is required")
@@ -166,11 +175,11 @@ def parse_order_request(
             f"{config_key} is not supported by the sandbox",
         )
     if config_key not in _CONFIGS or not isinstance(config, dict):
-        raise BadRequest(f'proto: unknown field "{config_key}"')
+        raise UnknownField(config_key)
     order_type, tif, allowed = _CONFIGS[config_key]
     for name in config:
         if name not in allowed:
-            raise BadRequest(f'proto: unknown field "{name}"')
+            raise UnknownField(name)
     spec = products.get(product_id)
     if spec is None:
         raise Rejection("INVALID_PRODUCT_ID", "PREVIEW_INVALID_PRODUCT_ID", "Invalid product_id", product_id)

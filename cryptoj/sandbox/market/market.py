@@ -17,6 +17,8 @@ __all__ = ["CANDLE_SECONDS", "ProductMarket"]
 
 CANDLE_SECONDS = 300  # the WebSocket candles channel's bucket
 _DAY_MINUTES = 1440
+# Trade ids are a product's running count, like Coinbase's (`"1068572090"`, fact 23); this is where it starts.
+FIRST_TRADE_ID = 1_000_000_000
 
 
 class ProductMarket:
@@ -42,6 +44,7 @@ class ProductMarket:
         self._unit = 1
         self._trades: deque[TradePrinted] = deque(maxlen=1_000)
         self._last_second: int | None = None
+        self._next_trade = FIRST_TRADE_ID
         self.last_price = Decimal(0)
 
     # --- prices ------------------------------------------------------------------------------
@@ -118,6 +121,11 @@ class ProductMarket:
         trades.reverse()
         return trades
 
+    def next_trade_id(self) -> str:
+        """The id of the next trade on this product (market prints and user fills share the count)."""
+        self._next_trade += 1
+        return str(self._next_trade)
+
     def record_trade(self, trade: TradePrinted) -> None:
         """Remember a trade (a market one or a user's fill) for market trades and the trades channel."""
         self._trades.append(trade)
@@ -175,7 +183,7 @@ class ProductMarket:
             # A buyer taking the ask prints at the ask (one tick up); a seller hitting the bid at the bid.
             price = self.to_price(ticks + (1 if maker is Side.SELL else 0))
             size = (self._unit * (1 + h % 500)) * self._size_unit
-            trade = TradePrinted(self.spec.product_id, f"m-{second}-{i}", price, size, maker, at)
+            trade = TradePrinted(self.spec.product_id, self.next_trade_id(), price, size, maker, at)
             self.record_trade(trade)
             trades.append(trade)
         return trades

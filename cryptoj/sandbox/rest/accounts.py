@@ -21,8 +21,11 @@ async def list_accounts(call: Call) -> dict[str, Any]:
     page = accounts[offset : offset + limit]
     has_next = offset + limit < len(accounts)
     portfolio = ledger.portfolio_uuid(owner)
+    dialect = call.exchange.forms.dialect
     return {
-        "accounts": [account_body(a, portfolio_uuid=portfolio, default=a.currency == "USD") for a in page],
+        "accounts": [
+            account_body(a, portfolio_uuid=portfolio, default=a.currency == "USD", dialect=dialect) for a in page
+        ],
         "has_next": has_next,
         "cursor": str(offset + limit) if has_next else "",
         "size": len(page),
@@ -30,13 +33,19 @@ async def list_accounts(call: Call) -> dict[str, Any]:
 
 
 async def get_account(call: Call) -> dict[str, Any]:
-    """GET /accounts/{account_uuid}."""
+    """GET /accounts/{account_uuid}; an unknown uuid, like an account caught just after a trade, is "not available"."""
     owner = call.user
-    ledger = call.exchange.ledger
+    exchange = call.exchange
+    ledger = exchange.ledger
     wanted = call.path_params["account_uuid"]
     for account in ledger.accounts(owner):
-        if account.uuid == wanted:
-            body = account_body(account, portfolio_uuid=ledger.portfolio_uuid(owner), default=account.currency == "USD")
+        if account.uuid == wanted and not exchange.account_unavailable(owner, account.currency):
+            body = account_body(
+                account,
+                portfolio_uuid=ledger.portfolio_uuid(owner),
+                default=account.currency == "USD",
+                dialect=exchange.forms.dialect,
+            )
             return {"account": body}
     raise ApiError(400, "INVALID_ARGUMENT", "account is not available")
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from cryptoj.domain.book import BookSide, OrderBook
-from cryptoj.sandbox.engine.wire import decimal_text, rfc3339
+from cryptoj.sandbox.engine.wire import decimal_text, rest_time
 from cryptoj.sandbox.market import ProductMarket
-from cryptoj.sandbox.rest.http import ApiError, Call, query_int
+from cryptoj.sandbox.rest.http import PREFIX, ApiError, Call, query_int
 
 __all__ = [
     "best_bid_ask",
@@ -47,11 +47,17 @@ def _market(call: Call, product_id: str | None) -> ProductMarket:
     return market
 
 
-def _product_body(call: Call, market: ProductMarket) -> dict[str, Any]:
+def _public(call: Call) -> bool:
+    """Whether the call came through the public /market routes (the CDN's, on Coinbase)."""
+    return call.path.startswith(f"{PREFIX}/market/")
+
+
+def _product_body(call: Call, market: ProductMarket, *, best_prices: str) -> dict[str, Any]:
+    """A product object; `best_prices` is "book" (filled), "empty" ("") or "absent" (left out)."""
     spec = market.spec
     ticker = market.ticker(call.exchange.now().timestamp())
     bid, ask = market.book.best_bid, market.book.best_ask
-    return {
+    body: dict[str, Any] = {
         "product_id": spec.product_id,
         "price": decimal_text(ticker.price),
         "price_percentage_change_24h": decimal_text(ticker.price_percent_chg_24_h),
@@ -98,13 +104,25 @@ def _product_body(call: Call, market: ProductMarket) -> dict[str, Any]:
         "display_name_overwrite": "",
         "is_alpha_testing": False,
         "about_description": "",
-        "best_bid_price": decimal_text(bid.price) if bid else "",
-        "best_ask_price": decimal_text(ask.price) if ask else "",
     }
+    if best_prices == "book":
+        body["best_bid_price"] = decimal_text(bid.price) if bid else ""
+        body["best_ask_price"] = decimal_text(ask.price) if ask else ""
+    elif best_prices == "empty":
+        body["best_bid_price"] = body["best_ask_price"] = ""
+    return body
+
+
+def _best_prices(call: Call) -> str:
+    """How this answer writes best bid and ask: real /market answers leave them out or empty (fact 27)."""
+    forms = call.exchange.forms
+    if not (forms.real and _public(call)):
+        return "book"
+    return "empty" if forms.best_prices_empty() else "absent"
 
 
 async def list_products(call: Call) -> dict[str, Any]:
-    """GET /products and /market/products."""
+    """GET /products and /market/products (the real /market answer's `pagination` is null, fact 27)."""
     wanted = call.query.getlist("product_ids")
     product_type = call.query.get("product_type")
     limit = query_int(call, "limit", default=0, low=0)
@@ -113,16 +131,19 @@ async def list_products(call: Call) -> dict[str, Any]:
     if product_type not in (None, "", "SPOT"):
         markets = []
     page = markets[offset : offset + limit] if limit else markets[offset:]
+    best_prices = _best_prices(call)
+    pagination = {"prev_cursor": "", "next_cursor": "", "has_next": False, "has_prev": False}
     return {
-        "products": [_product_body(call, m) for m in page],
+        "products": [_product_body(call, m, best_prices=best_prices) for m in page],
         "num_products": len(page),
-        "pagination": {"prev_cursor": "", "next_cursor": "", "has_next": False, "has_prev": False},
+        "pagination": None if call.exchange.forms.real and _public(call) else pagination,
     }
 
 
 async def get_product(call: Call) -> dict[str, Any]:
     """GET /products/{product_id} and /market/products/{product_id}."""
-    return _product_body(call, _market(call, call.path_params["product_id"]))
+    market = _market(call, call.path_params["product_id"])
+    return _product_body(call, market, best_prices=_best_prices(call))
 
 
 def _levels(book: OrderBook, side: BookSide, limit: int) -> list[dict[str, str]]:
@@ -135,7 +156,7 @@ def _pricebook(call: Call, market: ProductMarket, limit: int) -> dict[str, Any]:
         "product_id": market.spec.product_id,
         "bids": _levels(book, BookSide.BID, limit),
         "asks": _levels(book, BookSide.ASK, limit),
-        "time": rfc3339(call.exchange.now()),
+        "time": rest_time(call.exchange.now(), dialect=call.exchange.forms.dialect),
     }
 
 
@@ -215,6 +236,7 @@ async def market_trades(call: Call) -> dict[str, Any]:
         if (not start or t.time.timestamp() >= start) and (not end or t.time.timestamp() < end)
     ][:limit]
     bid, ask = market.book.best_bid, market.book.best_ask
+    dialect = call.exchange.forms.dialect
     return {
         "trades": [
             {
@@ -222,7 +244,7 @@ async def market_trades(call: Call) -> dict[str, Any]:
                 "product_id": t.product_id,
                 "price": decimal_text(t.price),
                 "size": decimal_text(t.size),
-                "time": rfc3339(t.time),
+                "time": rest_time(t.time, dialect=dialect),
                 "side": t.maker_side.value,
                 "exchange": "CBE",
             }

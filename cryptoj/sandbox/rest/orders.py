@@ -9,9 +9,9 @@ from typing import Any
 from cryptoj.domain.orders import OrderStatus
 from cryptoj.sandbox.engine import BadRequest, Rejection
 from cryptoj.sandbox.engine.records import OrderRecord
-from cryptoj.sandbox.engine.requests import echo_configuration
+from cryptoj.sandbox.engine.requests import UnknownField, echo_configuration
 from cryptoj.sandbox.engine.wire import fill_body, order_body
-from cryptoj.sandbox.rest.http import ApiError, Call, query_cursor, query_int
+from cryptoj.sandbox.rest.http import ApiError, Call, key_position, query_cursor, query_int
 
 __all__ = [
     "batch_cancel",
@@ -51,6 +51,18 @@ def _not_found() -> Rejection:
     return Rejection("ORDER_NOT_FOUND", "UNKNOWN_PREVIEW_FAILURE_REASON", "order not found")
 
 
+def _unreadable(call: Call, exc: BadRequest) -> ApiError:
+    """The 400 for a body Coinbase cannot read.
+
+    Fact 22: an unknown field is `"error": "unknown"` with protobuf's text pointing at it in the body
+    (`proto: (line 1:294): unknown field "max_floor"`); the documented forms say INVALID_ARGUMENT.
+    """
+    if isinstance(exc, UnknownField) and call.exchange.forms.real:
+        line, column = key_position(call.raw, exc.field)
+        return ApiError(400, "unknown", f'proto: (line {line}:{column}): unknown field "{exc.field}"')
+    return ApiError(400, "INVALID_ARGUMENT", str(exc))
+
+
 def _body(call: Call) -> dict[str, Any]:
     if not isinstance(call.body, dict):
         raise ApiError(400, "INVALID_ARGUMENT", "request body must be a JSON object")
@@ -66,7 +78,7 @@ async def create_order(call: Call) -> dict[str, Any]:
             raise Rejection("INSUFFICIENT_FUND", "PREVIEW_INSUFFICIENT_FUND", "Insufficient balance in source account")
         order = exchange.engine.create(call.user, body, now=exchange.now())
     except BadRequest as exc:
-        raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
+        raise _unreadable(call, exc) from None
     except Rejection as exc:
         return {
             "success": False,
@@ -102,7 +114,7 @@ async def preview_order(call: Call) -> dict[str, Any]:
     try:
         preview = exchange.engine.preview(call.user, _body(call), now=exchange.now())
     except BadRequest as exc:
-        raise ApiError(400, "INVALID_ARGUMENT", str(exc)) from None
+        raise _unreadable(call, exc) from None
     if call.drill == DRILL_PREVIEW_INSUFFICIENT_FUND:
         preview["errs"] = ["PREVIEW_INSUFFICIENT_FUND"]
     return preview
@@ -219,8 +231,9 @@ async def list_orders(call: Call) -> dict[str, Any]:
     page = orders[offset : offset + limit] if limit else orders[offset:]
     has_next = limit is not None and offset + limit < len(orders)
     portfolio = exchange.ledger.portfolio_uuid(call.user)
+    dialect = exchange.forms.dialect
     return {
-        "orders": [order_body(o, portfolio_uuid=portfolio) for o in page],
+        "orders": [order_body(o, portfolio_uuid=portfolio, dialect=dialect) for o in page],
         "sequence": "0",
         "has_next": has_next,
         "cursor": str(offset + (limit or 0)) if has_next else "",
@@ -234,7 +247,8 @@ async def get_order(call: Call) -> dict[str, Any]:
     order = exchange.engine.order(call.user, call.path_params["order_id"])
     if order is None:
         raise ApiError(404, "NOT_FOUND", "order with this orderID was not found")
-    return {"order": order_body(order, portfolio_uuid=exchange.ledger.portfolio_uuid(call.user))}
+    portfolio = exchange.ledger.portfolio_uuid(call.user)
+    return {"order": order_body(order, portfolio_uuid=portfolio, dialect=exchange.forms.dialect)}
 
 
 async def list_fills(call: Call) -> dict[str, Any]:
@@ -254,8 +268,9 @@ async def list_fills(call: Call) -> dict[str, Any]:
     page = fills[offset : offset + size]
     more = offset + size < len(fills)
     portfolio = exchange.ledger.portfolio_uuid(call.user)
+    dialect = exchange.forms.dialect
     return {
-        "fills": [fill_body(f, portfolio_uuid=portfolio) for f in page],
+        "fills": [fill_body(f, portfolio_uuid=portfolio, dialect=dialect) for f in page],
         "cursor": str(offset + size) if more else "",
         "proof_token_required": False,
     }

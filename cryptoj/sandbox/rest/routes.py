@@ -6,11 +6,9 @@ import re
 from dataclasses import dataclass
 
 from cryptoj.sandbox.rest import accounts, market, orders
-from cryptoj.sandbox.rest.http import Handler
+from cryptoj.sandbox.rest.http import PREFIX, Handler
 
 __all__ = ["PREFIX", "ROUTES", "Route", "match"]
-
-PREFIX = "/api/v3/brokerage"
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,12 @@ class Api:
         return self.post("/orders", body)
 
 
+def use_forms(api: Api, dialect: str, **settings: float) -> None:
+    """Switch the running sandbox's forms (`real` or `documented`) through its admin route."""
+    response = api.client.post("/sandbox/admin/forms", json={"dialect": dialect, **settings})
+    assert response.status_code == 200, response.text
+
+
 def best_ask(api: Api) -> Decimal:
     """BTC-USD's best ask now."""
     price = api.get("/best_bid_ask", product_ids="BTC-USD").json()["pricebooks"][0]["asks"][0]["price"]

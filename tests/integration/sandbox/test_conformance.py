@@ -1,4 +1,7 @@
-"""Every sandbox response has, field for field, the keys of Coinbase's documented example of it.
+"""In the documented forms, every sandbox response has, field for field, the keys of Coinbase's documented example.
+
+(The real forms, the default, are held to recorded and documented bodies key, type and format in
+test_conformance_real.py.)
 
 The documented examples (tests/data/coinbase/examples) are compared recursively: each documented key must
 be present (objects inside objects, the first element of lists). Keys the sandbox sends beyond the
@@ -18,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.sandbox.conftest import Api
+from tests.integration.sandbox.conftest import Api, use_forms
 
 pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "coinbase" / "examples"
@@ -75,6 +78,7 @@ def check(name: str, served: Any) -> None:
 
 
 def test_every_sandbox_response_matches_its_documented_example_key_for_key(api: Api) -> None:
+    use_forms(api, "documented")
     now = int(time.time())
     api.client.post("/sandbox/admin/advance", json={"seconds": 5})
     accounts = api.get("/accounts", limit=1).json()

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.sandbox.conftest import PREFIX, Api, best_ask
+from tests.integration.sandbox.conftest import PREFIX, Api, best_ask, use_forms
 from tests.utils.fixtures.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.integration
@@ -52,21 +52,23 @@ def test_public_market_routes_need_no_jwt(api: Api) -> None:
 # --- real-traffic facts --------------------------------------------------------------------------
 
 
-def test_fact_10_json_spacing_varies_between_responses_of_one_endpoint(api: Api) -> None:
+def test_fact_10_json_spacing_varies_between_responses_of_one_endpoint_in_the_documented_forms(api: Api) -> None:
+    use_forms(api, "documented")  # they alternate compact and indented answers (the real forms: test_rest_real_forms)
     first, second = api.get("/market/products/BTC-USD", auth=False), api.get("/market/products/BTC-USD", auth=False)
     assert first.content != second.content
     assert b"\n" in first.content + second.content
     assert set(first.json()) == set(second.json())
 
 
-def test_fact_11_cache_control_and_trace_id_headers(api: Api) -> None:
+def test_fact_11_cache_control_and_one_hex_trace_id_in_the_documented_forms(api: Api) -> None:
+    use_forms(api, "documented")
     public = api.get("/market/product_book", auth=False, product_id="BTC-USD")
     private = api.get("/accounts")
     assert public.headers["cache-control"] == "public, max-age=1"
     assert private.headers["cache-control"] == "no-store"
     responses = [public, private, api.get("/accounts", auth=False), api.client.get("/nowhere")]
     trace_ids = [r.headers["trace-id"] for r in responses]
-    assert all(trace_ids)
+    assert all(len(t) == 32 and int(t, 16) >= 0 for t in trace_ids)
     assert len(set(trace_ids)) == len(trace_ids)
 
 
@@ -92,7 +94,8 @@ def test_fact_12_a_success_also_says_unknown_failure_reason_and_echoes_sor_limit
     assert body["success_response"]["client_order_id"] == "ioc-1"
 
 
-def test_fact_13_unknown_fields_and_bad_enums_are_400(api: Api) -> None:
+def test_fact_13_unknown_fields_and_bad_enums_are_400_invalid_argument_in_the_documented_forms(api: Api) -> None:
+    use_forms(api, "documented")  # real unknown-field answers say "unknown" (fact 22, test_rest_real_forms)
     unknown = api.post(
         "/orders",
         {
@@ -120,6 +123,7 @@ def test_fact_13_unknown_fields_and_bad_enums_are_400(api: Api) -> None:
 
 
 def test_fact_14_unserved_paths_answer_text_404_and_errors_are_coinbase_json(api: Api) -> None:
+    use_forms(api, "documented")  # the real forms also answer some unserved paths in JSON (test_rest_real_forms)
     for path in ("/api/v3/brokerage/nothing", "/", "/api/v3/brokerage/cfm/balance_summary"):
         response = api.client.get(path)
         assert response.status_code == 404

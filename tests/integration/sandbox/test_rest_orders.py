@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.ratelimit import RateLimiter
 from tests.integration.sandbox.conftest import PREFIX, Api, best_ask
 from tests.utils.fixtures.sandbox import SandboxHandle
@@ -100,6 +101,11 @@ def test_preview_reports_errors_without_placing(api: Api) -> None:
 
 def test_advancing_the_clock_fills_a_resting_order_the_market_reaches(api: Api, sandbox: SandboxHandle) -> None:
     sandbox.exchange.limiter = RateLimiter(private_per_second=10_000)
+    # A frozen clock: the advance below lands exactly on the minute the path was read for. With the wall
+    # clock running, the seconds between reading the path and advancing (many on a loaded machine) moved
+    # the market past the target price and the order stayed OPEN.
+    sandbox.exchange.clock = SimClock(start=sandbox.exchange.now(), speed=0)
+    api.client.post("/sandbox/admin/advance", json={"seconds": 0})  # a step on the server's loop, at the new clock
     market = sandbox.exchange.markets["BTC-USD"]
     now = sandbox.exchange.now().timestamp()
     ask = best_ask(api)

@@ -11,7 +11,7 @@ from cryptoj.coinbase.auth import build_rest_jwt
 from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.exchange import SandboxExchange
 from cryptoj.sandbox.keys import generate_key
-from cryptoj.sandbox.server import SandboxServer
+from cryptoj.sandbox.server import SandboxServer, SandboxStartError
 
 pytestmark = pytest.mark.integration
 
@@ -56,5 +56,5 @@ def test_run_forever_serves_in_the_calling_thread_until_stopped() -> None:
 
 
 def test_a_taken_port_is_a_clear_error() -> None:
-    with SandboxServer(SandboxExchange(seed=1)) as first, pytest.raises(OSError, match="in use"):
+    with SandboxServer(SandboxExchange(seed=1)) as first, pytest.raises(SandboxStartError, match="in use"):
         SandboxServer(SandboxExchange(seed=1), port=first.port).start()

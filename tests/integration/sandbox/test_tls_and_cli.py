@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import ssl
 import subprocess
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from cryptoj.coinbase.auth import CdpKey, build_rest_jwt
+from cryptoj.sandbox.cli import build_exchange, configure_forms
 from cryptoj.sandbox.market import packaged_bars
 from tests.utils.fixtures.sandbox import SandboxHandle
 
@@ -135,3 +137,40 @@ def test_data_option_takes_file_or_product_equals_file(tmp_path: Path) -> None:
     assert parse_data_options([str(path), f"eth-usd={path}"]) == {"BTC-USD": path, "ETH-USD": path}
     with pytest.raises(ConfigurationError, match="not found"):
         parse_data_options([str(tmp_path / "absent.csv")])
+
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize("name", ["sandbox-key.json", "key.json"])
+def test_the_key_files_the_cli_writes_in_the_project_root_are_ignored_by_git(name: str) -> None:
+    # Issue 17: `serve` and the README's `keygen key.json` left private keys untracked in the root.
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to ignore keys from")
+    done = subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT, check=False)
+    assert done.returncode == 0, f"git would offer {name} for commit"
+
+
+def test_keygen_and_serve_say_where_the_key_went_as_a_full_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cryptoj.sandbox.cli import SANDBOX_KEY_FILE, sandbox_app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(sandbox_app, ["keygen", "key.json"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(str(tmp_path / "key.json"))
+    _, note = build_exchange(keys=[], seed=1, data=[], speed=1.0, home=Path("."))
+    assert note.endswith(str(tmp_path / SANDBOX_KEY_FILE))
+
+
+def test_serve_forms_option_switches_the_dialect_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    from cryptoj.errors import ConfigurationError
+
+    exchange, _ = build_exchange(keys=[], seed=1, data=[], speed=1.0, home=tmp_path)
+    configure_forms(exchange, "documented")
+    assert exchange.forms.dialect.value == "documented"
+    with pytest.raises(ConfigurationError, match="--forms: unknown dialect 'tidy'"):
+        configure_forms(exchange, "tidy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "home"
 
 
-def test_current_reports_an_empty_database_as_behind_and_upgrade_migrates_it(home: Path) -> None:
+def test_current_reports_a_missing_database_creating_nothing_and_upgrade_makes_it(home: Path) -> None:
     runner = CliRunner()
     before = runner.invoke(db_app, ["current"])
     assert before.exit_code == 1
-    assert "none (empty)" in before.output
-    assert "cryptoj db upgrade" in before.output
+    assert before.output == f"no database at {home / 'cryptoj.db'}; `cryptoj db upgrade` creates it\n"
+    assert not home.exists()  # reading creates nothing: not the folder, not an empty file
     upgraded = runner.invoke(db_app, ["upgrade"])
     assert upgraded.exit_code == 0, upgraded.output
     assert f"is at revision {head_revision()}" in upgraded.output
@@ -37,6 +38,39 @@ def test_current_reports_an_empty_database_as_behind_and_upgrade_migrates_it(hom
     after = runner.invoke(db_app, ["current"])
     assert after.exit_code == 0
     assert "(newest)" in after.output
+
+
+def test_current_creates_no_folder_for_a_database_url_that_names_none(tmp_path: Path, home: Path) -> None:
+    # It made /nonexistent-dir/x at the root of the filesystem for sqlite:////nonexistent-dir/x/cryptoj.db.
+    missing = tmp_path / "nonexistent-dir" / "x" / "cryptoj.db"
+    result = CliRunner().invoke(db_app, ["current"], env={"CRYPTOJ_DATABASE_URL": f"sqlite:///{missing}"})
+    assert result.exit_code == 1
+    assert result.output == f"no database at {missing}; `cryptoj db upgrade` creates it\n"
+    assert not (tmp_path / "nonexistent-dir").exists()
+
+
+def test_current_on_an_empty_database_file_says_it_is_empty(home: Path) -> None:
+    home.mkdir()
+    sqlite3.connect(home / "cryptoj.db").close()
+    result = CliRunner().invoke(db_app, ["current"])
+    assert result.exit_code == 1
+    assert "is at revision none (empty)" in result.output
+    assert "run `cryptoj db upgrade`" in result.output
+
+
+def test_current_says_when_the_revision_is_unknown_rather_than_behind(home: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(db_app, ["upgrade"]).exit_code == 0
+    with sqlite3.connect(home / "cryptoj.db") as connection:  # as a newer CryptoJ would have left it
+        connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed9999'")
+    connection.close()
+    result = runner.invoke(db_app, ["current"])
+    assert result.exit_code == 1
+    assert "cryptoj db upgrade" not in result.output
+    assert result.output.endswith(
+        f"is at revision f00dfeed9999, which this CryptoJ does not know (a newer CryptoJ may have migrated it); "
+        f"the newest it knows is {head_revision()}\n"
+    )
 
 
 def test_a_postgresql_url_is_printed_with_its_password_masked(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

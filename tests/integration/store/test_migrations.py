@@ -13,7 +13,16 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from cryptoj.config import Settings, load_settings
-from cryptoj.store import MigrationError, create_store_engine, current_revision, head_revision, open_store, upgrade
+from cryptoj.store import (
+    MigrationError,
+    create_store_engine,
+    current_revision,
+    database_exists,
+    head_revision,
+    is_known_revision,
+    open_store,
+    upgrade,
+)
 from cryptoj.store.migrate import alembic_config
 from cryptoj.store.tables import metadata
 
@@ -116,3 +125,18 @@ def test_reading_the_revision_does_not_wait_for_a_writer(store_settings: Setting
             assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
+
+
+def test_reading_the_revision_of_a_missing_sqlite_file_creates_nothing(tmp_path: Path) -> None:
+    engine = create_store_engine(load_settings(home=tmp_path / "home"))
+    try:
+        assert not database_exists(engine)
+        assert current_revision(engine) is None
+    finally:
+        engine.dispose()
+    assert not (tmp_path / "home").exists()
+
+
+def test_the_packaged_revisions_are_known_and_others_are_not() -> None:
+    assert is_known_revision(head_revision())
+    assert not is_known_revision("f00dfeed9999")

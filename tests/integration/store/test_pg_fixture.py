@@ -13,7 +13,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.utils.fixtures.store import find_pg_bin, reap_stale_clusters, start_cluster
+from tests.utils.fixtures.store import (
+    REQUIRE_POSTGRES,
+    find_pg_bin,
+    postgres_unavailable,
+    reap_stale_clusters,
+    start_cluster,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -78,3 +84,19 @@ def test_a_cluster_left_running_by_a_killed_session_is_stopped(temp_dir: Path) -
     assert reap_stale_clusters(bin_dir, temp_dir=temp_dir) == [root]
     assert not root.exists()
     assert not psutil.pid_exists(postmaster) or psutil.Process(postmaster).status() == psutil.STATUS_ZOMBIE
+
+
+def test_no_binaries_are_found_where_none_are_installed(tmp_path: Path) -> None:
+    assert find_pg_bin(path=str(tmp_path), debian_root=tmp_path) is None
+
+
+def test_missing_postgresql_skips_with_the_reason_on_a_users_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(REQUIRE_POSTGRES, raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"^PostgreSQL binaries \(initdb, pg_ctl\) are not installed$"):
+        postgres_unavailable("PostgreSQL binaries (initdb, pg_ctl) are not installed")
+
+
+def test_missing_postgresql_fails_where_ci_requires_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(REQUIRE_POSTGRES, "1")
+    with pytest.raises(pytest.fail.Exception, match=r"not installed, and TESTS_REQUIRE_POSTGRES=1 requires PostgreSQL"):
+        postgres_unavailable("PostgreSQL binaries (initdb, pg_ctl) are not installed")

@@ -72,6 +72,6 @@ async def test_a_sandbox_port_in_use_is_one_clear_error(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(ConfigurationError, match=rf"cannot start the sandbox on 127\.0\.0\.1:{port}"):
+        with pytest.raises(ConfigurationError, match=rf"127\.0\.0\.1:{port}.*in use.*CRYPTOJ_SANDBOX_PORT"):
             async with open_runtime(load_settings(home=tmp_path, sandbox_port=port)):
                 pass

@@ -9,7 +9,7 @@ import pytest
 
 from cryptoj.config import load_settings
 from cryptoj.errors import ConfigurationError
-from cryptoj.store import create_store_engine, database_url, describe_url
+from cryptoj.store import create_store_engine, database_url, describe_url, open_store
 
 
 def test_no_url_means_sqlite_under_the_home_folder(tmp_path: Path) -> None:
@@ -40,6 +40,9 @@ def test_a_sqlite_url_names_a_file(tmp_path: Path) -> None:
         ("postgresql://trader:s3cret@db", "names no database"),
         ("sqlite://", "in-memory"),
         ("sqlite:///:memory:", "in-memory"),
+        ("postgresql://trader:s3cret@db:abc/cryptoj", r"port is not a number between 1 and 65535"),
+        ("postgresql://trader:s3cret@db:70000/cryptoj", r"port 70000 is not between 1 and 65535"),
+        ("postgresql://trader:s3cret@db:0/cryptoj", r"port 0 is not between 1 and 65535"),
     ],
 )
 def test_a_bad_url_is_a_configuration_error_without_the_password(tmp_path: Path, raw: str, message: str) -> None:
@@ -48,11 +51,17 @@ def test_a_bad_url_is_a_configuration_error_without_the_password(tmp_path: Path,
     assert "s3cret" not in str(raised.value)
 
 
-def test_an_unusable_home_folder_is_a_configuration_error(tmp_path: Path) -> None:
+def test_an_unusable_home_folder_is_a_configuration_error_when_the_store_opens(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with pytest.raises(ConfigurationError, match="cannot create the database folder"):
-        create_store_engine(load_settings(home=blocker / "home"))
+        open_store(load_settings(home=blocker / "home"))
+
+
+def test_building_a_sqlite_engine_creates_nothing(tmp_path: Path) -> None:
+    engine = create_store_engine(load_settings(home=tmp_path / "home"))
+    engine.dispose()
+    assert not (tmp_path / "home").exists()
 
 
 def test_building_a_postgresql_engine_opens_no_connection(tmp_path: Path) -> None:

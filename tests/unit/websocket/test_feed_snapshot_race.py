@@ -77,8 +77,9 @@ async def _serve_until_acked(source: FakeFeedSource) -> list[dict[str, Any]]:
     return socket.sent
 
 
-def _levels(frame: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [(u["side"], u["price_level"], u["new_quantity"]) for u in frame["events"][0]["updates"]]
+def _levels(frame: dict[str, Any]) -> list[tuple[str, Decimal, Decimal]]:
+    # Read as numbers: real frames write "1" where the documented ones write "1.00" (fact 23).
+    return [(u["side"], Decimal(u["price_level"]), Decimal(u["new_quantity"])) for u in frame["events"][0]["updates"]]
 
 
 async def test_a_change_made_while_the_snapshot_is_sent_follows_it_and_one_already_in_it_does_not() -> None:
@@ -86,9 +87,9 @@ async def test_a_change_made_while_the_snapshot_is_sent_follows_it_and_one_alrea
     book_frames = [frame for frame in sent if frame["channel"] == "l2_data"]
     snapshot, *updates = book_frames
     assert snapshot["events"][0]["type"] == "snapshot"
-    assert ("bid", "1.00", "7") in _levels(snapshot)
-    assert ("bid", "2.00", "9") not in _levels(snapshot)
+    assert ("bid", Decimal("1.00"), Decimal("7")) in _levels(snapshot)
+    assert ("bid", Decimal("2.00"), Decimal("9")) not in _levels(snapshot)
     # The fresh change is not lost (the book would stay wrong with no gap to show it) and the stale one
     # is not sent again after the snapshot that already holds it.
-    assert [_levels(frame) for frame in updates] == [[("bid", "2.00", "9")]]
+    assert [_levels(frame) for frame in updates] == [[("bid", Decimal("2.00"), Decimal("9"))]]
     assert [frame["sequence_num"] for frame in sent] == list(range(len(sent)))

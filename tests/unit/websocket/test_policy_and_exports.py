@@ -8,7 +8,14 @@ import inspect
 import pytest
 
 from cryptoj.coinbase.websocket import ReconnectPolicy, WebSocketHandler
-from cryptoj.coinbase.ws_errors import FrameError, ReconnectExhausted, SubscriptionError, WebSocketError
+from cryptoj.coinbase.ws_errors import (
+    FrameError,
+    HandlerClosed,
+    ReconnectExhausted,
+    SnapshotTimeout,
+    SubscriptionError,
+    WebSocketError,
+)
 from cryptoj.errors import ConfigurationError, CryptojError
 from tests.utils.fixtures.websocket import KEY_NAME, make_key
 
@@ -51,6 +58,8 @@ def test_the_handler_repr_never_shows_the_key() -> None:
 def test_errors_are_cryptoj_errors_with_their_fields() -> None:
     for error in (
         FrameError("x"),
+        HandlerClosed(),
+        SnapshotTimeout(["BTC-USD"], 10.0),
         SubscriptionError("user", "authentication failure"),
         ReconnectExhausted(3, "refused"),
     ):
@@ -66,10 +75,14 @@ def test_errors_are_cryptoj_errors_with_their_fields() -> None:
         "cryptoj.coinbase.ws_books",
         "cryptoj.coinbase.ws_decode",
         "cryptoj.coinbase.ws_dispatch",
+        "cryptoj.coinbase.ws_orders",
         "cryptoj.coinbase.ws_policy",
+        "cryptoj.coinbase.ws_reader",
         "cryptoj.coinbase.ws_errors",
         "cryptoj.coinbase.ws_models",
         "cryptoj.coinbase.ws_recording",
+        "cryptoj.coinbase.ws_resync",
+        "cryptoj.coinbase.ws_salvage",
         "cryptoj.coinbase.ws_streams",
         "cryptoj.coinbase.ws_subscriptions",
         "cryptoj.coinbase.ws_user",
@@ -89,3 +102,13 @@ def test_every_public_name_is_exported_and_exists(module: str) -> None:
         and value.__module__ == module
     }
     assert defined_here <= set(loaded.__all__), f"{module} does not export {sorted(defined_here - set(loaded.__all__))}"
+
+
+def test_the_order_feed_names_are_exported_from_the_package() -> None:
+    from cryptoj import coinbase
+    from cryptoj.coinbase import ws_errors, ws_user
+
+    for name in ("LookAgain", "LookAgainReason", "UserOrderEvent", "FillDelta"):
+        assert getattr(coinbase, name) is getattr(ws_user, name)
+    for name in ("HandlerClosed", "SnapshotTimeout"):
+        assert getattr(coinbase, name) is getattr(ws_errors, name)

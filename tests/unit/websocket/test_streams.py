@@ -101,3 +101,71 @@ async def test_close_lets_a_callback_finish_what_is_queued_within_the_grace_peri
         dispatcher.publish("ticker", n)
     await dispatcher.close(grace=2.0)
     assert seen == [0, 1, 2]
+
+
+def marked(items: list[str], *, maxsize: int = 2) -> MessageStream[str]:
+    stream: MessageStream[str] = MessageStream(
+        maxsize=maxsize, policy=OverflowPolicy.MARK_GAP, marker=lambda missed: f"missed {missed}"
+    )
+    for item in items:
+        stream.put(item)
+    return stream
+
+
+async def test_mark_gap_keeps_the_queue_then_says_how_many_were_missed() -> None:
+    stream = marked(["a1", "b1", "c1", "d1"])
+    assert [await stream.get() for _ in range(3)] == ["a1", "b1", "missed 2"]
+    assert stream.dropped == 2
+
+
+async def test_mark_gap_refuses_everything_until_the_consumer_reaches_the_marker() -> None:
+    # A message after the gap must not overtake the marker: the consumer learns of the gap where it begins.
+    stream = marked(["a1", "b1", "c1"])
+    assert await stream.get() == "a1"
+    stream.put("d1")  # there is room again, but the gap is still open
+    assert await drain(stream) == ["b1", "missed 2"]
+
+
+async def test_mark_gap_lets_messages_flow_again_once_the_marker_is_delivered() -> None:
+    stream = marked(["a1", "b1", "c1"])
+    assert [await stream.get() for _ in range(3)] == ["a1", "b1", "missed 1"]
+    stream.put("d1")
+    assert await drain(stream) == ["d1"]
+
+
+def test_mark_gap_needs_a_marker() -> None:
+    with pytest.raises(ConfigurationError, match="marker"):
+        MessageStream(policy=OverflowPolicy.MARK_GAP)
+
+
+async def test_a_stream_ended_by_an_error_delivers_what_is_queued_then_raises_it() -> None:
+    stream: MessageStream[int] = MessageStream()
+    stream.put(1)
+    failure = RuntimeError("gave up")
+    stream.close(failure)
+    stream.close()  # a later plain close does not hide the error
+    assert [await stream.get()] == [1]
+    with pytest.raises(RuntimeError, match="gave up"):
+        await anext(stream)
+    assert stream.closed
+
+
+async def test_a_consumer_waiting_on_a_stream_wakes_with_the_error_that_ends_it() -> None:
+    stream: MessageStream[int] = MessageStream()
+    consumer = asyncio.create_task(anext(stream))
+    await asyncio.sleep(0)
+    stream.close(RuntimeError("gave up"))
+    with pytest.raises(RuntimeError, match="gave up"):
+        await consumer
+
+
+async def test_order_callbacks_refuse_a_policy_that_would_drop_events_silently() -> None:
+    from cryptoj.coinbase.ws_dispatch import ORDERS, Dispatcher
+    from cryptoj.coinbase.ws_policy import HandlerStats
+
+    dispatcher = Dispatcher(HandlerStats())
+    with pytest.raises(ConfigurationError, match="never dropped silently"):
+        dispatcher.on(ORDERS, lambda item: asyncio.sleep(0), maxsize=10, policy=OverflowPolicy.DROP_OLDEST)
+    stream = dispatcher.on(ORDERS, lambda item: asyncio.sleep(0), maxsize=10, policy=None)
+    assert stream.policy is OverflowPolicy.MARK_GAP
+    await dispatcher.close()

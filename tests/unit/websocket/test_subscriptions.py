@@ -7,10 +7,13 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from websockets.exceptions import ConnectionClosedError
 
+from cryptoj.coinbase.ws_errors import SubscriptionError
 from cryptoj.coinbase.ws_models import ErrorFrame, SubscriptionsEvent, SubscriptionsMessage
 from cryptoj.coinbase.ws_subscriptions import (
     AckWaiter,
+    Subscriber,
     SubscriptionSet,
     request_message,
     subscribe_answered,
@@ -81,6 +84,12 @@ def _ack(**channels: list[str]) -> SubscriptionsMessage:
     )
 
 
+def _open_waiter(timeout: float) -> AckWaiter:
+    waiter = AckWaiter(timeout=timeout)
+    waiter.open()  # a connection is up
+    return waiter
+
+
 async def _waiting(waiter: AckWaiter, products: list[str]) -> asyncio.Task[object]:
     sent = asyncio.Event()
 
@@ -93,7 +102,7 @@ async def _waiting(waiter: AckWaiter, products: list[str]) -> asyncio.Task[objec
 
 
 async def test_an_earlier_ack_passes_over_the_waiting_request_and_its_own_answers_it() -> None:
-    waiter = AckWaiter(timeout=1.0)
+    waiter = _open_waiter(1.0)
     task = await _waiting(waiter, ["ETH-USD"])
     waiter.on_ack(_ack(heartbeats=["heartbeats"], level2=["BTC-USD"]))  # a resubscribe's ack, not ours
     await asyncio.sleep(0)
@@ -104,7 +113,7 @@ async def test_an_earlier_ack_passes_over_the_waiting_request_and_its_own_answer
 
 
 async def test_an_error_frame_answers_the_waiting_request_and_is_unsolicited_otherwise() -> None:
-    waiter = AckWaiter(timeout=1.0)
+    waiter = _open_waiter(1.0)
     error = ErrorFrame(type="error", message="authentication failure")
     assert not waiter.on_error(error)
     task = await _waiting(waiter, ["BTC-USD"])
@@ -113,9 +122,119 @@ async def test_an_error_frame_answers_the_waiting_request_and_is_unsolicited_oth
 
 
 async def test_an_abandoned_request_is_answered_with_none_and_an_unanswered_one_times_out() -> None:
-    waiter = AckWaiter(timeout=0.05)
+    waiter = _open_waiter(0.05)
     task = await _waiting(waiter, ["BTC-USD"])
     waiter.abandon()
     assert await task is None
+    waiter.open()  # the next connection
     with pytest.raises(TimeoutError):
         await (await _waiting(waiter, ["BTC-USD"]))
+
+
+async def test_a_request_the_last_ack_already_answers_is_not_sent() -> None:
+    # Requests take turns, so the last ack reflects every answered request: one it shows is already in place.
+    waiter = _open_waiter(1.0)
+    sent: list[str] = []
+
+    async def send() -> None:
+        sent.append("sent")
+
+    ack = _ack(heartbeats=["heartbeats"], level2=["BTC-USD", "ETH-USD"])
+    waiter.on_ack(ack)
+    assert await waiter.request(send, subscribe_answered("level2", ["ETH-USD"])) is ack
+    assert await waiter.request(send, unsubscribe_answered("ticker", None)) is ack
+    assert sent == []
+    task = asyncio.create_task(waiter.request(send, subscribe_answered("ticker", ["BTC-USD"])))
+    await asyncio.sleep(0)
+    assert sent == ["sent"]  # not in the last ack: asked for
+    task.cancel()
+
+
+async def test_a_request_on_a_connection_that_has_ended_is_answered_with_none_without_sending() -> None:
+    waiter = AckWaiter(timeout=1.0)  # no connection yet
+    sent: list[str] = []
+
+    async def send() -> None:
+        sent.append("sent")
+
+    assert await waiter.request(send, subscribe_answered("ticker", ["BTC-USD"])) is None
+    waiter.open()
+    waiter.on_ack(_ack(ticker=["BTC-USD"]))
+    waiter.abandon()  # that connection ended: its last ack no longer says anything
+    assert await waiter.request(send, subscribe_answered("ticker", ["BTC-USD"])) is None
+    assert sent == []
+
+
+class AnsweringServer:
+    """The edge a `Subscriber` sends to: records each request and answers it with the whole set, or not at all."""
+
+    def __init__(self, subscriber: Subscriber, *, answer: bool = True) -> None:
+        self.subscriber = subscriber
+        self.answer = answer
+        self.sent: list[tuple[str, str, list[str] | None]] = []
+        self.current: dict[str, set[str]] = {}
+        self.on_send: list[object] = []
+
+    async def send(self, text: str) -> None:
+        body = json.loads(text)
+        kind, channel, products = body["type"], body["channel"], body.get("product_ids")
+        self.sent.append((kind, channel, products))
+        if kind == "subscribe":
+            self.current.setdefault(channel, set()).update(products or [])
+        elif products is None:
+            self.current.pop(channel, None)
+        else:
+            self.current[channel] -= set(products)
+        for hook in self.on_send:
+            hook()  # type: ignore[operator]
+        if self.answer:
+            self.subscriber.acks.on_ack(_ack(**{c: sorted(p) for c, p in self.current.items()}))
+
+
+def _subscriber() -> Subscriber:
+    subscriber = Subscriber(key=None, ack_timeout=0.2, before_send=lambda kind, channel, products: None)
+    subscriber.acks.open()
+    return subscriber
+
+
+async def test_a_resubscribe_also_takes_back_what_was_unsubscribed_while_it_ran() -> None:
+    subscriber = _subscriber()
+    subscriber.wanted.add("level2", ["BTC-USD", "ETH-USD"])
+    server = AnsweringServer(subscriber)
+    server.on_send.append(lambda: subscriber.wanted.remove("level2", ["ETH-USD"]))  # an unsubscribe meanwhile
+    confirmed: list[str] = []
+    assert await subscriber.resubscribe(server.send, confirmed=confirmed.append)
+    assert server.sent == [
+        ("subscribe", "heartbeats", []),
+        ("subscribe", "level2", ["BTC-USD", "ETH-USD"]),
+        ("unsubscribe", "level2", ["ETH-USD"]),
+    ]
+    assert confirmed == ["heartbeats", "level2"]
+    assert server.current["level2"] == {"BTC-USD"}
+
+
+async def test_a_resubscribe_nobody_answers_times_out_naming_the_channel() -> None:
+    subscriber = _subscriber()
+    server = AnsweringServer(subscriber, answer=False)
+    with pytest.raises(TimeoutError, match="'heartbeats' subscribe"):
+        await subscriber.resubscribe(server.send, confirmed=lambda channel: None)
+
+
+async def test_a_resubscribe_whose_connection_closes_says_so() -> None:
+    subscriber = _subscriber()
+
+    async def closed(text: str) -> None:
+        raise ConnectionClosedError(None, None)
+
+    assert not await subscriber.resubscribe(closed, confirmed=lambda channel: None)
+
+
+async def test_a_refused_request_raises_subscription_error_naming_the_channel() -> None:
+    subscriber = _subscriber()
+
+    async def refuse(text: str) -> None:
+        subscriber.acks.on_error(ErrorFrame(type="error", message="Failed to subscribe: unknown product NOPE-USD"))
+
+    with pytest.raises(SubscriptionError, match="unknown product") as caught:
+        await subscriber.ask(refuse, "subscribe", "level2", ["NOPE-USD"])
+    assert caught.value.channel == "level2"

@@ -8,9 +8,8 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from cryptoj.coinbase.ws_errors import FrameError
 from cryptoj.coinbase.ws_models import UserEvent, UserMessage, UserOrder
-from cryptoj.coinbase.ws_user import UserOrderTracker
+from cryptoj.coinbase.ws_user import LookAgain, LookAgainReason, UserOrderEvent, UserOrderTracker
 from cryptoj.domain.orders import Order, OrderIntent, OrderStatus, OrderType
 from cryptoj.domain.side import Side
 from tests.utils.fixtures.websocket import user_order
@@ -90,9 +89,10 @@ def test_empty_amounts_mean_not_applicable() -> None:
 
 
 @pytest.mark.parametrize("change", [{"cumulative_quantity": "lots"}, {"order_side": "HOLD"}])
-def test_a_malformed_order_raises_frame_error(change: dict[str, str]) -> None:
-    with pytest.raises(FrameError, match="o1"):
-        UserOrderTracker().events(message("update", user_order("o1") | change))
+def test_a_malformed_order_becomes_a_look_again_marker_naming_it(change: dict[str, str]) -> None:
+    (marker,) = UserOrderTracker().events(message("update", user_order("o1") | change))
+    assert isinstance(marker, LookAgain)
+    assert (marker.reason, marker.order_id) == (LookAgainReason.MALFORMED_ORDER, "o1")
 
 
 def domain_order(client_order_id: str = "coid-o1") -> Order:
@@ -149,5 +149,42 @@ def test_a_fill_reported_without_filled_value_is_priced_from_avg_price_not_at_ze
 
 def test_a_fill_with_neither_filled_value_nor_avg_price_is_refused_not_booked_at_zero() -> None:
     order = _without_filled_value(user_order("o1", filled="0.5", value="25000")) | {"avg_price": ""}
-    with pytest.raises(FrameError, match="o1"):
-        UserOrderTracker().events(message("update", order))
+    (marker,) = UserOrderTracker().events(message("update", order))
+    assert isinstance(marker, LookAgain)
+    assert marker.order_id == "o1"
+    assert "neither filled_value nor avg_price" in marker.detail
+
+
+def test_a_malformed_order_costs_only_itself_and_the_fill_before_it_in_the_frame_survives() -> None:
+    tracker = UserOrderTracker()
+    tracker.events(message("snapshot", user_order("o1"), user_order("o3")))
+    bad = user_order("o2") | {"cumulative_quantity": "lots"}
+    first, marker, third = tracker.events(
+        message("update", user_order("o1", filled="0.5", value="25000"), bad, user_order("o3", status="CANCELLED"))
+    )
+    assert isinstance(first, UserOrderEvent)
+    assert first.new_fill is not None
+    assert first.new_fill.size == Decimal("0.5")
+    assert marker == LookAgain(LookAgainReason.MALFORMED_ORDER, order_id="o2", detail=marker.detail)  # type: ignore[union-attr]
+    assert isinstance(third, UserOrderEvent)
+    assert third.status is OrderStatus.CANCELLED
+    # The fill was reported once: the next report of the same totals is no new fill.
+    (again,) = tracker.events(message("update", user_order("o1", filled="0.5", value="25000")))
+    assert isinstance(again, UserOrderEvent)
+    assert again.new_fill is None
+
+
+def test_a_malformed_order_leaves_its_own_baseline_untouched() -> None:
+    tracker = UserOrderTracker()
+    tracker.events(message("snapshot", user_order("o1", filled="0.2", value="10000")))
+    (marker,) = tracker.events(message("update", user_order("o1") | {"cumulative_quantity": "lots"}))
+    assert isinstance(marker, LookAgain)
+    (event,) = tracker.events(message("update", user_order("o1", filled="0.5", value="25000")))
+    assert isinstance(event, UserOrderEvent)
+    assert event.new_fill is not None
+    assert event.new_fill.size == Decimal("0.3")  # measured from the last good report, not lost
+
+
+def test_look_again_says_why_in_its_text() -> None:
+    assert "3" in str(LookAgain(LookAgainReason.LAGGED, dropped=3))
+    assert "o2" in str(LookAgain(LookAgainReason.MALFORMED_ORDER, order_id="o2", detail="bad amount"))

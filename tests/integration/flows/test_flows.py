@@ -1,0 +1,136 @@
+"""The flows under a Prefect test harness: success, retry and failure paths, re-runs, breaches, artifacts."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+from cryptoj.config import load_settings
+from cryptoj.sandbox.faults import FaultConfig
+from cryptoj.store import UnitOfWork, open_store
+from flows.backtest import backtest
+from flows.market_data import market_data
+from flows.reconcile import reconcile
+from flows.risk import RiskBreach, risk_check
+from flows.trading import trading_cycle
+from tests.utils.fixtures.sandbox import SandboxHandle
+
+pytestmark = pytest.mark.integration
+
+
+def _store() -> UnitOfWork:
+    return UnitOfWork(open_store(load_settings()), read_only=True)
+
+
+async def _artifact_keys(flow_run_id: UUID) -> set[str]:
+    async with get_client() as client:
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
+    return {artifact.key for artifact in artifacts if artifact.key}
+
+
+async def _breach_events() -> list[dict[str, object]]:
+    """The breach events the server has (events are sent in the background: wait a little for them)."""
+    for _ in range(40):
+        async with get_client() as client:
+            response = await client.request(
+                "POST", "/events/filter", json={"filter": {"event": {"name": ["cryptoj.risk.breach"]}}}
+            )
+        events: list[dict[str, object]] = response.json()["events"]
+        if events:
+            return events
+        await asyncio.sleep(0.25)
+    return []
+
+
+def _seed_failing_first(kind: str, *, rate: float, fail: int, then_pass: int) -> int:
+    """A fault seed whose first `fail` draws of `kind` fire and the next `then_pass` do not (deterministic)."""
+    for seed in range(100_000):
+        stream = random.Random(f"{seed}:{kind}")
+        draws = [stream.random() < rate for _ in range(fail + then_pass)]
+        if draws == [True] * fail + [False] * then_pass:
+            return seed
+    raise AssertionError("no such seed")  # pragma: no cover
+
+
+async def test_market_data_stores_every_product_and_leaves_its_artifact(flow_env: SandboxHandle) -> None:
+    state = await market_data(lookback_minutes=30, return_state=True)
+    assert state.is_completed()
+    with _store() as uow:
+        latest = uow.candles.latest_per_product("ONE_MINUTE")
+    assert set(latest) == {"BTC-USD", "ETH-USD"}
+    assert "market-data" in await _artifact_keys(state.state_details.flow_run_id)  # type: ignore[arg-type]
+
+
+async def test_one_products_failure_fails_its_task_not_the_others(flow_env: SandboxHandle) -> None:
+    state = await market_data(["BTC-USD", "NOPE-USD"], lookback_minutes=10, return_state=True)
+    assert state.is_failed()  # the run shows the failure
+    with _store() as uow:
+        latest = uow.candles.latest_per_product("ONE_MINUTE")
+    assert "BTC-USD" in latest  # while the healthy product was stored
+
+
+async def test_a_transient_failure_is_retried_by_prefect_and_the_run_completes(flow_env: SandboxHandle) -> None:
+    # The sandbox fails the run's first request (a 503) and none of the next ones.
+    seed = _seed_failing_first("error_5xx", rate=0.05, fail=1, then_pass=40)
+    flow_env.exchange.faults.configure(FaultConfig(seed=seed, error_5xx_rate=0.05))
+    state = await market_data(["BTC-USD"], lookback_minutes=10, return_state=True)
+    fired = dict(flow_env.exchange.faults.fired)
+    flow_env.exchange.faults.configure(FaultConfig())
+    assert fired == {"error_5xx": 1}
+    assert state.is_completed()
+
+
+async def test_a_cycle_re_run_with_the_same_key_places_nothing_new(flow_env: SandboxHandle) -> None:
+    await market_data(lookback_minutes=60)
+    first = await trading_cycle(key="test-cycle-1")
+    with _store() as uow:
+        before = {order.client_order_id: order.status for order in uow.orders.by_cycle("test-cycle-1")}
+    again = await trading_cycle(key="test-cycle-1")
+    with _store() as uow:
+        after = {order.client_order_id: order.status for order in uow.orders.by_cycle("test-cycle-1")}
+    assert {row["client_order_id"] for row in first["orders"]} == set(before)
+    assert all(row["sent now"] == "no" for row in again["orders"])
+    assert after == before
+
+
+async def test_a_breach_stops_trading_cancels_orders_alerts_and_fails_the_run(
+    flow_env: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await market_data(lookback_minutes=60)
+    cycle = await trading_cycle(key="before-breach")
+    bought = [row for row in cycle["orders"] if row["outcome"] == "accepted"]
+    if not bought:
+        pytest.skip("the strategy wanted no position on this data")  # pragma: no cover - data-dependent guard
+    monkeypatch.setenv("CRYPTOJ_RISK_MAX_GROSS_EXPOSURE", "1")  # whatever is held is now too much
+    state = await risk_check(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(RiskBreach, match="GROSS_EXPOSURE"):
+        await state.aresult()
+    with _store() as uow:
+        switch = uow.risk.kill_switch()
+    assert switch.engaged
+    assert "risk-report" in await _artifact_keys(state.state_details.flow_run_id)  # type: ignore[arg-type]
+    assert await _breach_events(), "no cryptoj.risk.breach event reached the server"
+    after = await trading_cycle(key="after-breach")
+    assert all(row["outcome"] == "denied" and "KILL_SWITCH" in row["reason"] for row in after["orders"])
+
+
+async def test_reconcile_reports_and_backtest_leaves_its_picture(flow_env: SandboxHandle) -> None:
+    result = await reconcile()
+    assert result["mismatches"] == 0
+    state = await backtest(["BTC-USD"], return_state=True)
+    assert state.is_completed()
+    figures = await state.aresult()
+    picture = await asyncio.to_thread(Path(figures["picture"]).read_bytes)
+    assert picture.startswith(b"\x89PNG")
+    assert int(figures["trades"]) > 0
+    keys = await _artifact_keys(state.state_details.flow_run_id)  # type: ignore[arg-type]
+    assert {"backtest-report", "backtest-trades"} <= keys

@@ -1,0 +1,43 @@
+"""What CI runs (`.ci/run`): exactly the README's test command, the coverage floor after it, PostgreSQL required."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _ci_lines() -> list[str]:
+    return [line.strip() for line in (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()]
+
+
+def test_ci_runs_exactly_the_readmes_test_command_then_checks_the_coverage_floor() -> None:
+    lines = _ci_lines()
+    assert "uv run pytest" in (REPO / "README.md").read_text(encoding="utf-8")
+    suite = lines.index("uv run pytest")
+    floor = lines.index("uv run coverage report --fail-under=97 --format=total")
+    assert suite < floor
+
+
+def test_ci_requires_postgresql_before_the_suite() -> None:
+    lines = _ci_lines()
+    assert lines.index("export TESTS_REQUIRE_POSTGRES=1") < lines.index("uv run pytest")
+
+
+def test_pytest_on_a_subset_passes_when_its_tests_do(tmp_path: Path) -> None:
+    # As the README runs `uv run pytest tests/unit/domain`: from the repository root, coverage on as configured.
+    env = {**os.environ, "COVERAGE_FILE": str(tmp_path / ".coverage")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/unit/test_layering.py", "-q", "-p", "no:cacheprovider"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-1500:]
+    assert "Required test coverage" not in done.stdout
