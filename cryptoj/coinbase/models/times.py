@@ -12,8 +12,12 @@ carries the two things a datetime cannot hold:
 - `nanosecond`, the digits past the microsecond (0-999), and
 - `text`, the exact string read from the wire.
 
-Equality, ordering and hashing count the nanoseconds, so sorting fills puts a same-microsecond tie in
-its real order, and one instant written two ways (`...10.1Z`, `...10.100Z`, `+01:00`) is equal to itself.
+Between WireTimes, equality and ordering count the nanoseconds, so sorting fills puts a same-microsecond
+tie in its real order, and one instant written two ways (`...10.1Z`, `...10.100Z`, `+01:00`) is equal to
+itself. Against a plain datetime a WireTime compares at the datetime's precision (the digits it lacks are
+unknown to it, not zero): a fill time read back from a microsecond column (the store's) is the same fill
+time as the wire's, and hashing ignores the nanoseconds so the two hash alike.
+
 A WireTime sent back to Coinbase (a `start_sequence_timestamp` cursor, a GTD `end_time`) is written as
 its `text`, never as a rounded copy. Values derived from one (`+ timedelta`, `replace`, `astimezone`)
 are datetime arithmetic: they hold microseconds only, and their `text` is written from their fields.
@@ -98,22 +102,21 @@ class WireTime(datetime):
         # datetime's own pickle state has no room for the nanoseconds and the text.
         return (_rebuild, (_plain(self), self.nanosecond, getattr(self, "_text", None)))
 
-    # Comparisons: datetime's, then the nanoseconds for a same-microsecond tie (a plain datetime has none).
+    # Comparisons: datetime's, then, against another WireTime, the nanoseconds for a same-microsecond tie.
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, datetime):
             return NotImplemented
-        return datetime.__eq__(self, other) is True and self.nanosecond == _nanoseconds(other)
+        same = datetime.__eq__(self, other) is True
+        return same and self.nanosecond == other.nanosecond if isinstance(other, WireTime) else same
 
     def __ne__(self, other: object) -> bool:
         equal = self.__eq__(other)
         return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
-        # Equal to a plain datetime only with no nanoseconds past it, and then hashed alike.
-        base = datetime.__hash__(self)
-        nanosecond = self.nanosecond
-        return base if nanosecond == 0 else hash((base, nanosecond))
+        # Equal to the plain datetime of its microsecond, so hashed alike (WireTimes in one microsecond collide).
+        return datetime.__hash__(self)
 
     def __lt__(self, other: date) -> bool:
         if not isinstance(other, datetime):
@@ -141,7 +144,9 @@ class WireTime(datetime):
             return -1
         if datetime.__gt__(self, other):
             return 1
-        mine, theirs = self.nanosecond, _nanoseconds(other)
+        if not isinstance(other, WireTime):
+            return 0  # the same microsecond: a plain datetime knows no more
+        mine, theirs = self.nanosecond, other.nanosecond
         return (mine > theirs) - (mine < theirs)
 
     # pydantic: validate from wire text, a WireTime or an aware datetime; JSON output is `text`.
@@ -168,10 +173,6 @@ def _validate(value: Any) -> WireTime:
     if isinstance(value, datetime):
         return WireTime.from_datetime(value)
     raise InvalidArgumentError(f"expected {_SHAPE}, got {type(value).__name__}")
-
-
-def _nanoseconds(value: datetime) -> int:
-    return value.nanosecond if isinstance(value, WireTime) else 0
 
 
 def _plain(value: datetime) -> datetime:

@@ -37,6 +37,7 @@ from cryptoj.coinbase.models import (
     PreviewOrderRequest,
     Product,
     TransactionSummary,
+    WireTime,
 )
 from cryptoj.errors import CryptojError
 
@@ -93,7 +94,7 @@ def test_datetimes_take_nine_fractional_digits() -> None:
     assert account.created_at is not None
     assert account.created_at.text == "2023-02-09T20:32:50.714964855Z"
     assert (account.created_at.microsecond, account.created_at.nanosecond) == (714964, 855)
-    assert account.created_at > datetime(2023, 2, 9, 20, 32, 50, 714964, tzinfo=UTC)
+    assert account.created_at > WireTime.parse("2023-02-09T20:32:50.714964854Z")
 
 
 def test_zero_time_and_empty_strings_read_as_unset() -> None:

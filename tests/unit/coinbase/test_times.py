@@ -7,6 +7,7 @@ import pickle
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+import sqlalchemy
 from pydantic import ValidationError
 
 from cryptoj.coinbase.errors import InvalidArgumentError
@@ -70,13 +71,14 @@ def test_it_is_a_datetime_where_the_domain_needs_one() -> None:
     moment = WireTime.parse(NINE)
     plain = datetime(2024, 6, 18, 19, 59, 10, 102220, tzinfo=UTC)
     assert isinstance(moment, datetime)
-    assert moment > plain  # 957 ns past the microsecond a datetime can hold
-    assert plain < moment
-    assert moment != plain
+    # Against a plain datetime it compares at the datetime's precision: the digits it lacks are unknown to it.
+    assert moment == plain
+    assert plain == moment
+    assert hash(moment) == hash(plain)
     assert moment >= plain
     assert plain <= moment
-    assert WireTime.parse("2024-06-18T19:59:10.102220Z") == plain
-    assert hash(WireTime.parse("2024-06-18T19:59:10.102220Z")) == hash(plain)
+    assert not moment > plain
+    assert plain < WireTime.parse("2024-06-18T19:59:10.102221Z")
     assert moment - plain == timedelta(0)  # arithmetic is datetime's, to the microsecond
     assert (moment + timedelta(seconds=1)).second == 11
     assert moment.timestamp() == plain.timestamp()
@@ -150,3 +152,19 @@ def test_zero_and_blank_times_still_read_as_unset() -> None:
     )
     assert order.created_time is None
     assert order.last_fill_time is None
+
+
+def test_a_fill_time_read_back_from_a_microsecond_column_is_the_same_fill_time() -> None:
+    # The store keeps datetimes (microseconds): a fill read again from the wire must not look like another fill.
+    engine = sqlalchemy.create_engine("sqlite://")
+    table = sqlalchemy.Table(
+        "fills", sqlalchemy.MetaData(), sqlalchemy.Column("time", sqlalchemy.DateTime(timezone=True))
+    )
+    table.metadata.create_all(engine)
+    wire = WireTime.parse(NINE)
+    with engine.begin() as connection:
+        connection.execute(table.insert(), [{"time": wire}])
+        stored = connection.execute(sqlalchemy.select(table.c.time)).scalar_one()
+    assert type(stored) is datetime
+    assert stored.replace(tzinfo=UTC) == wire
+    assert (stored.replace(tzinfo=UTC), "same fill") == (wire, "same fill")  # as a dataclass compares its fields
