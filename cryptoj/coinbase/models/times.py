@@ -104,9 +104,11 @@ class WireTime(datetime):
 
     # Comparisons: datetime's, then, against another WireTime, the nanoseconds for a same-microsecond tie.
 
+    # Anything but a datetime gets datetime's own answer (NotImplemented, or its TypeError for a date).
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, datetime):
-            return NotImplemented
+            return datetime.__eq__(self, other)
         same = datetime.__eq__(self, other) is True
         return same and self.nanosecond == other.nanosecond if isinstance(other, WireTime) else same
 
@@ -120,21 +122,25 @@ class WireTime(datetime):
 
     def __lt__(self, other: date) -> bool:
         if not isinstance(other, datetime):
+            _refuse_date(other)
             return NotImplemented
         return self._compare(other) < 0
 
     def __le__(self, other: date) -> bool:
         if not isinstance(other, datetime):
+            _refuse_date(other)
             return NotImplemented
         return self._compare(other) <= 0
 
     def __gt__(self, other: date) -> bool:
         if not isinstance(other, datetime):
+            _refuse_date(other)
             return NotImplemented
         return self._compare(other) > 0
 
     def __ge__(self, other: date) -> bool:
         if not isinstance(other, datetime):
+            _refuse_date(other)
             return NotImplemented
         return self._compare(other) >= 0
 
@@ -165,6 +171,12 @@ class WireTime(datetime):
         cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         return {"type": "string", "format": "date-time"}
+
+
+def _refuse_date(other: object) -> None:
+    # datetime's own rule: ordering against a date (not a datetime) is refused outright; the rest is NotImplemented.
+    if isinstance(other, date):
+        raise TypeError(f"can't compare WireTime to {type(other).__name__}")
 
 
 def _validate(value: Any) -> WireTime:

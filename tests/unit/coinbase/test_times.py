@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+import operator
 import pickle
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy
@@ -168,3 +169,26 @@ def test_a_fill_time_read_back_from_a_microsecond_column_is_the_same_fill_time()
     assert type(stored) is datetime
     assert stored.replace(tzinfo=UTC) == wire
     assert (stored.replace(tzinfo=UTC), "same fill") == (wire, "same fill")  # as a dataclass compares its fields
+
+
+def test_it_compares_like_a_datetime_with_everything_else() -> None:
+    moment = WireTime.parse(NINE)
+    assert moment != NINE  # text is not a time
+    assert not moment == 5  # noqa: SIM201 - the == under test
+    for other in (5, date(2024, 6, 18), datetime(2024, 6, 18)):  # noqa: DTZ001 - naive, as datetime refuses it
+        for compare in (operator.lt, operator.le, operator.gt, operator.ge):
+            with pytest.raises(TypeError):
+                compare(moment, other)
+    assert moment <= WireTime.parse(NINE) <= moment
+    assert not WireTime.parse(NINE) > moment
+    later = WireTime.parse("2024-06-18T19:59:10.102221Z")
+    assert later > moment > datetime(2024, 6, 18, 19, 59, 10, 102219, tzinfo=UTC)
+    assert not later <= moment
+    assert moment < later
+
+
+def test_a_time_field_refuses_a_number_and_documents_itself_as_a_date_time() -> None:
+    with pytest.raises(ValidationError, match="expected an RFC 3339 time"):
+        Fill.model_validate({**_fill("e1", NINE), "trade_time": 1718740750})
+    schema = Fill.model_json_schema()["properties"]["trade_time"]
+    assert (schema["type"], schema["format"]) == ("string", "date-time")
