@@ -368,12 +368,11 @@ def _clean(params: Params | None) -> dict[str, Any] | None:
 
 def decode(response: httpx.Response, model: type[M]) -> M:
     """Validate a 2xx body, its JSON numbers read exactly; a misfit names the fields, never echoes values."""
-    where = f"{response.request.url.path}: answer"
     try:
         data = loads_exact(response.content)
     except msgspec.DecodeError as exc:
         raise UnexpectedResponseError(
-            f"{where} is not JSON ({model.__name__} expected)",
+            f"{response.request.url.path}: answer is not JSON ({model.__name__} expected)",
             status=response.status_code,
             trace_id=trace_id_of(response),
         ) from exc
@@ -381,7 +380,7 @@ def decode(response: httpx.Response, model: type[M]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         raise UnexpectedResponseError(
-            f"{where} does not fit {model.__name__}: {describe_validation(exc)}",
+            f"{response.request.url.path}: answer does not fit {model.__name__}: {describe_validation(exc)}",
             status=response.status_code,
             trace_id=trace_id_of(response),
         ) from exc
