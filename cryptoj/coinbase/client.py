@@ -15,6 +15,10 @@ earlier attempt may have reached Coinbase; after one that may have, any later fa
 only while surely unsent, so no later answer can follow an ambiguous attempt of theirs: an ambiguous end
 of either is `UnknownOutcomeError` too (with `order_ids`), never a retryable `TransportError` a Prefect
 task would resend.
+
+Clock: before its first signed request the client reads Coinbase's clock (`GET /time`, one public request)
+and signs JWTs on it when ours is off by more than a few seconds; a 401 reads it again and signs once more
+(`cryptoj.coinbase._clock`). Retries stop at `retry_deadline`.
 """
 
 from __future__ import annotations
@@ -86,8 +90,8 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         limits: venue limits (page sizes, candles per call, request budgets).
         backoff: retry delay policy.
         verify: TLS verification: True, an SSLContext, or a CA file path (a local TLS sandbox's).
-        clock, sleep, jitter, wall_clock: monotonic time, waiting, a [0, 1) draw and epoch time; tests
-            inject fakes so nothing really waits.
+        clock, sleep, jitter, wall_clock: monotonic time, waiting, a [0, 1) draw and epoch time (JWTs are
+            signed on `wall_clock`, corrected by Coinbase's); tests inject fakes so nothing really waits.
     """
 
     def __init__(
