@@ -19,6 +19,7 @@ DATA = ROOT / "tests" / "data" / "coinbase"
 OUT = ROOT / "cassettes"
 API = "https://api.coinbase.com/api/v3/brokerage"
 DATE = "Sun, 22 Feb 2026 05:22:25 GMT"
+EPOCH = 1771737745  # DATE in epoch seconds
 _DROP = {"transfer-encoding", "content-length", "content-encoding", "set-cookie", "cf-ray", "report-to", "nel"}
 
 # Doc examples use "<string>" placeholders where a value is a decimal or a time; these replace them.
@@ -58,15 +59,20 @@ def example(name: str) -> Any:
     return _fill(json.loads((DATA / "examples" / name).read_text()))
 
 
+_EXACT = "12345678.123456789012"  # twenty significant digits: a float keeps about seventeen
+TRACE_ID = "6459377472123480980"  # illustrative; decimal like real ones
+
+
 def _headers(extra: dict[str, str] | None = None, *, public: bool = False) -> dict[str, list[str]]:
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "Date": DATE,
         "Cache-Control": "public, max-age=1" if public else "no-store",
-        "trace-id": "5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f",
     }
     headers.update(extra or {})
-    return {name: [value] for name, value in headers.items()}
+    listed = {name: [value] for name, value in headers.items()}
+    listed["trace-id"] = [TRACE_ID, TRACE_ID]  # every real answer carries it twice (real-traffic fact 18)
+    return listed
 
 
 def interaction(
@@ -118,9 +124,23 @@ def captured(name: str) -> dict[str, Any]:
     }
 
 
+def clock_check() -> dict[str, Any]:
+    """`GET /time`, which the client reads before its first signed request and after a 401 (Coinbase's clock
+    at the cassettes' `Date`)."""
+    millis = EPOCH * 1000
+    body = {"iso": "2026-02-22T05:22:25.000Z", "epochSeconds": str(EPOCH), "epochMillis": str(millis)}
+    return interaction("GET", "/time", body=body, public=True)
+
+
+def _signed(first: dict[str, Any]) -> bool:
+    path = first["request"]["uri"].removeprefix(API)
+    return not path.startswith(("/market/", "/time"))
+
+
 def write(name: str, *interactions: dict[str, Any]) -> None:
-    """Write one cassette."""
-    text = yaml.safe_dump({"interactions": list(interactions), "version": 1}, sort_keys=False, width=1000)
+    """Write one cassette; one whose first request is signed opens with the client's clock check."""
+    played = [clock_check(), *interactions] if _signed(interactions[0]) else list(interactions)
+    text = yaml.safe_dump({"interactions": played, "version": 1}, sort_keys=False, width=1000)
     (OUT / name).write_text(text)
 
 
@@ -227,7 +247,7 @@ def build_orders() -> None:
         },
     }
     write("orders_create_sor_limit_ioc.yaml", interaction("POST", "/orders", body=ioc_answer, request_body=ioc_request))
-    unknown_field = _error("INVALID_ARGUMENT", 'proto: (line 1:155): unknown field "max_floor"')
+    unknown_field = _error("unknown", 'proto: (line 1:155): unknown field "max_floor"')  # fact 22: "unknown"
     write(
         "orders_create_unknown_field.yaml",
         interaction("POST", "/orders", status=400, reason="Bad Request", body=unknown_field, request_body=create),
@@ -338,15 +358,15 @@ def build_portfolios_and_fees() -> None:
                     "allocation": 0.3436,
                     "cost_basis": {"value": "500.00", "currency": "USD"},
                     "is_cash": False,
+                    "unrealized_pnl": _EXACT,  # a newer field, kept unknown: a JSON number past float's digits
                 }
             ],
             "perp_positions": [],
             "futures_positions": [],
         }
     }
-    write(
-        "portfolios_breakdown.yaml", interaction("GET", f"/portfolios/{portfolio['uuid']}?currency=USD", body=breakdown)
-    )
+    text = json.dumps(breakdown, separators=(",", ": ")).replace(f'"{_EXACT}"', _EXACT)  # the number, unquoted
+    write("portfolios_breakdown.yaml", interaction("GET", f"/portfolios/{portfolio['uuid']}?currency=USD", text=text))
     summary = {
         "total_volume": 1000.5, "total_fees": 6.003,
         "fee_tier": {"pricing_tier": "Advanced 1", "usd_from": "0", "usd_to": "10000", "taker_fee_rate": "0.006",
@@ -368,17 +388,17 @@ def build_portfolios_and_fees() -> None:
 
 def build_errors() -> None:
     """Error scenarios, in the shapes real traffic shows (real-traffic facts 11, 13, 14, 17)."""
-    write(
-        "error_401_plain_text.yaml",
-        interaction(
-            "GET",
-            "/accounts?limit=250",
-            status=401,
-            reason="Unauthorized",
-            text="Unauthorized",
-            headers=_headers({"Content-Type": "text/plain; charset=utf-8"}),
-        ),
+    unauthorized = interaction(
+        "GET",
+        "/accounts?limit=250",
+        status=401,
+        reason="Unauthorized",
+        text="Unauthorized",
+        headers=_headers({"Content-Type": "text/plain; charset=utf-8"}),
     )
+    # After a 401 the client reads Coinbase's clock again and signs once more with the clock not yet tried
+    # (the replay's fake clock is years off Coinbase's, so: corrected first, then its own).
+    write("error_401_plain_text.yaml", unauthorized, clock_check(), unauthorized)
     write(
         "error_403_missing_scopes.yaml",
         interaction(
@@ -410,15 +430,19 @@ def build_errors() -> None:
             headers=_headers({"Content-Type": "text/plain; charset=utf-8"}),
         ),
     )
+    # Right after a trade the account is briefly "not available", then answers (real-traffic fact 28).
+    account = example("get_account.json")
+    account_path = f"/accounts/{account['account']['uuid']}"
     write(
         "error_400_account_not_available.yaml",
         interaction(
             "GET",
-            "/accounts/closed-account",
+            account_path,
             status=400,
             reason="Bad Request",
             body=_error("INVALID_ARGUMENT", "account is not available"),
         ),
+        interaction("GET", account_path, body=account),
     )
     too_many = _error(
         "INVALID_ARGUMENT", "start and end argument is invalid - number of candles requested should be less than 350"

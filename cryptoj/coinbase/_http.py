@@ -1,21 +1,26 @@
-"""The request chain under every client method: rate limit, retry, one signed send, decode.
+"""The request chain under every client method: clock check, rate limit, retry, one signed send, decode.
 
-`RestSession.call` runs ``_with_retries -> _send_single`` (httpx's own `send -> _send_single_request`
-shape). Errors come from `error_from_response`/`error_from_exception` only; `should_retry` decides.
+`RestSession.call` runs ``_check_clock -> _with_retries -> _send_single`` (httpx's own `send ->
+_send_single_request` shape). Errors come from `error_from_response`/`error_from_exception` only;
+`should_retry` decides, within `retry_deadline`. What a write's answers settle is `_outcome`'s rule;
+the time JWTs are signed with is `_clock`'s.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from http.cookiejar import CookieJar
 from typing import Any, TypeVar
 
 import httpx
+import msgspec
 from pydantic import BaseModel, ValidationError
 
+from cryptoj.coinbase._clock import SigningClock, offset_from
+from cryptoj.coinbase._outcome import Answer, RetryMode, Write
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase.auth import CdpKey, build_rest_jwt
 from cryptoj.coinbase.errors import (
@@ -23,32 +28,25 @@ from cryptoj.coinbase.errors import (
     CoinbaseError,
     RateLimitedError,
     UnexpectedResponseError,
-    UnknownOutcomeError,
     error_from_exception,
     error_from_response,
     may_have_taken_effect,
     should_retry,
+    trace_id_of,
 )
-from cryptoj.coinbase.models.common import describe_validation
+from cryptoj.coinbase.models import ServerTime
+from cryptoj.coinbase.models.common import describe_validation, loads_exact
 
-__all__ = ["API_PREFIX", "Backoff", "CdpAuth", "NoCookies", "RestSession", "RetryMode"]
+__all__ = ["API_PREFIX", "Backoff", "CdpAuth", "NoCookies", "RestSession"]
 
 API_PREFIX = "/api/v3/brokerage"
 _log = logging.getLogger("cryptoj.coinbase")
+_RESIGN_THEIRS = "a 401: signing again with Coinbase's time"
+# Where /time is not the clock that checks JWTs (a simulator answering its simulated time).
+_RESIGN_OWN = "a JWT signed with that time was refused: signing with our own clock again"
 
 M = TypeVar("M", bound=BaseModel)
 Params = Mapping[str, str | int | Sequence[str] | None]
-
-
-class RetryMode(Enum):
-    """Whether a request may be sent again after a transient failure."""
-
-    SAFE = "safe"  # reads and previews: repeating them changes nothing
-    ORDER = "order"  # order creation: repeated under the same client_order_id, which Coinbase deduplicates
-    # Cancels: repeated only while no attempt may have reached Coinbase (connect failure, 429). A cancel
-    # repeated after one that took effect answers "failed" for orders that are in fact cancelled.
-    UNSENT = "unsent"
-    NEVER = "never"  # edits: a repeat could apply twice; fail and let the caller look
 
 
 class NoCookies(CookieJar):
@@ -63,17 +61,26 @@ class NoCookies(CookieJar):
 
 
 class CdpAuth(httpx.Auth):
-    """Signs each request with a fresh ES256/EdDSA JWT whose `uri` is ``"METHOD host[:port]/path"``."""
+    """Signs each request with a fresh ES256/EdDSA JWT whose `uri` is ``"METHOD host[:port]/path"``.
 
-    def __init__(self, key: CdpKey, *, host: str) -> None:
+    Parameters:
+        key: the CDP key.
+        host: host[:port] the JWT `uri` names.
+        clock: the time JWTs are signed with (our clock, corrected by Coinbase's: `cryptoj.coinbase._clock`).
+    """
+
+    def __init__(self, key: CdpKey, *, host: str, clock: SigningClock) -> None:
         self._key = key
         self._host = host
+        self.clock = clock
 
     def __repr__(self) -> str:
         return f"CdpAuth(host={self._host!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = build_rest_jwt(self._key, method=request.method, host=self._host, path=request.url.path)
+        token = build_rest_jwt(
+            self._key, method=request.method, host=self._host, path=request.url.path, now=self.clock.now()
+        )
         request.headers["Authorization"] = f"Bearer {token}"
         yield request
 
@@ -103,11 +110,16 @@ class RestSession:
 
     Parameters:
         client: the pooled httpx client (base URL set, no auth).
-        auth: signs private requests; None means only public endpoints work.
+        auth: signs private requests; None means only public endpoints work. Its clock is set from
+            `GET /time` before the first signed request and checked again after a 401.
         public_bucket / private_bucket: client-side budgets.
+        timeout: seconds per attempt (the client's own timeout).
         max_retries: retries after the first attempt.
+        retry_deadline: seconds from a call's start within which its retries must run: a retry that would
+            start later is not made, and a retry's timeout is cut to the time left.
         backoff: the delay policy.
-        sleep, jitter, wall_clock: injected so tests never wait (asyncio.sleep, random.random, time.time).
+        clock, sleep, jitter, wall_clock: injected so tests never wait (time.monotonic, asyncio.sleep,
+            random.random, time.time).
     """
 
     def __init__(
@@ -117,8 +129,11 @@ class RestSession:
         auth: CdpAuth | None,
         public_bucket: TokenBucket,
         private_bucket: TokenBucket,
+        timeout: float,
         max_retries: int,
+        retry_deadline: float,
         backoff: Backoff,
+        clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[None]],
         jitter: Callable[[], float],
         wall_clock: Callable[[], float],
@@ -128,16 +143,25 @@ class RestSession:
         self._auth = auth
         self._public = public_bucket
         self._private = private_bucket
+        self._timeout = timeout
         self._max_retries = max_retries
+        self._deadline = retry_deadline
         self._backoff = backoff
+        self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
         self._wall_clock = wall_clock
+        self._clock_read = asyncio.Lock()
 
     @property
     def authenticated(self) -> bool:
         """Whether private endpoints can be called."""
         return self._auth is not None
+
+    @property
+    def clock_offset(self) -> float | None:
+        """Coinbase's clock minus ours (seconds) at the last `GET /time` reading; None before any."""
+        return None if self._auth is None else self._auth.clock.measured
 
     async def call(
         self,
@@ -157,11 +181,11 @@ class RestSession:
         For a write (`retry` other than SAFE), `client_order_id` or `order_ids` name what it touches: an
         attempt that may have reached Coinbase without a definite answer ends in `UnknownOutcomeError`.
         """
-        model_value, _ = await self.exchange(
+        answer = await self.exchange(
             method, path, model, params=params, body=body, public=public, retry=retry,
             client_order_id=client_order_id, order_ids=order_ids,
         )  # fmt: skip
-        return model_value
+        return answer.value
 
     async def exchange(
         self,
@@ -175,23 +199,30 @@ class RestSession:
         retry: RetryMode = RetryMode.SAFE,
         client_order_id: str | None = None,
         order_ids: tuple[str, ...] = (),
-    ) -> tuple[M, httpx.Response]:
-        """Like `call`, also returning the raw answer (for its headers, such as `trace-id`)."""
-        if not public and self._auth is None:
-            raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
+    ) -> Answer[M]:
+        """Like `call`, returning the `Answer`: the value, the raw response, and whether it settles a write."""
+        if not public:
+            if self._auth is None:
+                raise AuthenticationError(f"{method} {path} needs an API key; only public endpoints work without one")
+            await self._check_clock(self._auth.clock)
         url, query = API_PREFIX + path, _clean(params)
 
-        def build() -> httpx.Request:
+        def build(timeout: float | None) -> httpx.Request:
             # A new request per attempt: each is signed afresh and none shares mutable state with the last.
             # Built directly rather than by client.build_request, which re-merges URL, headers and cookies
             # on every call (a third of the client's own CPU per request, measured); we use neither cookies
             # nor per-request headers, so the client's default headers are all there is to merge.
-            return httpx.Request(method, self._base_url + url, params=query, json=body, headers=self.client.headers)
+            # No timeout given: the client's own applies (httpx sets it on send).
+            extensions = {} if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
+            return httpx.Request(
+                method, self._base_url + url, params=query, json=body, headers=self.client.headers,
+                extensions=extensions,
+            )  # fmt: skip
 
-        write = None if retry is RetryMode.SAFE else _Write(client_order_id, order_ids)
-        response = await self._with_retries(build, public=public, retry=retry, write=write)
+        write = None if retry is RetryMode.SAFE else Write(client_order_id, order_ids)
+        response, ambiguous = await self._with_retries(build, public=public, retry=retry, write=write)
         try:
-            return decode(response, model), response
+            return Answer(decode(response, model), response, write=write, ambiguous=ambiguous)
         except UnexpectedResponseError as exc:
             if write is not None:
                 # Coinbase answered 2xx but we cannot read it: the write may well have taken effect.
@@ -200,23 +231,38 @@ class RestSession:
 
     async def _with_retries(
         self,
-        build: Callable[[], httpx.Request],
+        build: Callable[[float | None], httpx.Request],
         *,
         public: bool,
         retry: RetryMode,
-        write: _Write | None,
-    ) -> httpx.Response:
+        write: Write | None,
+    ) -> tuple[httpx.Response, bool]:
+        """The 2xx answer, and whether an earlier attempt may have reached Coinbase without a definite answer."""
         bucket = self._public if public else self._private
         may_have_arrived = False  # has any attempt possibly reached Coinbase without a definite answer?
         attempt = 0
+        started = self._clock()
+        clocks: list[float] | None = None  # after a 401: signing offsets still to try
         while True:
             await bucket.acquire()
-            request = build()
+            # The first attempt has the client's timeout; a retry, at most the time left before the deadline.
+            left = self._deadline - (self._clock() - started)
+            request = build(None if attempt == 0 else max(0.0, min(self._timeout, left)))
             error = await self._send_single(request, public=public, bucket=bucket)
             if isinstance(error, httpx.Response):
-                return error
+                return error, may_have_arrived
             if may_have_taken_effect(error):
                 may_have_arrived = True
+            if isinstance(error, AuthenticationError) and not public and self._auth is not None:
+                # A 401 is definite (nothing happened): sign again with each clock that may cure it, once.
+                signing = self._auth.clock
+                if clocks is None:
+                    clocks = signing.alternatives(await self._read_server_clock())
+                if clocks and (retry in (RetryMode.SAFE, RetryMode.ORDER) or not may_have_arrived):
+                    offset = clocks.pop(0)
+                    signing.use(offset, why=_RESIGN_OWN if offset == 0 else _RESIGN_THEIRS)
+                    continue
+                error = signing.refused(error)
             hint = error.retry_after if isinstance(error, RateLimitedError) else None
             repeatable = retry in (RetryMode.SAFE, RetryMode.ORDER) or (
                 retry is RetryMode.UNSENT and not may_have_arrived
@@ -227,18 +273,49 @@ class RestSession:
                 or attempt >= self._max_retries
                 or (hint is not None and hint > self._backoff.max_hint)
             )
+            delay = 0.0 if give_up else self._backoff.delay(attempt, jitter=self._jitter(), hint=hint)
+            if not give_up and self._clock() - started + delay >= self._deadline:
+                _log.warning(
+                    "giving up %s %s after %s: a retry in %.2fs would start past the %.0fs deadline",
+                    request.method, request.url.path, type(error).__name__, delay, self._deadline,
+                )  # fmt: skip
+                give_up = True
             if give_up:
                 if write is not None and may_have_arrived:
                     # Decided here: after an ambiguous send the write may have taken effect, whatever the last
                     # attempt said (short of a definite answer, which returns above). The caller looks it up.
                     raise write.unknown(f"sent, no definite answer after {attempt + 1} attempt(s)", error) from error
                 raise error
-            delay = self._backoff.delay(attempt, jitter=self._jitter(), hint=hint)
             _log.warning(
                 "retrying %s %s in %.2fs after %s", request.method, request.url.path, delay, type(error).__name__
             )
             attempt += 1
             await self._sleep(delay)
+
+    async def _check_clock(self, signing: SigningClock) -> None:
+        """Read Coinbase's clock once, before the first signed request."""
+        if signing.checked:
+            return
+        async with self._clock_read:
+            if not signing.checked:
+                signing.start(await self._read_server_clock())
+
+    async def _read_server_clock(self) -> float | None:
+        """Coinbase's clock minus ours from one `GET /time` (not retried); None when it cannot be read."""
+        await self._public.acquire()
+        request = httpx.Request("GET", self._base_url + API_PREFIX + "/time", headers=self.client.headers)
+        sent = self._wall_clock()
+        outcome = await self._send_single(request, public=True, bucket=self._public)
+        received = self._wall_clock()
+        if isinstance(outcome, httpx.Response):
+            try:
+                server = decode(outcome, ServerTime)
+            except UnexpectedResponseError as exc:
+                outcome = exc
+            else:
+                return offset_from(server, sent=sent, received=received, age=outcome.headers.get("age"))
+        _log.info("could not read Coinbase's clock (GET /time): %s", outcome)
+        return None
 
     async def _send_single(
         self, request: httpx.Request, *, public: bool, bucket: TokenBucket
@@ -282,29 +359,6 @@ class RestSession:
         return max(0.0, value - self._wall_clock()) if value > 1e9 else max(0.0, value)
 
 
-@dataclass(frozen=True, slots=True)
-class _Write:
-    """What an order write touches, to name it when its outcome is unknown."""
-
-    client_order_id: str | None
-    order_ids: tuple[str, ...]
-
-    def unknown(self, what: str, error: CoinbaseError) -> UnknownOutcomeError:
-        if self.client_order_id is not None:
-            subject = f"order {self.client_order_id}"
-        else:
-            shown = ", ".join(self.order_ids[:3]) + (", ..." if len(self.order_ids) > 3 else "")
-            subject = f"write to order(s) {shown}"
-        return UnknownOutcomeError(
-            f"{subject}: {what}: {error}",
-            client_order_id=self.client_order_id,
-            order_ids=self.order_ids,
-            status=error.status,
-            code=error.code,
-            trace_id=error.trace_id,
-        )
-
-
 def _clean(params: Params | None) -> dict[str, Any] | None:
     """Drop unset options; lists become repeated keys (`product_ids=A&product_ids=B`), as Coinbase expects."""
     if params is None:
@@ -313,12 +367,20 @@ def _clean(params: Params | None) -> dict[str, Any] | None:
 
 
 def decode(response: httpx.Response, model: type[M]) -> M:
-    """Validate a 2xx body; a misfit names the fields, never echoes values (they may be anything)."""
+    """Validate a 2xx body, its JSON numbers read exactly; a misfit names the fields, never echoes values."""
     try:
-        return model.model_validate_json(response.content)
+        data = loads_exact(response.content)
+    except msgspec.DecodeError as exc:
+        raise UnexpectedResponseError(
+            f"{response.request.url.path}: answer is not JSON ({model.__name__} expected)",
+            status=response.status_code,
+            trace_id=trace_id_of(response),
+        ) from exc
+    try:
+        return model.model_validate(data)
     except ValidationError as exc:
         raise UnexpectedResponseError(
             f"{response.request.url.path}: answer does not fit {model.__name__}: {describe_validation(exc)}",
             status=response.status_code,
-            trace_id=response.headers.get("trace-id"),
+            trace_id=trace_id_of(response),
         ) from exc

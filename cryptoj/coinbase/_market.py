@@ -10,7 +10,7 @@ from datetime import datetime
 
 from cryptoj.coinbase import pagination
 from cryptoj.coinbase._http import RestSession
-from cryptoj.coinbase._wire import flag, path_id, query_list, trades_query, unix_seconds
+from cryptoj.coinbase._wire import enum_arg, flag, path_id, query_list, trades_query, unix_seconds
 from cryptoj.coinbase.limits import VenueLimits
 from cryptoj.coinbase.models import (
     BestBidAskResponse,
@@ -73,7 +73,13 @@ class MarketDataEndpoints:
         return await self._session.call("GET", "/market/product_book", ProductBookResponse, params=params, public=True)
 
     async def get_public_candles(
-        self, product_id: str, *, start: datetime, end: datetime, granularity: Granularity, limit: int | None = None
+        self,
+        product_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity | str,
+        limit: int | None = None,
     ) -> CandlesResponse:
         """`GET /market/products/{product_id}/candles` (newest first, at most 350 buckets)."""
         return await self._candles(
@@ -138,9 +144,17 @@ class MarketDataEndpoints:
         return await self._session.call("GET", "/best_bid_ask", BestBidAskResponse, params=params)
 
     async def get_candles(
-        self, product_id: str, *, start: datetime, end: datetime, granularity: Granularity, limit: int | None = None
+        self,
+        product_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity | str,
+        limit: int | None = None,
     ) -> CandlesResponse:
         """`GET /products/{product_id}/candles` (newest first, at most 350 buckets).
+
+        `granularity` is a `Granularity` or its name (`"ONE_MINUTE"`, as the official SDK and the docs write it).
 
         https://docs.cdp.coinbase.com/api-reference/advanced-trade-api/rest-api/products/get-product-candles
         """
@@ -149,10 +163,17 @@ class MarketDataEndpoints:
         )
 
     def iter_candles(
-        self, product_id: str, *, start: datetime, end: datetime, granularity: Granularity, public: bool = False
+        self,
+        product_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity | str,
+        public: bool = False,
     ) -> AsyncIterator[Candle]:
         """Candles over any range, oldest first, fetched in windows of at most `limits.candles_per_request`."""
-        return pagination.candles(self, product_id, start=start, end=end, granularity=granularity, public=public)
+        width = enum_arg(Granularity, granularity, name="granularity")  # refused here, not at the first page
+        return pagination.candles(self, product_id, start=start, end=end, granularity=width, public=public)
 
     async def get_market_trades(
         self, product_id: str, *, limit: int, start: datetime | None = None, end: datetime | None = None
@@ -165,10 +186,17 @@ class MarketDataEndpoints:
         return await self._session.call("GET", path, MarketTradesResponse, params=trades_query(limit, start, end))
 
     async def _candles(
-        self, path: str, start: datetime, end: datetime, granularity: Granularity, *, limit: int | None, public: bool
+        self,
+        path: str,
+        start: datetime,
+        end: datetime,
+        granularity: Granularity | str,
+        *,
+        limit: int | None,
+        public: bool,
     ) -> CandlesResponse:
         params = {
             "start": unix_seconds(start), "end": unix_seconds(end),
-            "granularity": granularity.value, "limit": limit,
+            "granularity": enum_arg(Granularity, granularity, name="granularity").value, "limit": limit,
         }  # fmt: skip
         return await self._session.call("GET", path, CandlesResponse, params=params, public=public)

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import Enum
+from typing import TypeVar
 
 from cryptoj.coinbase.errors import InvalidArgumentError, OrderRejectedError
-from cryptoj.coinbase.models import CreateOrderResponse
+from cryptoj.coinbase.models import CreateOrderResponse, WireTime
 
-__all__ = ["aware", "flag", "path_id", "query_list", "rejection", "rfc3339", "trades_query", "unix_seconds"]
+__all__ = [
+    "aware",
+    "enum_arg",
+    "flag",
+    "path_id",
+    "query_list",
+    "rejection",
+    "rfc3339",
+    "trades_query",
+    "unix_seconds",
+]
 
 _UNKNOWN = "UNKNOWN_FAILURE_REASON"
+E = TypeVar("E", bound=Enum)
 
 
 def rejection(response: CreateOrderResponse, client_order_id: str, *, trace_id: str | None) -> OrderRejectedError:
@@ -45,6 +58,21 @@ def path_id(value: str) -> str:
     return value
 
 
+def enum_arg(kind: type[E], value: E | str, *, name: str) -> E:
+    """A parameter typed by an enum, given as a member or as its string value (any case), as the official SDK and
+    Coinbase's docs pass it (`granularity="ONE_MINUTE"`); anything else is `InvalidArgumentError` listing the values.
+    """
+    if isinstance(value, kind):
+        return value
+    if isinstance(value, str):
+        wanted = value.strip().upper()
+        for member in kind:
+            if str(member.value).upper() == wanted:
+                return member
+    allowed = ", ".join(str(member.value) for member in kind)
+    raise InvalidArgumentError(f"{name} must be one of {allowed}, not {value!r}")
+
+
 def query_list(values: Sequence[str] | None) -> list[str] | None:
     if isinstance(values, str):
         return [values]  # a lone id, not its characters
@@ -60,9 +88,10 @@ def aware(value: datetime) -> datetime:
 
 
 def rfc3339(value: datetime | None) -> str | None:
+    """A time for a query; a time read from Coinbase goes back as its exact text (a cursor lands on it, not before)."""
     if value is None:
         return None
-    return aware(value).isoformat().replace("+00:00", "Z")
+    return WireTime.from_datetime(aware(value)).text
 
 
 def unix_seconds(value: datetime | None) -> str | None:

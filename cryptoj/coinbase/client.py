@@ -9,9 +9,16 @@ Unknown outcomes: `create_order` and `close_position` are retried on transient f
 after an attempt that may have reached Coinbase (timeout after send, broken connection, 5xx), or if a 2xx
 answer cannot be read, the call raises `UnknownOutcomeError` carrying the `client_order_id`; the executor
 resolves it by looking the order up, never by sending a new one. A connect failure (surely never sent)
-stays a `TransportError`; a `success: false` answer is a definite `OrderRejectedError`. Edits are never
-repeated and cancels only while surely unsent: an ambiguous end of either is `UnknownOutcomeError` too
-(with `order_ids`), never a retryable `TransportError` a Prefect task would resend.
+stays a `TransportError`. A `success: false` answer is a definite `OrderRejectedError` only when no
+earlier attempt may have reached Coinbase; after one that may have, any later failure (a rejection, a
+4xx) is `UnknownOutcomeError` keeping that failure in `last_error`. Edits are never repeated and cancels
+only while surely unsent, so no later answer can follow an ambiguous attempt of theirs: an ambiguous end
+of either is `UnknownOutcomeError` too (with `order_ids`), never a retryable `TransportError` a Prefect
+task would resend.
+
+Clock: before its first signed request the client reads Coinbase's clock (`GET /time`, one public request)
+and signs JWTs on it when ours is off by more than a few seconds; a 401 reads it again and signs once more
+(`cryptoj.coinbase._clock`). Retries stop at `retry_deadline`.
 """
 
 from __future__ import annotations
@@ -28,8 +35,10 @@ from typing import Self
 import httpx
 
 from cryptoj.coinbase import pagination
-from cryptoj.coinbase._http import Backoff, CdpAuth, NoCookies, RestSession, RetryMode
+from cryptoj.coinbase._clock import SigningClock
+from cryptoj.coinbase._http import Backoff, CdpAuth, NoCookies, RestSession
 from cryptoj.coinbase._market import MarketDataEndpoints
+from cryptoj.coinbase._outcome import RetryMode
 from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase._wire import path_id, query_list, rejection, rfc3339
 from cryptoj.coinbase.auth import CdpKey
@@ -76,11 +85,13 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         transport: an httpx transport (tests pass a MockTransport; None means real network).
         timeout: seconds per attempt.
         max_retries: retries after the first attempt of a request that is safe to repeat.
+        retry_deadline: seconds from a call's start within which its retries run; none starts later, and a
+            retry's timeout is cut to the time left (the first attempt always has the full `timeout`).
         limits: venue limits (page sizes, candles per call, request budgets).
         backoff: retry delay policy.
         verify: TLS verification: True, an SSLContext, or a CA file path (a local TLS sandbox's).
-        clock, sleep, jitter, wall_clock: monotonic time, waiting, a [0, 1) draw and epoch time; tests
-            inject fakes so nothing really waits.
+        clock, sleep, jitter, wall_clock: monotonic time, waiting, a [0, 1) draw and epoch time (JWTs are
+            signed on `wall_clock`, corrected by Coinbase's); tests inject fakes so nothing really waits.
     """
 
     def __init__(
@@ -91,6 +102,7 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 10.0,
         max_retries: int = 4,
+        retry_deadline: float = 30.0,
         limits: VenueLimits = COINBASE_LIMITS,
         backoff: Backoff | None = None,
         verify: ssl.SSLContext | str | bool = True,
@@ -102,6 +114,8 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         url = httpx.URL(base_url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ConfigurationError(f"base_url must be http(s)://host[:port], not {base_url!r}")
+        if not retry_deadline > 0:
+            raise ConfigurationError(f"retry_deadline must be a positive number of seconds, not {retry_deadline!r}")
         self.limits = limits
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)  # a CA file, e.g. a local TLS sandbox's
@@ -116,15 +130,18 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         authority = url.host if url.port is None else f"{url.host}:{url.port}"
         self._session = RestSession(
             client=http,
-            auth=CdpAuth(key, host=authority) if key is not None else None,
+            auth=CdpAuth(key, host=authority, clock=SigningClock(wall_clock)) if key is not None else None,
             public_bucket=TokenBucket(
                 rate=limits.public_requests_per_second, burst=limits.burst, clock=clock, sleep=sleep
             ),
             private_bucket=TokenBucket(
                 rate=limits.private_requests_per_second, burst=limits.burst, clock=clock, sleep=sleep
             ),
+            timeout=timeout,
             max_retries=max_retries,
+            retry_deadline=retry_deadline,
             backoff=backoff or Backoff(),
+            clock=clock,
             sleep=sleep,
             jitter=jitter,
             wall_clock=wall_clock,
@@ -132,6 +149,15 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
 
     def __repr__(self) -> str:
         return f"CoinbaseAdvancedClient(base_url={str(self._session.client.base_url)!r})"
+
+    @property
+    def clock_offset(self) -> float | None:
+        """Coinbase's clock minus ours in seconds, read from `GET /time` before the first signed request.
+
+        JWTs are signed with Coinbase's time when the two disagree by more than a few seconds (a warning
+        says so); None until a signed request was made, or when Coinbase's clock could not be read.
+        """
+        return self._session.clock_offset
 
     async def __aenter__(self) -> Self:
         return self
@@ -187,19 +213,24 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
 
     async def edit_order(self, request: EditOrderRequest) -> EditOrderResponse:
         """`POST /orders/edit` (never retried). Raises `EditRejectedError` for `success: false`."""
-        response = await self._session.call(
+        answer = await self._session.exchange(
             "POST", "/orders/edit", EditOrderResponse, body=request.to_wire(), retry=RetryMode.NEVER,
             order_ids=(request.order_id,),
         )  # fmt: skip
+        response = answer.value
         if not response.success:
             first = response.errors[0] if response.errors else None
             reason = first.edit_failure_reason if first else None
-            raise EditRejectedError(
-                f"edit of order {request.order_id} rejected: {reason or 'no reason given'}",
-                order_id=request.order_id,
-                edit_failure_reason=reason,
-                preview_failure_reason=first.preview_failure_reason if first else None,
-                code=reason,
+            raise answer.settle(
+                EditRejectedError(
+                    f"edit of order {request.order_id} rejected: {reason or 'no reason given'}",
+                    order_id=request.order_id,
+                    edit_failure_reason=reason,
+                    preview_failure_reason=first.preview_failure_reason if first else None,
+                    code=reason,
+                    status=200,
+                    trace_id=answer.trace_id,
+                )
             )
         return response
 
@@ -329,9 +360,10 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
     # Private steps -------------------------------------------------------------------------------
 
     async def _place(self, path: str, body: dict[str, object], client_order_id: str) -> CreateOrderResponse:
-        response, raw = await self._session.exchange(
+        answer = await self._session.exchange(
             "POST", path, CreateOrderResponse, body=body, retry=RetryMode.ORDER, client_order_id=client_order_id
         )
-        if not response.success:
-            raise rejection(response, client_order_id, trace_id=raw.headers.get("trace-id"))
-        return response
+        if not answer.value.success:
+            # Definite only if no earlier attempt may have placed the order: else UnknownOutcomeError.
+            raise answer.settle(rejection(answer.value, client_order_id, trace_id=answer.trace_id))
+        return answer.value

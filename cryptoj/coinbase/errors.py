@@ -7,7 +7,8 @@
         ├── TransientError              RETRY later, with backoff (`should_retry` says yes)
         │   ├── RateLimitedError        429: wait `retry_after` seconds first
         │   ├── ServerError             5xx: the venue or its gateway failed
-        │   └── TransportError          no HTTP answer at all (connect failure, timeout, broken connection)
+        │   ├── TransportError          no HTTP answer at all (connect failure, timeout, broken connection)
+        │   └── AccountUnavailableError 400 "account is not available": a passing state right after a trade
         ├── UnknownOutcomeError         LOOK UP: an order write (create, close, edit, cancel) was sent and
         │                               no definite answer came back; look the order(s) up, never resend blindly
         ├── RequestError                FIX THE INPUT: Coinbase (or the client, before sending) said no
@@ -19,6 +20,7 @@
         └── OperatorError               CALL AN OPERATOR: retrying or changing the order cannot help
             ├── AuthenticationError     401: bad key, bad JWT, clock skew
             ├── PermissionDeniedError   403: the key lacks a scope ("Missing required scopes")
+            ├── CertificateError        the server's TLS certificate does not verify (nothing was sent)
             └── UnexpectedResponseError the answer does not fit the documented shape
 
 `error_from_response` is the one place an HTTP answer becomes an error and `should_retry` the one
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+import ssl
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -39,7 +42,9 @@ import httpx
 from cryptoj.errors import CryptojError
 
 __all__ = [
+    "AccountUnavailableError",
     "AuthenticationError",
+    "CertificateError",
     "CoinbaseError",
     "EditRejectedError",
     "InvalidArgumentError",
@@ -61,8 +66,11 @@ __all__ = [
     "parse_retry_after",
     "retry_condition",
     "should_retry",
+    "trace_id_of",
 ]
 
+# Two production systems logged it right after a trade, and it went away on retry (real-traffic fact 28).
+_ACCOUNT_NOT_AVAILABLE = "account is not available"
 _SNIPPET = 200  # characters of a non-JSON body kept in a message: enough to recognise a gateway page
 # A gateway or proxy page may echo the request, Authorization header included: never keep a JWT from it.
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
@@ -128,6 +136,13 @@ class TransportError(TransientError):
         self.may_have_arrived = may_have_arrived
 
 
+class AccountUnavailableError(TransientError):
+    """400 INVALID_ARGUMENT "account is not available": seen right after a trade, gone on retry (fact 28).
+
+    A definite answer (nothing happened), so repeating the request is safe; a read retries it with backoff.
+    """
+
+
 class UnknownOutcomeError(CoinbaseError):
     """An order write was sent and no definite answer came back: it may or may not have taken effect.
 
@@ -135,14 +150,26 @@ class UnknownOutcomeError(CoinbaseError):
     (list orders, or the user channel) before doing anything else; never resend it under a new id.
     For an edit or a cancel, `client_order_id` is None and `order_ids` names the orders it touched:
     read them back before deciding again.
+
+    Once an attempt may have reached Coinbase unanswered, whatever a later attempt answers (a `success:
+    false`, a 4xx) cannot say the write did not happen: the first may have placed the order, and the
+    retry's "insufficient funds" may be that order's hold. `last_error` keeps the last attempt's failure
+    (with `status`, `code` and `trace_id` copied from it) for its details; it does not decide the outcome.
     """
 
     def __init__(
-        self, message: str, *, client_order_id: str | None = None, order_ids: tuple[str, ...] = (), **fields: Any
+        self,
+        message: str,
+        *,
+        client_order_id: str | None = None,
+        order_ids: tuple[str, ...] = (),
+        last_error: CoinbaseError | None = None,
+        **fields: Any,
     ) -> None:
         super().__init__(message, **fields)
         self.client_order_id = client_order_id
         self.order_ids = order_ids
+        self.last_error = last_error
 
 
 class RequestError(CoinbaseError):
@@ -210,11 +237,26 @@ class OperatorError(CoinbaseError):
 
 
 class AuthenticationError(OperatorError):
-    """401: Coinbase refused the JWT (wrong key, mangled private key, clock skew, wrong `uri`)."""
+    """401: Coinbase refused the JWT (wrong key, mangled private key, clock skew, wrong `uri`).
+
+    `clock_offset` is Coinbase's clock minus ours in seconds, as `GET /time` read it after the 401 (None when
+    not read); the message says whether the clock can be the cause.
+    """
+
+    def __init__(self, message: str, *, clock_offset: float | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.clock_offset = clock_offset
 
 
 class PermissionDeniedError(OperatorError):
     """403: the key is valid but lacks a permission (view, trade) or the portfolio is restricted."""
+
+
+class CertificateError(OperatorError):
+    """The server's TLS certificate does not verify: a wrong CA file, an intercepting proxy, a wrong host.
+
+    Not transient (it fails the same way a second later), so never retried; the request never left.
+    """
 
 
 class UnexpectedResponseError(OperatorError):
@@ -255,6 +297,17 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+def trace_id_of(response: httpx.Response) -> str | None:
+    """The answer's `trace-id`, once: Coinbase sends the header twice (real-traffic fact 18), joined "X, X"."""
+    values: list[str] = []
+    for header in response.headers.get_list("trace-id"):
+        for part in header.split(","):  # a proxy may already have joined them into one header
+            value = part.strip()
+            if value and value not in values:
+                values.append(value)
+    return ", ".join(values) or None  # distinct values (never seen) are all kept, for support to match
+
+
 def _body_fields(response: httpx.Response) -> tuple[str | None, str | None]:
     """(code, message) from an error body, which may be JSON, HTML or plain text (real traffic has all three)."""
     text = _KEY_NAME.sub("[key name]", _JWT.sub("[jwt]", response.text.strip()))
@@ -278,7 +331,7 @@ def error_from_response(response: httpx.Response, *, now: float) -> CoinbaseErro
     """Map a non-2xx answer to the most specific error; `now` (epoch seconds) resolves date-form Retry-After."""
     status = response.status_code
     code, detail = _body_fields(response)
-    fields: dict[str, Any] = {"status": status, "code": code, "trace_id": response.headers.get("trace-id")}
+    fields: dict[str, Any] = {"status": status, "code": code, "trace_id": trace_id_of(response)}
     reason = response.reason_phrase or "HTTP error"
     message = f"{reason}: {detail}" if detail and detail != reason else reason
     if status == 429:
@@ -295,6 +348,8 @@ def error_from_response(response: httpx.Response, *, now: float) -> CoinbaseErro
         return NotFoundError(message, **fields)
     if status == 408:
         return TransportError(message, **fields)
+    if status == 400 and _ACCOUNT_NOT_AVAILABLE in (detail or "").lower():
+        return AccountUnavailableError(message, **fields)
     if 400 <= status < 500:
         return InvalidRequestError(message, **fields)
     return UnexpectedResponseError(message, **fields)
@@ -338,8 +393,26 @@ def may_have_taken_effect(error: CoinbaseError) -> bool:
     return False
 
 
+def _certificate_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate failure behind an httpx error (httpx and httpcore each wrap it once), if that is its cause."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def error_from_exception(exc: httpx.HTTPError) -> CoinbaseError:
     """Translate an httpx failure into our hierarchy (the caller raises it `from exc`)."""
+    certificate = _certificate_failure(exc)
+    if certificate is not None:
+        reason = certificate.verify_message or certificate.strerror or "certificate verify failed"
+        return CertificateError(
+            f"the server's TLS certificate does not verify: {reason}; check `verify` (the CA file) and the URL"
+        )
     for kind, error_class, may_have_arrived in _HTTPX_ERRORS:
         if isinstance(exc, kind):
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -6,19 +6,24 @@ request shapes. Public market cassettes hold real responses; the rest are built 
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import jwt
 import pytest
+import yaml
 
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
+    AccountUnavailableError,
     AuthenticationError,
+    CertificateError,
     EditRejectedError,
     InvalidRequestError,
     NotFoundError,
@@ -39,6 +44,7 @@ from cryptoj.coinbase.models import (
     PreviewOrderRequest,
 )
 from cryptoj.sandbox.faults import FaultConfig
+from tests.unit.coinbase.conftest import server_time
 from tests.utils.fixtures.coinbase import CASSETTE_DIR, FakeTime, make_ec_key
 from tests.utils.fixtures.recording import cassette_path, recorded_base_url, recording_client_for
 from tests.utils.fixtures.sandbox import SandboxHandle
@@ -139,12 +145,37 @@ async def test_public_products_real_list_parses_every_product(public_client: Coi
     assert btc.quote_increment == Decimal("0.01")
 
 
+# Built cassettes (cassettes/README.md): their values are illustrative, so these tests check the mapping
+# from the cassette's own body (exact decimals read from its text) to the typed fields, and the shapes.
+
+
+def _exchanges(name: str, path: str) -> list[dict[str, Any]]:
+    interactions: list[dict[str, Any]] = yaml.safe_load(_cassette_text(name))["interactions"]
+    return [item for item in interactions if urlsplit(item["request"]["uri"]).path.endswith(path)]
+
+
+def _body(name: str, path: str, index: int = 0) -> Any:
+    """The JSON body a cassette answers `path` with (its `index`-th time), numbers as exact Decimals."""
+    return json.loads(_exchanges(name, path)[index]["response"]["body"]["string"], parse_float=Decimal)
+
+
+def _header(name: str, path: str, header: str) -> list[str]:
+    headers: dict[str, list[str]] = _exchanges(name, path)[0]["response"]["headers"]
+    return next(values for key, values in headers.items() if key.lower() == header)
+
+
+def _money(text: str) -> Decimal:
+    return Decimal(text)
+
+
 @cassette("public_server_time.yaml")
 async def test_server_time_reads_int64_strings(public_client: CoinbaseAdvancedClient) -> None:
     now = await public_client.get_server_time()
-    assert now.epoch_seconds == 1622455199
-    assert now.epoch_millis == 1622455199000
-    assert now.iso == datetime(2021, 5, 31, 9, 59, 59, tzinfo=UTC)
+    body = _body("public_server_time.yaml", "/time")
+    assert now.epoch_seconds == int(body["epochSeconds"])
+    assert now.epoch_millis == int(body["epochMillis"])
+    assert now.iso is not None
+    assert now.iso.text == body["iso"]
 
 
 # Accounts, products ------------------------------------------------------------------------------
@@ -153,42 +184,54 @@ async def test_server_time_reads_int64_strings(public_client: CoinbaseAdvancedCl
 @cassette("accounts_list.yaml")
 async def test_iter_accounts_follows_the_cursor_until_has_next_is_false(client: CoinbaseAdvancedClient) -> None:
     accounts = [account async for account in client.iter_accounts()]
-    assert [account.uuid[-2:] for account in accounts] == ["fe", "ff"]
-    assert accounts[0].available_balance.value == Decimal("1.23")
+    pages = [_body("accounts_list.yaml", "/accounts", index) for index in (0, 1)]
+    assert [account.uuid for account in accounts] == [item["uuid"] for page in pages for item in page["accounts"]]
+    wire = pages[0]["accounts"][0]
+    assert accounts[0].available_balance.value == _money(wire["available_balance"]["value"])
+    assert accounts[0].created_at is not None
+    assert accounts[0].created_at.text == wire["created_at"]
 
 
 @cassette("accounts_get.yaml")
 async def test_get_account_returns_the_wrapped_account(client: CoinbaseAdvancedClient) -> None:
     account = await client.get_account("8bfc20d7-f7c6-4422-bf07-8243ca4169fe")
-    assert account.currency == "BTC"
+    wire = _body("accounts_get.yaml", "/accounts/8bfc20d7-f7c6-4422-bf07-8243ca4169fe")["account"]
+    assert (account.uuid, account.currency) == (wire["uuid"], wire["currency"])
     assert account.hold is not None
-    assert account.hold.value == Decimal("1.23")
+    assert account.hold.value == _money(wire["hold"]["value"])
 
 
 @cassette("products_list.yaml")
 async def test_list_products_sends_documented_query(client: CoinbaseAdvancedClient) -> None:
     response = await client.list_products(limit=1, product_type="SPOT")
-    assert response.products[0].product_id == "BTC-USD"
+    wire = _body("products_list.yaml", "/products")
+    assert [product.product_id for product in response.products] == [item["product_id"] for item in wire["products"]]
     assert response.pagination is not None
-    assert response.pagination.has_next
+    assert response.pagination.has_next is wire["pagination"]["has_next"]
 
 
 @cassette("products_get.yaml")
 async def test_get_product(client: CoinbaseAdvancedClient) -> None:
     product = await client.get_product("BTC-USD")
-    assert product.base_min_size is not None
+    wire = _body("products_get.yaml", "/products/BTC-USD")
+    assert product.base_min_size == _money(wire["base_min_size"])
+    assert product.quote_increment == _money(wire["quote_increment"])
 
 
 @cassette("products_book.yaml")
 async def test_get_product_book(client: CoinbaseAdvancedClient) -> None:
     book = await client.get_product_book("BTC-USD", limit=1)
-    assert book.pricebook.bids[0].price == Decimal("30000.00")
+    wire = _body("products_book.yaml", "/product_book")["pricebook"]
+    assert [(level.price, level.size) for level in book.pricebook.bids] == [
+        (_money(level["price"]), _money(level["size"])) for level in wire["bids"]
+    ]
 
 
 @cassette("products_best_bid_ask.yaml")
 async def test_best_bid_ask_repeats_product_ids(client: CoinbaseAdvancedClient) -> None:
     response = await client.get_best_bid_ask(["BTC-USD", "ETH-USD"])
-    assert response.pricebooks[0].product_id == "BTC-USD"
+    wire = _body("products_best_bid_ask.yaml", "/best_bid_ask")
+    assert [book.product_id for book in response.pricebooks] == [item["product_id"] for item in wire["pricebooks"]]
 
 
 @cassette("products_candles.yaml")
@@ -199,15 +242,17 @@ async def test_candles_send_unix_second_strings(client: CoinbaseAdvancedClient) 
         end=datetime.fromtimestamp(1639508300, UTC),
         granularity=Granularity.FIVE_MINUTE,
     )
-    assert response.candles[0].start == 1639508050
-    assert response.candles[0].volume == Decimal("56437345")
+    wire = _body("products_candles.yaml", "/candles")["candles"][0]
+    assert response.candles[0].start == int(wire["start"])
+    assert response.candles[0].volume == _money(wire["volume"])
 
 
 @cassette("products_market_trades.yaml")
 async def test_market_trades(client: CoinbaseAdvancedClient) -> None:
     response = await client.get_market_trades("BTC-USD", limit=1)
-    assert response.trades[0].price == Decimal("140.91")
-    assert response.best_ask == Decimal("292.40")
+    wire = _body("products_market_trades.yaml", "/ticker")
+    assert response.trades[0].price == _money(wire["trades"][0]["price"])
+    assert response.best_ask == _money(wire["best_ask"])
 
 
 # Orders -----------------------------------------------------------------------------------------
@@ -218,20 +263,22 @@ async def test_create_order_success_carries_unknown_failure_reason_and_succeeds(
     client: CoinbaseAdvancedClient,
 ) -> None:
     response = await client.create_order(_create())
+    wire = _body("orders_create_success.yaml", "/orders")
     assert response.success_response is not None
-    assert response.success_response.order_id == "11111-00000-000000"
-    assert response.failure_reason == "UNKNOWN_FAILURE_REASON"
+    assert response.success_response.order_id == wire["success_response"]["order_id"]
+    assert response.failure_reason == "UNKNOWN_FAILURE_REASON"  # on successes too (real-traffic fact 12)
 
 
 @cassette("orders_create_insufficient_fund.yaml")
 async def test_fact_12_rejection_cause_comes_from_error_response(client: CoinbaseAdvancedClient) -> None:
     with pytest.raises(OrderRejectedError) as caught:
         await client.create_order(_create())
-    error = caught.value
-    assert error.failure_reason == "INSUFFICIENT_FUND"
-    assert error.preview_failure_reason == "PREVIEW_INSUFFICIENT_FUND"
+    error, wire = caught.value, _body("orders_create_insufficient_fund.yaml", "/orders")
+    assert wire["failure_reason"] == "UNKNOWN_FAILURE_REASON"  # the shape under test: the cause is elsewhere
+    assert error.failure_reason == wire["error_response"]["error"]
+    assert error.preview_failure_reason == wire["error_response"]["preview_failure_reason"]
     assert error.client_order_id == "0000-00000-000000"
-    assert error.trace_id == "5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f"
+    assert error.trace_id == _header("orders_create_insufficient_fund.yaml", "/orders", "trace-id")[0]
 
 
 @cassette("orders_create_sor_limit_ioc.yaml")
@@ -253,44 +300,61 @@ async def test_fact_12_limit_ioc_is_sent_and_echoed_as_sor_limit_ioc(client: Coi
 async def test_fact_13_unknown_field_answer_is_an_invalid_request(client: CoinbaseAdvancedClient) -> None:
     with pytest.raises(InvalidRequestError, match="unknown field") as caught:
         await client.create_order(_create())
-    assert caught.value.code == "INVALID_ARGUMENT"
+    assert caught.value.code == "unknown"  # not INVALID_ARGUMENT (real-traffic fact 22)
 
 
 @cassette("orders_batch_cancel.yaml")
 async def test_fact_15_batch_cancel_reports_per_id_failures(client: CoinbaseAdvancedClient) -> None:
     response = await client.cancel_orders(["0000-00000", "bad-id"])
-    assert [result.success for result in response.results] == [True, False]
-    assert response.results[1].failure_reason == "INVALID_CANCEL_REQUEST"
+    wire = _body("orders_batch_cancel.yaml", "/batch_cancel")["results"]
+    assert [(result.success, result.failure_reason) for result in response.results] == [
+        (item["success"], item["failure_reason"]) for item in wire
+    ]
+    assert response.results[-1].success is False
 
 
 @cassette("orders_get.yaml")
 async def test_get_order_fills_documented_fields(client: CoinbaseAdvancedClient) -> None:
     order = await client.get_order("0000-000000-000000")
-    assert order.filled_size == Decimal("0.001")
-    assert order.edit_history[0].price == Decimal("19000.00")
+    wire = _body("orders_get.yaml", "/orders/historical/0000-000000-000000")["order"]
+    assert order.filled_size == _money(wire["filled_size"])
+    assert order.edit_history[0].price == _money(wire["edit_history"][0]["price"])
     assert order.order_configuration is not None
     assert order.order_configuration.kind() == "limit_limit_gtc"
+    assert order.attached_order_configuration is not None
+    bracket = order.attached_order_configuration.trigger_bracket_gtc
+    assert bracket is not None
+    assert bracket.stop_trigger_price == _money(
+        wire["attached_order_configuration"]["trigger_bracket_gtc"]["stop_trigger_price"]
+    )
 
 
 @cassette("orders_list.yaml")
 async def test_iter_orders_follows_cursor(client: CoinbaseAdvancedClient) -> None:
     orders = [order async for order in client.iter_orders(product_ids=["BTC-USD"], order_status=["FILLED"])]
-    assert [order.order_id for order in orders] == ["0000-000000-000000", "0000-000000-000001"]
+    pages = [_body("orders_list.yaml", "/orders/historical/batch", index) for index in (0, 1)]
+    assert [order.order_id for order in orders] == [item["order_id"] for page in pages for item in page["orders"]]
 
 
 @cassette("orders_fills.yaml")
 async def test_iter_fills_stops_on_empty_cursor(client: CoinbaseAdvancedClient) -> None:
     fills = [fill async for fill in client.iter_fills(product_ids=["BTC-USD"])]
-    assert [fill.entry_id[-1] for fill in fills] == ["2", "3"]
-    assert fills[0].commission == Decimal("1.25")
+    pages = [_body("orders_fills.yaml", "/orders/historical/fills", index) for index in (0, 1)]
+    assert [fill.entry_id for fill in fills] == [item["entry_id"] for page in pages for item in page["fills"]]
+    wire = pages[0]["fills"][0]
+    assert fills[0].commission == _money(wire["commission"])
+    assert fills[0].trade_time.text == wire["trade_time"]
 
 
 @cassette("orders_preview.yaml")
 async def test_preview_order(client: CoinbaseAdvancedClient) -> None:
     request = PreviewOrderRequest(product_id="BTC-USD", side="BUY", order_configuration=_limit_gtc())
     response = await client.preview_order(request)
-    assert response.commission_total == Decimal("0.06")
-    assert response.errs == []
+    wire = _body("orders_preview.yaml", "/orders/preview")
+    for name in ("order_total", "commission_total", "quote_size", "base_size", "best_bid", "best_ask"):
+        assert getattr(response, name) == _money(wire[name]), name
+    assert response.errs == wire["errs"]
+    assert response.preview_id == wire["preview_id"]
 
 
 @cassette("orders_edit.yaml")
@@ -304,22 +368,27 @@ async def test_edit_rejection_is_typed(client: CoinbaseAdvancedClient) -> None:
     request = EditOrderRequest(order_id="0000-000000-000000", price=Decimal("10001.00"), size=Decimal("0.001"))
     with pytest.raises(EditRejectedError) as caught:
         await client.edit_order(request)
-    assert caught.value.edit_failure_reason == "ORDER_NOT_FOUND"
+    wire = _body("orders_edit_not_found.yaml", "/orders/edit")["errors"][0]
+    assert caught.value.edit_failure_reason == wire["edit_failure_reason"]
+    assert caught.value.order_id == "0000-000000-000000"
 
 
 @cassette("orders_edit_preview.yaml")
 async def test_edit_preview(client: CoinbaseAdvancedClient) -> None:
     request = EditOrderRequest(order_id="0000-000000-000000", price=Decimal("10001.00"), size=Decimal("0.001"))
     response = await client.preview_edit_order(request)
-    assert response.average_filled_price == Decimal("10001.00")
+    wire = _body("orders_edit_preview.yaml", "/orders/edit_preview")
+    assert response.average_filled_price == _money(wire["average_filled_price"])
+    assert response.commission_total == _money(wire["commission_total"])
 
 
 @cassette("orders_close_position.yaml")
 async def test_close_position(client: CoinbaseAdvancedClient) -> None:
     request = ClosePositionRequest(client_order_id="close-0001", product_id="BTC-USD", size=Decimal("0.001"))
     response = await client.close_position(request)
+    wire = _body("orders_close_position.yaml", "/orders/close_position")["success_response"]
     assert response.success_response is not None
-    assert response.success_response.side == "SELL"
+    assert (response.success_response.order_id, response.success_response.side) == (wire["order_id"], wire["side"])
 
 
 # Portfolios, fees, permissions ---------------------------------------------------------------------
@@ -328,33 +397,44 @@ async def test_close_position(client: CoinbaseAdvancedClient) -> None:
 @cassette("portfolios_list.yaml")
 async def test_list_portfolios(client: CoinbaseAdvancedClient) -> None:
     response = await client.list_portfolios()
-    assert response.portfolios[0].type == "DEFAULT"
+    wire = _body("portfolios_list.yaml", "/portfolios")["portfolios"]
+    assert [(item.uuid, item.type) for item in response.portfolios] == [(item["uuid"], item["type"]) for item in wire]
 
 
 @cassette("portfolios_breakdown.yaml")
 async def test_portfolio_breakdown_reads_json_numbers_as_exact_decimals(client: CoinbaseAdvancedClient) -> None:
     response = await client.get_portfolio_breakdown("9f2cb3d2-4f2a-4c1e-8f43-2b1f0e0d5a11", currency="USD")
     position = response.breakdown.spot_positions[0]
-    assert position.total_balance_fiat == Decimal("523.45")
-    assert position.total_balance_crypto == Decimal("0.0101")
+    wire = _body("portfolios_breakdown.yaml", "/portfolios/9f2cb3d2-4f2a-4c1e-8f43-2b1f0e0d5a11")
+    wire_position = wire["breakdown"]["spot_positions"][0]
+    assert isinstance(wire_position["total_balance_fiat"], Decimal)  # a JSON number on the wire
+    assert position.total_balance_fiat == wire_position["total_balance_fiat"]
+    assert position.total_balance_crypto == wire_position["total_balance_crypto"]
+    # A kept unknown field, its number past a float's digits: exact too.
+    extra = position.model_extra or {}
+    assert str(extra["unrealized_pnl"]) == str(wire_position["unrealized_pnl"]) == "12345678.123456789012"
 
 
 @cassette("fees_transaction_summary.yaml")
 async def test_transaction_summary(client: CoinbaseAdvancedClient) -> None:
     summary = await client.get_transaction_summary(product_type="SPOT")
-    assert summary.fee_tier.taker_fee_rate == Decimal("0.006")
-    assert summary.total_fees == Decimal("6.003")
-    assert summary.fee_tier.aop_from is None
+    wire = _body("fees_transaction_summary.yaml", "/transaction_summary")
+    assert summary.fee_tier.taker_fee_rate == _money(wire["fee_tier"]["taker_fee_rate"])
+    assert summary.total_fees == wire["total_fees"]  # a JSON number on the wire
+    assert wire["fee_tier"]["aop_from"] == ""
+    assert summary.fee_tier.aop_from is None  # Coinbase's "unset"
 
 
 @cassette("key_permissions.yaml")
 async def test_key_permissions(client: CoinbaseAdvancedClient) -> None:
     permissions = await client.get_key_permissions()
-    assert permissions.can_trade
-    assert not permissions.can_transfer
+    wire = _body("key_permissions.yaml", "/key_permissions")
+    assert (permissions.can_view, permissions.can_trade, permissions.can_transfer) == (
+        wire["can_view"], wire["can_trade"], wire["can_transfer"]
+    )  # fmt: skip
 
 
-# Errors in the shapes real traffic shows ------------------------------------------------------------
+# Errors in the shapes real traffic shows (the quoted messages are real; trace-ids and Retry-After are not) ----
 
 
 async def _first_account(client: CoinbaseAdvancedClient) -> None:
@@ -366,6 +446,9 @@ async def test_fact_14_plain_text_401_is_an_authentication_error(client: Coinbas
     with pytest.raises(AuthenticationError, match="Unauthorized") as caught:
         await _first_account(client)
     assert caught.value.status == 401
+    # The replay's fake clock is years off the cassette's: the error says the clock was checked and corrected.
+    assert caught.value.clock_offset is not None
+    assert "signed with the corrected time, still refused" in str(caught.value)
 
 
 @cassette("error_403_missing_scopes.yaml")
@@ -387,10 +470,22 @@ async def test_fact_14_plain_text_404_is_not_found(client: CoinbaseAdvancedClien
         await client.get_product("BTC-USD")
 
 
+ACCOUNT_UUID = "8bfc20d7-f7c6-4422-bf07-8243ca4169fe"
+
+
 @cassette("error_400_account_not_available.yaml")
-async def test_fact_17_account_not_available_is_invalid_request(client: CoinbaseAdvancedClient) -> None:
-    with pytest.raises(InvalidRequestError, match="account is not available"):
-        await client.get_account("closed-account")
+async def test_fact_17_account_not_available_is_a_typed_transient_error(client: CoinbaseAdvancedClient) -> None:
+    with pytest.raises(AccountUnavailableError, match="account is not available") as caught:
+        await client.get_account(ACCOUNT_UUID)  # this fixture's client makes no retries
+    assert (caught.value.status, caught.value.code) == (400, "INVALID_ARGUMENT")
+
+
+@cassette("error_400_account_not_available.yaml")
+async def test_fact_28_account_not_available_passes_on_retry(ec_key: CdpKey, fake_time: FakeTime) -> None:
+    async with CoinbaseAdvancedClient(key=ec_key, max_retries=2, **fake_time.client_kwargs()) as client:
+        account = await client.get_account(ACCOUNT_UUID)
+    assert account.uuid == ACCOUNT_UUID
+    assert len(fake_time.sleeps) == 1  # one backoff, then the account answered
 
 
 @cassette("error_400_too_many_candles.yaml")
@@ -408,27 +503,38 @@ async def test_too_many_candles_is_invalid_request(client: CoinbaseAdvancedClien
 async def test_fact_14_html_429_is_rate_limited_with_retry_after(client: CoinbaseAdvancedClient) -> None:
     with pytest.raises(RateLimitedError, match="HTML page: 429 Too Many Requests") as caught:
         await _first_account(client)
-    assert caught.value.retry_after == 2.0
+    assert caught.value.retry_after == float(_header("error_429_html.yaml", "/accounts", "retry-after")[0])
 
 
 @cassette("error_502_html.yaml")
 async def test_fact_14_html_502_is_a_server_error(client: CoinbaseAdvancedClient) -> None:
     with pytest.raises(ServerError, match="502 Bad Gateway") as caught:
         await _first_account(client)
-    assert caught.value.trace_id is not None
+    assert caught.value.trace_id == _header("error_502_html.yaml", "/accounts", "trace-id")[0]
 
 
 # Authentication flows: JWTs decoded and verified with the public key ---------------------------------
 
 
-def _capture() -> tuple[list[httpx.Request], httpx.MockTransport]:
+def _capture(fake_time: FakeTime) -> tuple[list[httpx.Request], httpx.MockTransport]:
+    """A venue that records signed requests; its clock (`GET /time`) agrees with the test's."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/time"):
+            return server_time(fake_time.wall())
         seen.append(request)
         return httpx.Response(200, json={"accounts": [], "has_next": False})
 
     return seen, httpx.MockTransport(handler)
+
+
+def _claims(token: str, key: CdpKey, algorithm: str) -> dict[str, Any]:
+    # Signed on the test's fake clock (2023): check the signature here and the times against that clock.
+    claims: dict[str, Any] = jwt.decode(
+        token, key.public_key_pem(), algorithms=[algorithm], options={"verify_exp": False, "verify_nbf": False}
+    )
+    return claims
 
 
 @pytest.mark.parametrize(("key_fixture", "algorithm"), [("ec_key", "ES256"), ("ed_key", "EdDSA")])
@@ -436,7 +542,7 @@ async def test_every_private_request_carries_a_fresh_verifiable_jwt(
     request: pytest.FixtureRequest, key_fixture: str, algorithm: str, fake_time: FakeTime
 ) -> None:
     key: CdpKey = request.getfixturevalue(key_fixture)
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(key=key, transport=transport, **fake_time.client_kwargs()) as client:
         await client.list_accounts(limit=5, cursor="abc")
         await client.list_accounts(limit=5, cursor="abc")
@@ -447,33 +553,34 @@ async def test_every_private_request_carries_a_fresh_verifiable_jwt(
     assert header["kid"] == key.name.get_secret_value()
     assert header["typ"] == "JWT"
     assert len(header["nonce"]) == 64
-    claims = jwt.decode(tokens[0], key.public_key_pem(), algorithms=[algorithm])
+    claims = _claims(tokens[0], key, algorithm)
     # no scheme, no query string: a query in the uri gets a 401 from Coinbase
     assert claims["uri"] == "GET api.coinbase.com/api/v3/brokerage/accounts"
     assert claims["sub"] == key.name.get_secret_value()
     assert claims["iss"] == "cdp"
+    assert claims["nbf"] == int(fake_time.wall())
     assert claims["exp"] - claims["nbf"] == 120
     assert seen[0].url.query == b"limit=5&cursor=abc"
 
 
 async def test_jwt_uri_names_a_custom_base_urls_host_and_port(ec_key: CdpKey, fake_time: FakeTime) -> None:
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(
         base_url="http://127.0.0.1:8443/", key=ec_key, transport=transport, **fake_time.client_kwargs()
     ) as client:
         await client.list_accounts()
     token = seen[0].headers["Authorization"].removeprefix("Bearer ")
-    claims = jwt.decode(token, ec_key.public_key_pem(), algorithms=["ES256"])
+    claims = _claims(token, ec_key, "ES256")
     assert claims["uri"] == "GET 127.0.0.1:8443/api/v3/brokerage/accounts"
 
 
 async def test_a_jwt_signed_by_another_key_does_not_verify(ec_key: CdpKey, fake_time: FakeTime) -> None:
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(key=make_ec_key(), transport=transport, **fake_time.client_kwargs()) as client:
         await client.list_accounts()
     token = seen[0].headers["Authorization"].removeprefix("Bearer ")
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, ec_key.public_key_pem(), algorithms=["ES256"])
+        _claims(token, ec_key, "ES256")
 
 
 async def test_public_endpoints_go_unsigned_even_with_a_key(ec_key: CdpKey, fake_time: FakeTime) -> None:
@@ -490,7 +597,7 @@ async def test_public_endpoints_go_unsigned_even_with_a_key(ec_key: CdpKey, fake
 
 
 async def test_a_private_call_without_a_key_fails_before_sending(fake_time: FakeTime) -> None:
-    seen, transport = _capture()
+    seen, transport = _capture(fake_time)
     async with CoinbaseAdvancedClient(transport=transport, **fake_time.client_kwargs()) as client:
         with pytest.raises(AuthenticationError, match="needs an API key"):
             await client.list_accounts()
@@ -544,6 +651,8 @@ async def test_fact_10_json_spacing_varies_and_parses_the_same(ec_key: CdpKey, f
     bodies = [compact, spaced]
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/time"):
+            return server_time(fake_time.wall())
         return httpx.Response(200, content=bodies.pop(0), headers={"Content-Type": "application/json"})
 
     transport = httpx.MockTransport(handler)
@@ -564,11 +673,13 @@ async def test_fact_11_public_answers_are_cdn_cached_and_parse(public_client: Co
 
 
 @cassette("error_403_missing_scopes.yaml")
-async def test_fact_11_trace_id_is_kept_on_errors_for_support(client: CoinbaseAdvancedClient) -> None:
+async def test_fact_11_and_18_the_trace_id_sent_twice_is_kept_once_for_support(client: CoinbaseAdvancedClient) -> None:
     with pytest.raises(PermissionDeniedError) as caught:
         await client.list_accounts(limit=250)
-    assert caught.value.trace_id == "5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f"
-    assert "trace_id=5f1c2d3e4a5b6c7d8e9f0a1b2c3d4e5f" in str(caught.value)
+    first, second = _header("error_403_missing_scopes.yaml", "/accounts", "trace-id")
+    assert first == second
+    assert caught.value.trace_id == first
+    assert str(caught.value).endswith(f"trace_id={first})")
 
 
 def _cassette_text(name: str) -> str:
@@ -609,6 +720,18 @@ async def test_a_dropped_order_answer_is_resolved_by_lookup_never_duplicated(
     assert len(matches) == 1, "the order exists exactly once, however many times it was sent"
 
 
+async def test_a_sandbox_clock_running_ahead_does_not_lock_the_client_out(sandbox: SandboxHandle) -> None:
+    # The sandbox answers GET /time with its simulated clock but checks JWTs on the real one; Coinbase uses one
+    # clock for both. A client that believed /time alone would be refused for ever.
+    sandbox.exchange.clock.advance(3600)
+    async with CoinbaseAdvancedClient(base_url=sandbox.base_url, key=sandbox.key) as client:
+        first = [account async for account in client.iter_accounts()]
+        again = [account async for account in client.iter_accounts()]
+        assert client.clock_offset == pytest.approx(3600, abs=5)
+    assert first
+    assert [account.uuid for account in again] == [account.uuid for account in first]
+
+
 async def test_sandbox_html_429_is_retried_then_raised_typed(sandbox: SandboxHandle, fake_time: FakeTime) -> None:
     sandbox.exchange.faults.configure(FaultConfig(seed=1, error_429_rate=1.0, html_errors=True))
     async with CoinbaseAdvancedClient(
@@ -627,6 +750,12 @@ async def test_client_verifies_the_sandbox_tls_certificate_with_its_ca(sandbox_t
     ) as client:
         permissions = await client.get_key_permissions()
     assert permissions.can_view
-    async with CoinbaseAdvancedClient(base_url=sandbox_tls.base_url, key=sandbox_tls.key, max_retries=0) as client:
-        with pytest.raises(TransportError):
+    fake_time = FakeTime()
+    async with CoinbaseAdvancedClient(
+        base_url=sandbox_tls.base_url, key=sandbox_tls.key, max_retries=4, sleep=fake_time.sleep
+    ) as client:
+        with pytest.raises(CertificateError, match="certificate") as caught:
             await client.get_key_permissions()
+    # A certificate that does not verify will not verify a second later: surfaced at once, not retried.
+    assert fake_time.sleeps == []
+    assert not isinstance(caught.value, TransportError)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -42,21 +43,32 @@ def _order() -> CreateOrderRequest:
     )
 
 
-def _recorded_body(cassette: str) -> bytes:
+def _recorded_body(cassette: str, path: str) -> bytes:
     data = yaml.safe_load((CASSETTE_DIR / cassette).read_text(encoding="utf-8"))
-    body: str = data["interactions"][0]["response"]["body"]["string"]
+    body: str = next(
+        item["response"]["body"]["string"] for item in data["interactions"] if item["request"]["uri"].endswith(path)
+    )
     return body.encode("utf-8")
 
 
 class Network:
-    """The network a recording would reach: answers with a documented body and keeps what was sent."""
+    """The network a recording would reach: answers with a documented body and keeps what was sent.
+
+    The client's clock check (GET /time, before its first signed request) is answered with the time now and
+    kept apart in `clock_checks`: it reads, and every test here is about the request under test.
+    """
 
     def __init__(self, body: bytes) -> None:
         self.sent: list[httpx.Request] = []
+        self.clock_checks: list[httpx.Request] = []
         self._body = body
 
     def transport(self) -> httpx.MockTransport:
         def handler(request: httpx.Request) -> httpx.Response:
+            if request.method == "GET" and request.url.path == "/api/v3/brokerage/time":
+                self.clock_checks.append(request)
+                now = str(int(time.time()))
+                return httpx.Response(200, json={"epochSeconds": now, "epochMillis": now + "000"})
             self.sent.append(request)
             return httpx.Response(200, content=self._body, headers={"Content-Type": "application/json"})
 
@@ -111,7 +123,7 @@ async def test_reads_and_previews_on_coinbase_are_recorded() -> None:
     accounts = Network((EXAMPLES / "list_accounts.json").read_bytes())
     async with _client(load_settings(), accounts) as client:
         await client.list_accounts()
-    preview = Network(_recorded_body("orders_preview.yaml"))
+    preview = Network(_recorded_body("orders_preview.yaml", "/orders/preview"))
     request = PreviewOrderRequest(product_id="BTC-USD", side="BUY", order_configuration=_order().order_configuration)
     async with _client(load_settings(), preview) as client:
         await client.preview_order(request)

@@ -14,6 +14,7 @@ from cryptoj.coinbase.models.common import (
     OptTime,
     RequestModel,
     WireDecimal,
+    WireList,
     WireModel,
 )
 from cryptoj.coinbase.models.configurations import (
@@ -74,6 +75,7 @@ from cryptoj.coinbase.models.products import (
     ProductBookResponse,
     ServerTime,
 )
+from cryptoj.coinbase.models.times import WireTime
 
 __all__ = [
     "Account",
@@ -133,5 +135,7 @@ __all__ = [
     "TriggerBracketConfig",
     "TwapConfig",
     "WireDecimal",
+    "WireList",
     "WireModel",
+    "WireTime",
 ]

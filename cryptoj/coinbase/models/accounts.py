@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cryptoj.coinbase.models.common import Amount, OptTime, WireModel
+from cryptoj.coinbase.models.common import Amount, OptTime, WireList, WireModel
 
 __all__ = ["Account", "GetAccountResponse", "KeyPermissions", "ListAccountsResponse"]
 
@@ -31,7 +31,7 @@ class Account(WireModel):
 class ListAccountsResponse(WireModel):
     """A page of accounts; pass `cursor` back while `has_next`."""
 
-    accounts: list[Account] = Field(default_factory=list)
+    accounts: WireList[Account] = Field(default_factory=list)
     has_next: bool = False
     cursor: str | None = None
     size: int | None = None

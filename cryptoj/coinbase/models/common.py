@@ -5,6 +5,11 @@ undocumented ones) and never fail on them. Requests forbid unknown fields, becau
 400 `unknown field` for any field it does not document. Money is `Decimal`, parsed from Coinbase's
 decimal strings; an empty string (Coinbase's "unset") becomes None.
 
+A few bodies carry money as JSON numbers (transaction_summary, portfolio breakdowns). Answers are read
+with `loads_exact`, which turns every JSON number with a fraction or exponent into a `Decimal` from its
+own digits, in declared and kept-unknown fields alike: a JSON parser's binary float would turn
+`12345678.123456789012` into `12345678.12345679` before any validator saw it.
+
 Bad input gets a typed error: a model built in code (its constructor, or a request's `model_validate`)
 raises `InvalidArgumentError` naming the fields, never echoing their values. Parsing an answer keeps
 pydantic's `ValidationError`, which the client turns into `UnexpectedResponseError` at its one boundary.
@@ -12,13 +17,15 @@ pydantic's `ValidationError`, which the client turns into `UnexpectedResponseErr
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, TypeVar
 
+import msgspec
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+from pydantic_core import InitErrorDetails
 
 from cryptoj.coinbase.errors import InvalidArgumentError
+from cryptoj.coinbase.models.times import WireTime
 
 __all__ = [
     "Amount",
@@ -26,9 +33,22 @@ __all__ = [
     "OptTime",
     "RequestModel",
     "WireDecimal",
+    "WireList",
     "WireModel",
     "describe_validation",
+    "loads_exact",
 ]
+
+# msgspec hands the hook a JSON number's own text; it decodes about as fast as pydantic's JSON parser (measured).
+_EXACT_JSON = msgspec.json.Decoder(float_hook=Decimal)
+
+
+def loads_exact(data: str | bytes | bytearray) -> Any:
+    """Parse JSON with every non-integer number as an exact `Decimal` (integers stay `int`).
+
+    Raises `ValueError` (msgspec.DecodeError) for text that is not JSON.
+    """
+    return _EXACT_JSON.decode(data)
 
 
 def describe_validation(exc: ValidationError, *, limit: int = 5) -> str:
@@ -67,8 +87,19 @@ WireDecimal = Annotated[
 OptDecimal = Annotated[WireDecimal | None, BeforeValidator(_blank_to_none)]
 """A decimal Coinbase may leave empty ("") or out."""
 
-OptTime = Annotated[datetime | None, BeforeValidator(_blank_to_none)]
-"""An RFC 3339 time (up to nine fractional digits; kept to microseconds) that may be unset."""
+
+def _null_to_empty(value: Any) -> Any:
+    # Coinbase renders an empty repeated field as null now and then (`edit_history: null` on real orders):
+    # read as empty, or one such order fails its whole page.
+    return [] if value is None else value
+
+
+T = TypeVar("T")
+WireList = Annotated[list[T], BeforeValidator(_null_to_empty)]
+"""A list in an answer: absent or null reads as empty."""
+
+OptTime = Annotated[WireTime | None, BeforeValidator(_blank_to_none)]
+"""An RFC 3339 time (up to nine fraction digits, all kept: `WireTime`) that may be unset."""
 
 
 class WireModel(BaseModel):
@@ -86,6 +117,16 @@ class WireModel(BaseModel):
     # Not a custom __init__ to pydantic (as RootModel does): nested and parsed models keep the fast
     # core path, and a misfit inside an answer stays a ValidationError with its full location.
     __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate_json(cls, json_data: str | bytes | bytearray, *args: Any, **kwargs: Any) -> Self:
+        """Validate an answer's JSON text, its numbers read exactly (`loads_exact`); not JSON: ValidationError."""
+        try:
+            data = loads_exact(json_data)
+        except msgspec.DecodeError as exc:
+            details = InitErrorDetails(type="json_invalid", loc=(), input=json_data, ctx={"error": str(exc)})
+            raise ValidationError.from_exception_data(cls.__name__, [details]) from None
+        return cls.model_validate(data, *args, **kwargs)
 
 
 class RequestModel(BaseModel):

@@ -6,13 +6,13 @@ response bodies keep them. Create order answers HTTP 200 for rejections too: rea
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cryptoj.coinbase.models.common import OptDecimal, OptTime, RequestModel, WireModel
+from cryptoj.coinbase.models.common import OptDecimal, OptTime, RequestModel, WireList, WireModel
 from cryptoj.coinbase.models.configurations import OrderConfiguration, OrderSide, only_documented
+from cryptoj.coinbase.models.times import WireTime
 
 __all__ = [
     "BatchCancelRequest",
@@ -149,6 +149,7 @@ class CreateOrderResponse(WireModel):
     success_response: CreateOrderSuccessResponse | None = None
     error_response: CreateOrderErrorResponse | None = None
     order_configuration: OrderConfiguration | None = None
+    attached_order_configuration: OrderConfiguration | None = None  # the bracket sent with it, if any
 
 
 class PreviewOrderResponse(WireModel):
@@ -156,8 +157,8 @@ class PreviewOrderResponse(WireModel):
 
     order_total: OptDecimal = None
     commission_total: OptDecimal = None
-    errs: list[str] = Field(default_factory=list)
-    warning: list[str] = Field(default_factory=list)
+    errs: WireList[str] = Field(default_factory=list)
+    warning: WireList[str] = Field(default_factory=list)
     quote_size: OptDecimal = None
     base_size: OptDecimal = None
     best_bid: OptDecimal = None
@@ -178,13 +179,13 @@ class EditOrderResponse(WireModel):
     """`POST /orders/edit`."""
 
     success: bool
-    errors: list[EditError] = Field(default_factory=list)
+    errors: WireList[EditError] = Field(default_factory=list)
 
 
 class EditOrderPreviewResponse(WireModel):
     """`POST /orders/edit_preview`."""
 
-    errors: list[EditError] = Field(default_factory=list)
+    errors: WireList[EditError] = Field(default_factory=list)
     slippage: OptDecimal = None
     order_total: OptDecimal = None
     commission_total: OptDecimal = None
@@ -206,7 +207,7 @@ class CancelResult(WireModel):
 class BatchCancelResponse(WireModel):
     """HTTP 200 even when some ids fail: each result says."""
 
-    results: list[CancelResult] = Field(default_factory=list)
+    results: WireList[CancelResult] = Field(default_factory=list)
 
 
 class EditHistoryEntry(WireModel):
@@ -251,12 +252,14 @@ class Order(WireModel):
     outstanding_hold_amount: OptDecimal = None
     is_liquidation: bool | None = None
     last_fill_time: OptTime = None
-    edit_history: list[EditHistoryEntry] = Field(default_factory=list)
+    edit_history: WireList[EditHistoryEntry] = Field(default_factory=list)
     leverage: str | None = None
     margin_type: str | None = None
     retail_portfolio_id: str | None = None
     originating_order_id: str | None = None
     attached_order_id: str | None = None
+    # A bracket's take-profit (limit_price) and stop-loss (stop_trigger_price), strings on the wire (fact 24).
+    attached_order_configuration: OrderConfiguration | None = None
 
 
 class GetOrderResponse(WireModel):
@@ -268,7 +271,7 @@ class GetOrderResponse(WireModel):
 class ListOrdersResponse(WireModel):
     """`GET /orders/historical/batch`: pass `cursor` back while `has_next`."""
 
-    orders: list[Order] = Field(default_factory=list)
+    orders: WireList[Order] = Field(default_factory=list)
     has_next: bool = False
     cursor: str | None = None
     sequence: str | None = None  # deprecated int64 string
@@ -281,7 +284,7 @@ class Fill(WireModel):
     entry_id: str
     trade_id: str
     order_id: str
-    trade_time: datetime
+    trade_time: WireTime  # nine fraction digits in real traffic (fact 25): all kept
     trade_type: str | None = None
     price: OptDecimal = None
     size: OptDecimal = None
@@ -298,5 +301,5 @@ class Fill(WireModel):
 class ListFillsResponse(WireModel):
     """`GET /orders/historical/fills`: no `has_next`; the last page has an empty cursor."""
 
-    fills: list[Fill] = Field(default_factory=list)
+    fills: WireList[Fill] = Field(default_factory=list)
     cursor: str | None = None

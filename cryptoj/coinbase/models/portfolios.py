@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cryptoj.coinbase.models.common import Amount, OptDecimal, WireModel
+from cryptoj.coinbase.models.common import Amount, OptDecimal, WireList, WireModel
 
 __all__ = [
     "ListPortfoliosResponse",
@@ -28,7 +28,7 @@ class Portfolio(WireModel):
 class ListPortfoliosResponse(WireModel):
     """`GET /portfolios`."""
 
-    portfolios: list[Portfolio] = Field(default_factory=list)
+    portfolios: WireList[Portfolio] = Field(default_factory=list)
 
 
 class PortfolioBalances(WireModel):
@@ -61,7 +61,7 @@ class PortfolioBreakdown(WireModel):
 
     portfolio: Portfolio
     portfolio_balances: PortfolioBalances | None = None
-    spot_positions: list[SpotPosition] = Field(default_factory=list)
+    spot_positions: WireList[SpotPosition] = Field(default_factory=list)
 
 
 class PortfolioBreakdownResponse(WireModel):

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from cryptoj.coinbase.models.common import OptDecimal, OptTime, WireDecimal, WireModel
+from cryptoj.coinbase.models.common import OptDecimal, OptTime, WireDecimal, WireList, WireModel
 
 __all__ = [
     "BestBidAskResponse",
@@ -104,7 +104,7 @@ class Pagination(WireModel):
 class ListProductsResponse(WireModel):
     """`GET /products` and `GET /market/products`."""
 
-    products: list[Product] = Field(default_factory=list)
+    products: WireList[Product] = Field(default_factory=list)
     num_products: int | None = None
     pagination: Pagination | None = None
 
@@ -120,8 +120,8 @@ class PriceBook(WireModel):
     """Bids (best first) and asks (best first) of one product."""
 
     product_id: str
-    bids: list[PriceLevel] = Field(default_factory=list)
-    asks: list[PriceLevel] = Field(default_factory=list)
+    bids: WireList[PriceLevel] = Field(default_factory=list)
+    asks: WireList[PriceLevel] = Field(default_factory=list)
     time: OptTime = None
 
 
@@ -138,7 +138,7 @@ class ProductBookResponse(WireModel):
 class BestBidAskResponse(WireModel):
     """`GET /best_bid_ask`: top of book per product."""
 
-    pricebooks: list[PriceBook] = Field(default_factory=list)
+    pricebooks: WireList[PriceBook] = Field(default_factory=list)
 
 
 class Candle(WireModel):
@@ -155,7 +155,7 @@ class Candle(WireModel):
 class CandlesResponse(WireModel):
     """`GET /products/{id}/candles`: newest first."""
 
-    candles: list[Candle] = Field(default_factory=list)
+    candles: WireList[Candle] = Field(default_factory=list)
 
 
 class MarketTrade(WireModel):
@@ -173,7 +173,7 @@ class MarketTrade(WireModel):
 class MarketTradesResponse(WireModel):
     """`GET /products/{id}/ticker`: recent trades and the top of book."""
 
-    trades: list[MarketTrade] = Field(default_factory=list)
+    trades: WireList[MarketTrade] = Field(default_factory=list)
     best_bid: OptDecimal = None
     best_ask: OptDecimal = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from vcr.request import Request as VcrRequest
 
 from cryptoj.coinbase.auth import build_rest_jwt
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
+from tests.unit.coinbase.conftest import server_time
 from tests.utils.fixtures.coinbase import (
     CASSETTE_DIR,
     JWT_PATTERN,
@@ -93,6 +95,8 @@ async def test_recording_with_real_keys_writes_no_secret(vcr_config: dict[str, A
     seen: list[str] = []
 
     def venue(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/time"):  # the client's clock check before its first signed request
+            return server_time(time.time())
         # A gateway page that echoes the request's token and key name, and sets a cookie.
         seen.append(request.headers["authorization"])
         body = {
@@ -115,7 +119,8 @@ async def test_recording_with_real_keys_writes_no_secret(vcr_config: dict[str, A
     assert not JWT_PATTERN.search(text)
     assert not KEY_NAME_PATTERN.search(text)
     assert not PEM_PATTERN.search(text)
-    interaction = yaml.safe_load(text)["interactions"][0]
+    time_check, interaction = yaml.safe_load(text)["interactions"]  # the clock check, then the signed request
+    assert time_check["request"]["uri"].endswith("/brokerage/time")
     assert "authorization" not in {name.lower() for name in interaction["request"]["headers"]}
     assert "set-cookie" not in {name.lower() for name in interaction["response"]["headers"]}
     assert "trace-id" in {name.lower() for name in interaction["response"]["headers"]}

@@ -182,3 +182,18 @@ async def test_cookies_the_cdn_sets_are_neither_kept_nor_sent(make_client: MakeC
         jar = client._session.client.cookies  # the pooled client's jar: parsing into it costs CPU per answer
         assert len(jar) == 0
     assert "cookie" not in script.requests[1].headers
+
+
+async def test_json_numbers_in_answers_reach_the_models_exactly(make_client: MakeClient) -> None:
+    exact = "12345678.123456789012"
+    body = (
+        f'{{"breakdown": {{"portfolio": {{"name": "Default", "uuid": "p"}}, "spot_positions": [{{"asset": "BTC",'
+        f' "total_balance_fiat": {exact}, "unrealized_pnl": {exact}}}]}}}}'
+    ).encode()
+    script = Script(httpx.Response(200, content=body, headers={"Content-Type": "application/json"}))
+    async with make_client(script) as client:
+        breakdown = await client.get_portfolio_breakdown("p")
+    position = breakdown.breakdown.spot_positions[0]
+    assert str(position.total_balance_fiat) == exact
+    assert position.model_extra == {"unrealized_pnl": Decimal(exact)}
+    assert str((position.model_extra or {})["unrealized_pnl"]) == exact

@@ -9,6 +9,7 @@ import pytest
 
 from cryptoj.coinbase import errors
 from cryptoj.coinbase.errors import (
+    AccountUnavailableError,
     AuthenticationError,
     CoinbaseError,
     InvalidRequestError,
@@ -24,6 +25,7 @@ from cryptoj.coinbase.errors import (
     may_have_taken_effect,
     parse_retry_after,
     should_retry,
+    trace_id_of,
 )
 from cryptoj.errors import CryptojError
 
@@ -207,3 +209,42 @@ def test_may_have_taken_effect_reads_the_cause_of_each_kind_of_failure() -> None
     odd = UnexpectedResponseError("odd")
     odd.__cause__ = type("NewFailure", (httpx.HTTPError,), {})("new")
     assert may_have_taken_effect(odd)  # an httpx failure we do not know yet: maybe sent
+
+
+REAL_TRACE_ID = "6459377472123480980"
+
+
+def _twice(status: int, text: str) -> httpx.Response:
+    request = httpx.Request("GET", "https://api.coinbase.com/api/v3/brokerage/accounts")
+    headers = [("Content-Type", "application/json"), ("trace-id", REAL_TRACE_ID), ("trace-id", REAL_TRACE_ID)]
+    return httpx.Response(status, text=text, headers=headers, request=request)
+
+
+def test_fact_18_a_trace_id_sent_twice_is_kept_once() -> None:
+    answer = _twice(404, '{"error":"NOT_FOUND","message":"order with this orderID was not found"}')
+    assert answer.headers["trace-id"] == f"{REAL_TRACE_ID}, {REAL_TRACE_ID}"  # what httpx joins them into
+    error = error_from_response(answer, now=NOW)
+    assert error.trace_id == REAL_TRACE_ID
+    assert str(error).endswith(f"trace_id={REAL_TRACE_ID})")
+
+
+def test_trace_ids_that_differ_are_all_kept_once_each() -> None:
+    request = httpx.Request("GET", "https://api.coinbase.com/api/v3/brokerage/accounts")
+    headers = [("trace-id", "1"), ("trace-id", "2, 1")]
+    assert trace_id_of(httpx.Response(500, headers=headers, request=request)) == "1, 2"
+    assert trace_id_of(httpx.Response(500, request=request)) is None
+
+
+def test_fact_28_account_not_available_is_a_passing_state_to_retry() -> None:
+    body = (
+        '{"error":"INVALID_ARGUMENT","error_details":"account is not available","message":"account is not available"}'
+    )
+    error = error_from_response(_answer(400, body), now=NOW)
+    assert isinstance(error, AccountUnavailableError)
+    assert should_retry(error)
+    assert (error.status, error.code) == (400, "INVALID_ARGUMENT")
+    assert not may_have_taken_effect(error)  # a definite answer: nothing happened
+    other = error_from_response(
+        _answer(400, '{"error":"INVALID_ARGUMENT","message":"valid product_id is required"}'), now=NOW
+    )
+    assert type(other) is InvalidRequestError

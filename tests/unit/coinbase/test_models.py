@@ -29,6 +29,7 @@ from cryptoj.coinbase.models import (
     ListAccountsResponse,
     ListFillsResponse,
     ListOrdersResponse,
+    ListProductsResponse,
     MarketConfig,
     MarketTradesResponse,
     Order,
@@ -36,6 +37,7 @@ from cryptoj.coinbase.models import (
     PreviewOrderRequest,
     Product,
     TransactionSummary,
+    WireTime,
 )
 from cryptoj.errors import CryptojError
 
@@ -89,7 +91,10 @@ def test_datetimes_take_nine_fractional_digits() -> None:
     account = Account.model_validate(
         {**_example("get_account.json")["account"], "created_at": "2023-02-09T20:32:50.714964855Z"}
     )
-    assert account.created_at == datetime(2023, 2, 9, 20, 32, 50, 714964, tzinfo=UTC)
+    assert account.created_at is not None
+    assert account.created_at.text == "2023-02-09T20:32:50.714964855Z"
+    assert (account.created_at.microsecond, account.created_at.nanosecond) == (714964, 855)
+    assert account.created_at > WireTime.parse("2023-02-09T20:32:50.714964854Z")
 
 
 def test_zero_time_and_empty_strings_read_as_unset() -> None:
@@ -294,3 +299,102 @@ def test_a_close_position_needs_a_real_client_order_id_like_an_order() -> None:
         "client_order_id": "c-1",
         "product_id": "BTC-USD",
     }
+
+
+EXACT = "12345678.123456789012"  # 20 significant digits: a binary float keeps about 17
+
+
+def test_json_numbers_in_declared_fields_parse_exactly() -> None:
+    summary = TransactionSummary.model_validate_json(f'{{"total_volume": {EXACT}, "fee_tier": {{}}}}')
+    assert summary.total_volume == Decimal(EXACT)
+    assert str(summary.total_volume) == EXACT
+
+
+def test_json_numbers_in_kept_unknown_fields_parse_exactly() -> None:
+    body = f'{{"fee_tier": {{}}, "margin_rate": {{"value": {EXACT}}}, "volume_breakdown": [{{"volume": {EXACT}}}]}}'
+    summary = TransactionSummary.model_validate_json(body)
+    extra = summary.model_extra or {}
+    assert extra["margin_rate"]["value"] == Decimal(EXACT)
+    assert isinstance(extra["margin_rate"]["value"], Decimal)
+    assert extra["volume_breakdown"][0]["volume"] == Decimal(EXACT)
+
+
+def test_json_integers_stay_integers_and_bad_json_is_a_validation_error() -> None:
+    products = ListProductsResponse.model_validate_json('{"products": [], "num_products": 0, "size": 12}')
+    assert products.num_products == 0
+    assert products.model_extra == {"size": 12}
+    with pytest.raises(ValidationError, match="Invalid JSON"):
+        ListProductsResponse.model_validate_json(b'{"products": [')
+
+
+def _sandbox_order_2026(**changes: Any) -> dict[str, Any]:
+    """An order in the shape Coinbase's own sandbox returned in 2026 (real-traffic fact 24)."""
+    order: dict[str, Any] = {
+        "order_id": "o-1", "product_id": "BTC-USD", "status": "OPEN", "side": "BUY",
+        "completion_percentage": "100.00", "commission_detail_total": None, "last_update_time": None,
+        "workable_size": "", "workable_size_completion_pct": "", "cost_basis_method": "COST_BASIS_METHOD_UNSPECIFIED",
+        "equity_trading_session": "UNKNOWN_EQUITY_TRADING_SESSION", "prediction_side": "PREDICTION_SIDE_UNKNOWN",
+        "attached_order_configuration": {
+            "trigger_bracket_gtc": {"limit_price": "70000.12", "stop_trigger_price": "60000.34"}
+        },
+    }  # fmt: skip
+    order.update(changes)
+    return order
+
+
+def test_edit_history_null_does_not_fail_the_orders_page() -> None:
+    page = ListOrdersResponse.model_validate({"orders": [_sandbox_order_2026(edit_history=None)], "has_next": False})
+    assert page.orders[0].edit_history == []
+
+
+def test_fact_24_bracket_attachment_prices_are_typed_decimals() -> None:
+    order = Order.model_validate(_sandbox_order_2026())
+    attached = order.attached_order_configuration
+    assert attached is not None
+    assert attached.kind() == "trigger_bracket_gtc"
+    bracket = attached.trigger_bracket_gtc
+    assert bracket is not None
+    assert bracket.limit_price == Decimal("70000.12")  # take profit
+    assert bracket.stop_trigger_price == Decimal("60000.34")  # stop loss
+    assert order.completion_percentage == Decimal("100.00")
+    assert (order.model_extra or {})["commission_detail_total"] is None
+
+
+def test_a_docs_attachment_with_a_json_number_size_is_exact() -> None:
+    order = GetOrderResponse.model_validate_json(
+        (EXAMPLES / "get_order.json").read_bytes().replace(b'"<string>"', b'""')
+    )
+    attached = order.order.attached_order_configuration
+    assert attached is not None
+    assert attached.trigger_bracket_gtc is not None
+    assert attached.trigger_bracket_gtc.base_size == Decimal("0.001")
+
+
+PORTFOLIO = {"name": "Default", "uuid": "p-1"}
+
+
+@pytest.mark.parametrize(
+    ("model", "body"),
+    [
+        (ListOrdersResponse, {"orders": None}),
+        (ListFillsResponse, {"fills": None, "cursor": ""}),
+        (ListAccountsResponse, {"accounts": None, "has_next": False}),
+        (BatchCancelResponse, {"results": None}),
+        (CandlesResponse, {"candles": None}),
+        (MarketTradesResponse, {"trades": None}),
+        (models.BestBidAskResponse, {"pricebooks": None}),
+        (models.ListProductsResponse, {"products": None, "pagination": None}),
+        (models.ListPortfoliosResponse, {"portfolios": None}),
+        (models.PreviewOrderResponse, {"errs": None, "warning": None}),
+        (models.EditOrderResponse, {"success": True, "errors": None}),
+        (models.EditOrderPreviewResponse, {"errors": None}),
+        (models.ProductBookResponse, {"pricebook": {"product_id": "BTC-USD", "bids": None, "asks": None}}),
+        (
+            models.PortfolioBreakdownResponse,
+            {"breakdown": {"portfolio": {"name": "n", "uuid": "u"}, "spot_positions": None}},
+        ),
+    ],
+)
+def test_a_null_list_reads_as_empty(model: type[BaseModel], body: dict[str, Any]) -> None:
+    parsed = model.model_validate(body)
+    assert parsed.model_dump()

@@ -206,3 +206,49 @@ async def test_naive_times_are_refused_before_sending_not_read_as_local_time(mak
                 )
             ]
     assert script.requests == []
+
+
+async def test_a_fills_cursor_built_from_a_fill_time_is_its_exact_wire_text(make_client: MakeClient) -> None:
+    nine = "2024-06-18T19:59:10.102220957Z"
+    fill = {"entry_id": "e1", "trade_id": "t", "order_id": "o", "trade_time": nine, "sequence_timestamp": nine,
+            "product_id": "BTC-USD", "price": "1", "size": "1", "commission": "0"}  # fmt: skip
+    script = Script(json_response({"fills": [fill], "cursor": ""}), json_response({"fills": [], "cursor": ""}))
+    async with make_client(script) as client:
+        first = (await client.list_fills(product_ids=["BTC-USD"])).fills[-1]
+        assert first.sequence_timestamp is not None
+        _ = [later async for later in client.iter_fills(start_sequence_timestamp=first.sequence_timestamp)]
+    # Not .102220Z, which lands before the fill and re-reads every fill of that microsecond.
+    assert _query(script.requests[1])["start_sequence_timestamp"] == [nine]
+
+
+async def test_granularity_takes_the_string_the_official_sdk_and_the_docs_use(make_client: MakeClient) -> None:
+    script = Script(_candles_for, _candles_for, _candles_for)
+    async with make_client(script) as client:
+        await client.get_candles("BTC-USD", start=START, end=START + timedelta(hours=1), granularity="ONE_MINUTE")
+        await client.get_public_candles("BTC-USD", start=START, end=START, granularity="one_hour")
+        windowed = [
+            candle.start
+            async for candle in client.iter_candles(
+                "BTC-USD", start=START, end=START + timedelta(minutes=10), granularity="FIVE_MINUTE"
+            )
+        ]
+    assert [_query(request)["granularity"] for request in script.requests] == [
+        ["ONE_MINUTE"],
+        ["ONE_HOUR"],
+        ["FIVE_MINUTE"],
+    ]
+    assert windowed  # the windows were sized from the string's width (a str has no `.seconds`)
+
+
+@pytest.mark.parametrize("bad", ["ONE_MINUT", "", "60", "UNKNOWN_GRANULARITY"])
+async def test_a_wrong_granularity_lists_the_allowed_ones_and_sends_nothing(make_client: MakeClient, bad: str) -> None:
+    script = Script()
+    async with make_client(script) as client:
+        with pytest.raises(InvalidArgumentError, match="granularity must be one of ONE_MINUTE, FIVE_MINUTE") as caught:
+            await client.get_candles("BTC-USD", start=START, end=START, granularity=bad)
+        assert "ONE_DAY" in str(caught.value)
+        with pytest.raises(InvalidArgumentError, match="granularity"):
+            _ = [c async for c in client.iter_candles("BTC-USD", start=START, end=START, granularity=bad)]
+        with pytest.raises(InvalidArgumentError, match="granularity"):
+            await client.get_public_candles("BTC-USD", start=START, end=START, granularity=bad)
+    assert script.requests == []

@@ -14,7 +14,7 @@ from cryptoj.coinbase._ratelimit import TokenBucket
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.limits import VenueLimits
-from tests.unit.coinbase.conftest import MakeClient, Script, json_response
+from tests.unit.coinbase.conftest import MakeClient, Script, json_response, server_time
 from tests.utils.fixtures.coinbase import FakeTime
 
 ACCOUNTS = {"accounts": [], "has_next": False}
@@ -86,13 +86,13 @@ async def test_a_backfill_never_exceeds_the_private_budget(make_client: MakeClie
 
 
 async def test_public_and_private_budgets_are_separate(make_client: MakeClient, fake_time: FakeTime) -> None:
-    time_body = {"iso": "2026-01-01T00:00:00Z", "epochSeconds": "1", "epochMillis": "1000"}
-    script = Script(*[json_response(ACCOUNTS) for _ in range(4)], *[json_response(time_body) for _ in range(4)])
+    script = Script(*[json_response(ACCOUNTS) for _ in range(4)])
     async with make_client(script, limits=VenueLimits(burst=4)) as client:
         for _ in range(4):
             await client.list_accounts()
-        for _ in range(4):
+        for _ in range(3):  # the clock check before the first signed request took the fourth public slot
             await client.get_server_time()
+    assert len(script.time_requests) == 4
     assert fake_time.sleeps == []
 
 
@@ -157,6 +157,8 @@ def _venue(clock: VirtualTime, *, latency: float, first_headers: dict[str, str] 
     arrivals: list[float] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/time"):  # the clock check: public, not in the private budget
+            return server_time(clock.now)
         arrivals.append(clock.now)
         headers = first_headers if len(arrivals) == 1 and first_headers else {}
         await clock.sleep(latency)
@@ -205,6 +207,8 @@ async def test_a_429_holds_every_caller_so_concurrent_requests_do_not_storm(ec_k
 
     async def venue(request: httpx.Request) -> httpx.Response:
         # The venue's budget is spent until t=3: everything before draws a 429 saying so.
+        if request.url.path.endswith("/time"):
+            return server_time(clock.now)
         arrivals.append(clock.now)
         await clock.sleep(0.01)
         if clock.now < 3.0:

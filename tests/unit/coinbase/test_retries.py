@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ssl
 from decimal import Decimal
 
+import httpcore
 import httpx
 import pytest
 
 from cryptoj.coinbase._http import Backoff
+from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
     AuthenticationError,
+    CertificateError,
+    EditRejectedError,
     InvalidRequestError,
     NotFoundError,
+    OrderRejectedError,
     PermissionDeniedError,
     RateLimitedError,
     ServerError,
@@ -20,7 +26,14 @@ from cryptoj.coinbase.errors import (
     UnknownOutcomeError,
     should_retry,
 )
-from cryptoj.coinbase.models import CreateOrderRequest, EditOrderRequest, MarketConfig, OrderConfiguration
+from cryptoj.coinbase.models import (
+    ClosePositionRequest,
+    CreateOrderRequest,
+    EditOrderRequest,
+    MarketConfig,
+    OrderConfiguration,
+)
+from cryptoj.errors import ConfigurationError
 from tests.unit.coinbase.conftest import MakeClient, Script, json_response
 from tests.utils.fixtures.coinbase import FakeTime
 
@@ -267,3 +280,192 @@ async def test_an_unreadable_order_answer_is_an_unknown_outcome(make_client: Mak
     assert caught.value.client_order_id == "c-7"
     assert caught.value.trace_id == "t-9"
     assert isinstance(caught.value.__cause__, UnexpectedResponseError)
+
+
+TWICE = [("trace-id", "6459377472123480980"), ("trace-id", "6459377472123480980")]
+
+
+async def test_fact_18_an_order_rejection_keeps_one_trace_id(make_client: MakeClient) -> None:
+    body = {"success": False, "error_response": {"error": "INSUFFICIENT_FUND"}}
+    script = Script(httpx.Response(200, json=body, headers=TWICE))
+    async with make_client(script) as client:
+        with pytest.raises(OrderRejectedError) as caught:
+            await client.create_order(_order())
+    assert caught.value.trace_id == "6459377472123480980"
+
+
+async def test_fact_18_an_unreadable_answer_keeps_one_trace_id(make_client: MakeClient) -> None:
+    script = Script(httpx.Response(200, text="<html>gateway page</html>", headers=TWICE))
+    async with make_client(script) as client:
+        with pytest.raises(UnexpectedResponseError) as caught:
+            await client.list_accounts()
+    assert caught.value.trace_id == "6459377472123480980"
+
+
+def _untrusted_certificate(request: httpx.Request) -> httpx.Response:
+    """What httpx raises when the server's certificate does not verify (the ssl error two causes down)."""
+    failure = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    failure.verify_message = "unable to get local issuer certificate"
+    try:
+        try:
+            raise failure
+        except ssl.SSLError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+    except httpcore.ConnectError as exc:
+        raise httpx.ConnectError(str(exc), request=request) from exc
+
+
+async def test_a_tls_certificate_failure_is_not_retried(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(*[_untrusted_certificate for _ in range(5)])
+    async with make_client(script, max_retries=4) as client:
+        with pytest.raises(CertificateError, match="unable to get local issuer certificate") as caught:
+            await client.list_accounts()
+    assert len(script.requests) == 1
+    assert fake_time.sleeps == []
+    assert not should_retry(caught.value)
+    assert isinstance(caught.value.__cause__, httpx.ConnectError)
+
+
+async def test_an_order_refused_by_tls_surely_never_left(make_client: MakeClient) -> None:
+    script = Script(_untrusted_certificate)
+    async with make_client(script) as client:
+        with pytest.raises(CertificateError) as caught:
+            await client.create_order(_order())
+    assert not isinstance(caught.value, UnknownOutcomeError)
+
+
+def _busy(seconds: int) -> httpx.Response:
+    return httpx.Response(429, text="<html>slow down</html>", headers={"Retry-After": str(seconds)})
+
+
+async def test_retries_stop_at_the_deadline_with_retries_left(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(*[_busy(10) for _ in range(10)])
+    async with make_client(script, max_retries=9, retry_deadline=25.0) as client:
+        with pytest.raises(RateLimitedError):
+            await client.list_accounts()
+    # attempts at 0, 10 and 20 s; a fourth would start at 30 s, past the deadline
+    assert len(script.requests) == 3
+    assert sum(fake_time.sleeps) <= 25.0
+
+
+async def test_a_retry_gets_only_the_time_left_before_the_deadline(make_client: MakeClient) -> None:
+    timeouts: list[float | None] = []
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions.get("timeout", {}).get("read"))
+        return _busy(10)
+
+    script = Script(busy, busy, busy)
+    async with make_client(script, max_retries=9, timeout=10.0, retry_deadline=25.0) as client:
+        with pytest.raises(RateLimitedError):
+            await client.list_accounts()
+    assert timeouts == [10.0, 10.0, 5.0]
+
+
+async def test_retries_have_a_deadline_by_default(make_client: MakeClient, fake_time: FakeTime) -> None:
+    script = Script(*[httpx.ReadTimeout("no answer") for _ in range(100)])
+    async with make_client(script, max_retries=99) as client:
+        with pytest.raises(TransportError):
+            await client.list_accounts()
+    assert len(script.requests) < 20
+    assert sum(fake_time.sleeps) <= 30.0
+
+
+async def test_an_order_still_unanswered_at_the_deadline_is_an_unknown_outcome(make_client: MakeClient) -> None:
+    script = Script(httpx.ReadTimeout("no answer"), _busy(10), _busy(10), _busy(10))
+    async with make_client(script, max_retries=9, retry_deadline=15.0) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order("c-deadline"))
+    assert caught.value.client_order_id == "c-deadline"
+    assert len(script.requests) == 3
+
+
+def test_a_deadline_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="retry_deadline"):
+        CoinbaseAdvancedClient(retry_deadline=0)
+
+
+NOT_AVAILABLE = {"error": "INVALID_ARGUMENT", "error_details": "account is not available",
+                 "message": "account is not available"}  # fmt: skip
+ACCOUNT = {"account": {"uuid": "a-1", "name": "BTC Wallet", "currency": "BTC",
+                       "available_balance": {"value": "1", "currency": "BTC"}}}  # fmt: skip
+
+
+async def test_fact_28_a_read_meeting_account_not_available_retries_with_backoff(
+    make_client: MakeClient, fake_time: FakeTime
+) -> None:
+    script = Script(json_response(NOT_AVAILABLE, status=400), json_response(NOT_AVAILABLE, status=400),
+                    json_response(ACCOUNT))  # fmt: skip
+    async with make_client(script) as client:
+        account = await client.get_account("a-1")
+    assert account.uuid == "a-1"
+    assert len(script.requests) == 3
+    assert fake_time.sleeps == [0.25, 0.5]
+
+
+REJECTED = {
+    "success": False,
+    "failure_reason": "UNKNOWN_FAILURE_REASON",
+    "error_response": {"error": "INSUFFICIENT_FUND", "message": "Insufficient balance in source account",
+                       "preview_failure_reason": "PREVIEW_INSUFFICIENT_FUND"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("first", [httpx.ReadTimeout("no answer"), httpx.Response(502, text="<html>502</html>")])
+async def test_a_rejection_after_an_attempt_that_may_have_placed_the_order_is_unknown(
+    make_client: MakeClient, first: httpx.Response | Exception
+) -> None:
+    # The first attempt may have placed the order (its funds now held): the retry's "insufficient funds" says
+    # nothing about whether the order exists.
+    script = Script(first, json_response(REJECTED, headers={"trace-id": "t-retry"}))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order("c-9"))
+    unknown = caught.value
+    assert unknown.client_order_id == "c-9"
+    assert (unknown.status, unknown.code, unknown.trace_id) == (200, "INSUFFICIENT_FUND", "t-retry")
+    assert isinstance(unknown.last_error, OrderRejectedError)
+    assert unknown.last_error.preview_failure_reason == "PREVIEW_INSUFFICIENT_FUND"
+    assert unknown.__cause__ is unknown.last_error
+    assert "Insufficient balance" in str(unknown)
+    assert not should_retry(unknown)
+
+
+async def test_a_close_position_rejected_after_an_ambiguous_attempt_is_unknown(make_client: MakeClient) -> None:
+    script = Script(httpx.RemoteProtocolError("connection dropped"), json_response(REJECTED))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.close_position(ClosePositionRequest(client_order_id="close-1", product_id="BTC-USD"))
+    assert caught.value.client_order_id == "close-1"
+
+
+@pytest.mark.parametrize(
+    "first", [httpx.ConnectError("refused"), httpx.Response(429, headers={"Retry-After": "1"})], ids=["connect", "429"]
+)
+async def test_a_rejection_after_attempts_that_surely_did_not_arrive_is_definite(
+    make_client: MakeClient, first: httpx.Response | Exception
+) -> None:
+    script = Script(first, json_response(REJECTED))
+    async with make_client(script) as client:
+        with pytest.raises(OrderRejectedError) as caught:
+            await client.create_order(_order())
+    assert caught.value.failure_reason == "INSUFFICIENT_FUND"
+
+
+async def test_a_4xx_after_an_ambiguous_order_attempt_is_unknown_and_keeps_its_details(
+    make_client: MakeClient,
+) -> None:
+    refused = {"error": "INVALID_ARGUMENT", "message": "too many open orders"}
+    script = Script(httpx.ReadTimeout("no answer"), json_response(refused, status=400, headers={"trace-id": "t-4"}))
+    async with make_client(script) as client:
+        with pytest.raises(UnknownOutcomeError) as caught:
+            await client.create_order(_order())
+    assert (caught.value.status, caught.value.code, caught.value.trace_id) == (400, "INVALID_ARGUMENT", "t-4")
+    assert isinstance(caught.value.last_error, InvalidRequestError)
+
+
+async def test_an_edit_rejected_on_its_only_attempt_is_definite(make_client: MakeClient) -> None:
+    script = Script(json_response({"success": False, "errors": [{"edit_failure_reason": "ORDER_NOT_FOUND"}]}))
+    async with make_client(script) as client:
+        with pytest.raises(EditRejectedError):
+            await client.edit_order(EditOrderRequest(order_id="o-1", price=Decimal("1")))

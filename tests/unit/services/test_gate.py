@@ -180,7 +180,11 @@ async def test_paper_on_coinbase_still_reads_market_data(tmp_path: Path, key_fil
     async with open_runtime(settings, transport=transport) as rt:
         quotes = await rt.exchange.best_bid_ask(["BTC-USD"])
     assert quotes["BTC-USD"].bid is not None
-    assert [r.url.host for r in transport.requests] == ["api.coinbase.com"]
+    # The client reads Coinbase's clock (GET /time) before its first signed request.
+    assert [(r.url.host, r.url.path.rsplit("/", 1)[-1]) for r in transport.requests] == [
+        ("api.coinbase.com", "time"),
+        ("api.coinbase.com", "best_bid_ask"),
+    ]
 
 
 async def test_a_paper_executor_holds_no_order_writer(tmp_path: Path, key_file: Path) -> None:
@@ -204,7 +208,8 @@ async def test_a_refused_write_names_the_missing_settings_and_sends_nothing(tmp_
                     order_configuration=OrderConfiguration(market_market_ioc=MarketConfig(base_size=Decimal(1))),
                 )
             )
-    assert transport.requests == []
+    # Only the client's clock check (GET /time, read before the first signed request) left the process.
+    assert [f"{r.method} {r.url.path}" for r in transport.requests] == ["GET /api/v3/brokerage/time"]
 
 
 def test_an_order_writer_only_comes_from_the_gate() -> None:
