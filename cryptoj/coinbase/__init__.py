@@ -11,7 +11,9 @@ from __future__ import annotations
 from cryptoj.coinbase.auth import CdpKey, InvalidKeyError, build_rest_jwt, build_ws_jwt
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
+    AccountUnavailableError,
     AuthenticationError,
+    CertificateError,
     CoinbaseError,
     EditRejectedError,
     InvalidArgumentError,
@@ -54,9 +56,11 @@ __all__ = [
     "COINBASE_LIMITS",
     "MARKET_DATA_URL",
     "USER_DATA_URL",
+    "AccountUnavailableError",
     "AuthenticationError",
     "BookUnavailable",
     "CdpKey",
+    "CertificateError",
     "CoinbaseAdvancedClient",
     "CoinbaseError",
     "EditRejectedError",

@@ -279,7 +279,7 @@ async def test_paper_fills_equal_live_fills_on_the_same_book(frozen_sandbox: San
             assert quote.ask is not None
             assert quote.mid is not None
             intents = [
-                market(size="0.05"),
+                market(size="0.5"),  # deep enough to walk more than one level
                 market(side=Side.SELL, size="0.02"),
                 limit(quote.ask + Decimal(20), size="0.03", tif=TimeInForce.IMMEDIATE_OR_CANCEL),
                 limit(quote.bid - Decimal(20), side=Side.SELL, size="0.01", tif=TimeInForce.FILL_OR_KILL),
@@ -292,7 +292,8 @@ async def test_paper_fills_equal_live_fills_on_the_same_book(frozen_sandbox: San
                     intent, key=OrderKey("parity", "test", index), rules=rules, marks={"BTC-USD": quote.mid}
                 )
                 statuses.append(placed.order.status)
-                fills.append([(f.price, f.size, f.fee, f.liquidity) for f in placed.new_fills])
+                # The exchange lists an order's fills newest first, paper in the order it walked: compare as sets.
+                fills.append(sorted((f.price, f.size, f.fee, f.liquidity) for f in placed.new_fills))
             position = (await rt.executor.portfolio()).positions["BTC-USD"]
             results[execution] = (statuses, fills, (position.size, position.cost_basis, position.fees))
     assert results["paper"] == results["live"]
