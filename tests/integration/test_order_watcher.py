@@ -47,9 +47,10 @@ async def test_an_order_cancelled_elsewhere_is_reconciled_when_the_user_channel_
         assert placed.order.status is OrderStatus.OPEN
         assert placed.order.exchange_order_id is not None
         if drop:
-            # The connection drops while the order is cancelled: no event of it can arrive, only the reconnect.
+            # The connection drops, and the order is cancelled while it is down: no event of the cancel can
+            # arrive, only the reconnect's marker.
             sandbox.exchange.faults.configure(FaultConfig(ws_drop_rate=1.0))
-            await asyncio.sleep(0.5)
+            await _wait_for(lambda: not feed.connected, within=15)
             await rt.client.cancel_orders([placed.order.exchange_order_id])
             sandbox.exchange.faults.configure(FaultConfig())
         else:
