@@ -91,6 +91,7 @@ def faulty_sandbox(sandbox_key: tuple[CdpKey, Path]) -> Iterator[SandboxHandle]:
         server.stop(wait=False)
 
 
+@pytest.mark.system  # a minute of CPU: run by .ci/run after the default suite, or with `-m system`
 async def test_under_faults_every_intent_is_exactly_one_order_and_the_store_equals_the_exchange(
     faulty_sandbox: SandboxHandle, tmp_path: Path
 ) -> None:

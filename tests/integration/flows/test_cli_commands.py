@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from cryptoj.cli import app
 
-pytestmark = pytest.mark.integration
+# One Prefect harness per session: the flow tests share the worker that started it.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("prefect")]
 
 # What the commands put in the environment for Prefect and for the flows they run: restored after each test.
 _TOUCHED = (

@@ -21,7 +21,8 @@ from flows.risk import RiskBreach, risk_check
 from flows.trading import trading_cycle
 from tests.utils.fixtures.sandbox import SandboxHandle
 
-pytestmark = pytest.mark.integration
+# One Prefect harness per session: the flow tests share the worker that started it.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("prefect")]
 
 
 def _store() -> UnitOfWork:
