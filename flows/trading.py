@@ -94,7 +94,8 @@ async def trading_cycle(products: list[str] | None = None, key: str | None = Non
     async with flow_runtime() as rt:
         chosen = products or rt.settings.products
         lookback = rt.settings.candle_lookback_minutes
-        pulls = await pull_all(chosen, lookback)
+        # Candles only: the plan reads every product's top of book in one request.
+        pulls = await pull_all(chosen, lookback, quotes=False)
         tradable = [pid for pid, state in zip(chosen, pulls, strict=True) if state.is_completed()]
         plan = await plan_cycle(key, tradable)
         # One at a time, sells first: a sell's proceeds pay for the buys after it.

@@ -79,18 +79,25 @@ class MarketDataService:
         granularity: Granularity = Granularity.ONE_MINUTE,
         progress: Progress | None = None,
         backfill: bool = False,
+        quotes: bool = True,
     ) -> ProductSnapshot:
         """Store the product's rules and every closed candle since the last stored one; read its top of book.
 
         With `backfill`, the pull starts `lookback` ago whatever is stored (what is stored already is not
-        written again).
+        written again). Without `quotes` (a trading cycle, which reads every product's top of book in one
+        request when it decides), only the candles are pulled, and the rules only if none are stored: the
+        market-data flow keeps them fresh.
         """
         now = self._clock()
-        rules = (await self._exchange.product_rules([product_id]))[product_id]
-        with UnitOfWork(self._engine) as uow:
-            uow.products.upsert(rules, at=now)
+        with UnitOfWork(self._engine, read_only=True) as uow:
+            known = {rules.product_id for rules in uow.products.all()}
+        if quotes or product_id not in known:
+            rules = (await self._exchange.product_rules([product_id]))[product_id]
+            with UnitOfWork(self._engine) as uow:
+                uow.products.upsert(rules, at=now)
+                uow.commit()
+        with UnitOfWork(self._engine, read_only=True) as uow:
             latest = uow.candles.latest(product_id, granularity.value)
-            uow.commit()
         width = timedelta(seconds=granularity.seconds)
         end = _floor(now, width)  # the forming bucket is left for the next pull
         # From the last stored bucket (it may have been stored while still forming), else the lookback.
@@ -105,8 +112,11 @@ class MarketDataService:
                 stored += await asyncio.to_thread(self._store_candles, product_id, granularity, candles)
             if progress is not None:
                 await progress(done / len(windows))
-        quote = (await self._exchange.best_bid_ask([product_id]))[product_id]
-        ticker = await self._exchange.ticker(product_id, limit=1)
+        bid = ask = last = None
+        if quotes:
+            quote = (await self._exchange.best_bid_ask([product_id]))[product_id]
+            bid, ask = quote.bid, quote.ask
+            last = (await self._exchange.ticker(product_id, limit=1)).last_price
         with UnitOfWork(self._engine, read_only=True) as uow:
             newest = uow.candles.latest(product_id, granularity.value)
         return ProductSnapshot(
@@ -114,9 +124,9 @@ class MarketDataService:
             candles_stored=stored,
             first_pulled=start,
             last_candle=newest.start if newest is not None else None,
-            last_price=ticker.last_price,
-            bid=quote.bid,
-            ask=quote.ask,
+            last_price=last,
+            bid=bid,
+            ask=ask,
         )
 
     def _store_candles(self, product_id: str, granularity: Granularity, candles: Sequence[Candle]) -> int:

@@ -22,9 +22,9 @@ from decimal import Decimal
 from sqlalchemy import Engine
 
 from cryptoj.config import ExecutionMode
-from cryptoj.domain.book import OrderBook
+from cryptoj.domain.book import BookSide, OrderBook
 from cryptoj.domain.money import ZERO
-from cryptoj.domain.orders import Fill, Order, OrderStatus, OrderType
+from cryptoj.domain.orders import Fill, Order, OrderIntent, OrderStatus, OrderType
 from cryptoj.domain.paper import (
     FeeRates,
     PaperError,
@@ -50,6 +50,8 @@ __all__ = ["PaperExecutor"]
 _log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.2
+# Levels a side read first: a typical order walks a few, and a thousand-level answer costs most of a placement.
+_SHALLOW = 50
 BookSource = Callable[[str], Awaitable[OrderBook]]
 
 
@@ -64,7 +66,8 @@ class PaperExecutor(OrderExecutor):
         starting_cash: the paper account's cash before its first fill, by currency.
         books: where books come from (default: the exchange's authenticated book); a trading cycle with
             the WebSocket open passes its live books.
-        book_depth: levels a side to ask the exchange for.
+        book_depth: levels a side to ask the exchange for at most; a first read asks for `_SHALLOW` and goes
+            deeper only when the order could walk past them.
         claim_grace: seconds an order stored by another worker, not yet filled, is left to that worker.
     """
 
@@ -89,16 +92,22 @@ class PaperExecutor(OrderExecutor):
         self._starting_cash = dict(starting_cash)
         self._depth = book_depth
         self._claim_grace = claim_grace
-        self._books = books or self._exchange_book
+        self._book_source = books
+
+    async def _book_for(self, intent: OrderIntent) -> OrderBook:
+        """The book to fill `intent` against: the given source's, or the exchange's, as deep as the order needs."""
+        if self._book_source is not None:
+            return await self._book_source(intent.product_id)
+        book = await self._exchange.book(intent.product_id, limit=_SHALLOW)
+        if _holds(book, intent) or max(book.level_count(side) for side in BookSide) < _SHALLOW:
+            return book  # deep enough for this order, or all there is
+        return await self._exchange.book(intent.product_id, limit=self._depth)
 
     async def fee_rates(self) -> FeeRates:
         """The fee tier paper fills pay (read once)."""
         if not isinstance(self._fees, FeeRates):
             self._fees = await self._fees()
         return self._fees
-
-    async def _exchange_book(self, product_id: str) -> OrderBook:
-        return await self._exchange.book(product_id, limit=self._depth)
 
     async def portfolio(self) -> Portfolio:
         """The starting cash moved by every fill, and the stored positions."""
@@ -118,7 +127,7 @@ class PaperExecutor(OrderExecutor):
     async def _send(self, order: Order) -> Placement:
         intent = order.intent
         now = self._clock()
-        book = await self._books(intent.product_id)
+        book = await self._book_for(intent)
         shortfall = await self._shortfall(order, book)
         if shortfall is not None:
             stored = self._record(order.client_order_id, status=OrderStatus.REJECTED, reason=shortfall)
@@ -247,7 +256,7 @@ class PaperExecutor(OrderExecutor):
             taken=state.taken,
         )
         trades = await self._exchange.trades_since(intent.product_id, state.checked_at, until=now)
-        book = await self._books(intent.product_id)
+        book = await self._book_for(intent)
         fees = await self.fee_rates()
         fills: list[Fill] = []
         result = PaperResult((), OrderStatus.OPEN, resting)
@@ -281,3 +290,13 @@ class PaperExecutor(OrderExecutor):
             ).order
             for order in working
         ]
+
+
+def _holds(book: OrderBook, intent: OrderIntent) -> bool:
+    """Whether the side `intent` takes from holds its whole size (so a deeper read would change nothing)."""
+    side = BookSide.ASK if intent.side is Side.BUY else BookSide.BID
+    if intent.base_size is not None:
+        held: Decimal = sum((level.size for level in book.levels(side)), ZERO)
+        return held >= intent.base_size
+    worth: Decimal = sum((level.size * level.price for level in book.levels(side)), ZERO)
+    return worth >= (intent.quote_size or ZERO)

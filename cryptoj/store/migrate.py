@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -39,8 +40,9 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
-    """The newest revision the code knows."""
+    """The newest revision the code knows (read once per process: the packaged scripts do not change)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships a revision
         raise MigrationError("no migrations are packaged")
@@ -114,7 +116,10 @@ def open_store(settings: Settings) -> Engine:
     """The engine the settings name, with the schema brought up to date: what every service calls on start."""
     engine = create_store_engine(settings)
     try:
-        upgrade(engine)
+        # A store already at the head is the common case (every flow run opens one): reading the revision
+        # costs a query, running Alembic's upgrade to find nothing to do cost a tenth of a second.
+        if not database_exists(engine) or current_revision(engine) != head_revision():
+            upgrade(engine)
     except BaseException:
         engine.dispose()
         raise
