@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import MAX_PREC, Decimal, localcontext
+from decimal import MAX_PREC, Decimal, InvalidOperation, localcontext
 from typing import Protocol, runtime_checkable
 
 from cryptoj.domain.errors import DomainError
@@ -158,13 +158,17 @@ class MovingAverageCrossover:
         # (first newer than last) is read backwards. Checking the ends costs nothing; sorting every call did.
         ordered = candles if candles[0].start <= candles[-1].start else candles[::-1]
         closes = [candle.close for candle in ordered[-self.slow :]]
-        if not all(close.is_finite() for close in closes):
-            raise StrategyError(f"{self.product_id}: a candle close is not a finite number")
         with localcontext() as ctx:
             # Sums and integer products are exact at any precision wide enough; the widest costs nothing
             # for prices of a few digits and is never too narrow (working out the width per call cost more).
             ctx.prec = MAX_PREC
-            fast_sum, slow_sum = sum(closes[-self.fast :], ZERO), sum(closes, ZERO)
+            try:
+                fast_sum, slow_sum = sum(closes[-self.fast :], ZERO), sum(closes, ZERO)
+            except InvalidOperation:  # a signalling NaN among the closes
+                slow_sum = Decimal("NaN")
+            # A sum is finite exactly when every close is (infinities and NaNs carry through): one check, not twenty.
+            if not slow_sum.is_finite():
+                raise StrategyError(f"{self.product_id}: a candle close is not a finite number")
             # fast_sum / fast > slow_sum / slow, multiplied out: no division, so nothing is rounded.
             return fast_sum * self.slow > slow_sum * self.fast
 

@@ -243,6 +243,10 @@ class _Replay:
     ) -> None:
         """One intent through the pre-trade check, the funds check and the paper fill model."""
         when = f"{now:%Y-%m-%d %H:%M} {intent.product_id}"
+        if self.switch.engaged:
+            # Denied whatever else holds; after a breach nearly every bar asks again, so skip pricing the rest.
+            self.denied.append(f"{when}: kill switch engaged: {self.switch.reason}")
+            return
         decision = pre_trade_check(intent, self._context(now, marks), self.limits)
         if not decision.allowed:
             self.denied.append(f"{when}: {'; '.join(r.message for r in decision.reasons)}")

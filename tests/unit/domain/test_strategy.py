@@ -75,11 +75,17 @@ def test_ma_crossover_decides_on_the_exact_decimal_closes() -> None:
     assert wide.signal(candles) is True
 
 
-def test_ma_crossover_refuses_a_close_that_is_not_a_number() -> None:
-    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=3, allocation=d(300))
-    candles = _candles([100, 100, 100])
-    candles[1] = Candle(candles[1].start, d(100), d(100), d(100), Decimal("NaN"), d(1))
-    with pytest.raises(StrategyError, match="close"):
+@pytest.mark.parametrize(
+    "bad",
+    [("NaN",), ("sNaN",), ("Infinity",), ("-Infinity",), ("Infinity", "-Infinity")],
+    ids=["nan", "signalling-nan", "infinity", "minus-infinity", "infinities-that-cancel"],
+)
+def test_ma_crossover_refuses_a_close_that_is_not_a_number(bad: tuple[str, ...]) -> None:
+    strategy = MovingAverageCrossover(product_id="BTC-USD", fast=2, slow=4, allocation=d(300))
+    candles = _candles([100, 100, 100, 100])
+    for index, text in enumerate(bad):  # the oldest candles: outside the fast window, inside the slow one
+        candles[index] = Candle(candles[index].start, d(100), d(100), d(100), Decimal(text), d(1))
+    with pytest.raises(StrategyError, match="close is not a finite number"):
         strategy.signal(candles)
 
 
