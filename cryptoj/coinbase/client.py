@@ -68,6 +68,7 @@ from cryptoj.coinbase.models import (
     PreviewOrderResponse,
     TransactionSummary,
 )
+from cryptoj.coinbase.tls import default_tls
 from cryptoj.config import COINBASE_REST_URL
 from cryptoj.errors import ConfigurationError
 
@@ -119,6 +120,8 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         self.limits = limits
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=verify)  # a CA file, e.g. a local TLS sandbox's
+        elif verify is True:
+            verify = default_tls()
         http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
             transport=transport,

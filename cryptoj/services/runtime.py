@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.limits import VenueLimits
+from cryptoj.coinbase.tls import default_tls
 from cryptoj.coinbase.websocket import WebSocketHandler
 from cryptoj.config import ExchangeName, ExecutionMode, Settings
 from cryptoj.domain.paper import FeeRates
@@ -104,7 +105,7 @@ async def open_runtime(
         if settings.exchange is ExchangeName.SANDBOX and settings.rest_url is None:
             sandbox_url, key = await _start_sandbox(settings, key, stack)
         endpoints = endpoints_for(settings, sandbox_url=sandbox_url)
-        inner = transport or httpx.AsyncHTTPTransport(retries=0)
+        inner = transport or httpx.AsyncHTTPTransport(retries=0, verify=default_tls())
         client = CoinbaseAdvancedClient(
             base_url=endpoints.rest_url,
             key=key,

@@ -764,6 +764,22 @@ async def test_client_verifies_the_sandbox_tls_certificate_with_its_ca(sandbox_t
     assert not isinstance(caught.value, TransportError)
 
 
+async def test_the_shared_default_tls_context_follows_ssl_cert_file(
+    sandbox_tls: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Clients share one default context (loading the CA bundle costs 0.1 s a client), built per CA setting:
+    # one made before SSL_CERT_FILE names the sandbox's CA must not be reused after.
+    assert sandbox_tls.ca_file is not None
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    async with CoinbaseAdvancedClient(base_url=sandbox_tls.base_url, key=sandbox_tls.key, max_retries=0) as client:
+        with pytest.raises(CertificateError):
+            await client.get_key_permissions()
+    monkeypatch.setenv("SSL_CERT_FILE", str(sandbox_tls.ca_file))
+    async with CoinbaseAdvancedClient(base_url=sandbox_tls.base_url, key=sandbox_tls.key) as client:
+        assert (await client.get_key_permissions()).can_view
+
+
 # ExchangeService over the same cassettes: Coinbase's bodies become the domain's objects -------------------
 
 
