@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -44,59 +44,9 @@ from cryptoj.coinbase.models import (
 )
 from cryptoj.coinbase.models.common import loads_exact
 from tests.unit.coinbase.conftest import MakeClient, Script
+from tests.utils.helpers.hostile import FUZZ, dumps, json_values, mutated
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "coinbase"
-
-# Hypothesis is bounded: the whole default suite runs close to its time budget.
-FUZZ = settings(
-    max_examples=100,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-
-
-class Raw(str):
-    """JSON text put into a body as it is: numbers no Python value prints (`1e999999`, 400 digits)."""
-
-
-HOSTILE_NUMBERS = [Raw("1e999999"), Raw("-1e9999999999"), Raw("1e-999999999"), Raw(str(10**400)), Raw("-0")]
-HOSTILE_NUMBERS += [Raw("1" * 5000), Raw("1E+5"), Raw("0.1"), Raw("9223372036854775808"), Raw("-9223372036854775809")]
-HOSTILE_TEXT = [
-    "", " ", "\x00", "a\x00b", "\u202e\u200f", "\ufeff", "../../../etc/passwd", "'; DROP TABLE orders; --",
-    '"', "\\", "x" * 10_000, "1e999999", "1e9999999999", "NaN", "nan", "Infinity", "-Infinity", "sNaN", "-0",
-    str(10**400), "9" * 5000, "<string>", "UNKNOWN_ENUM_VALUE", "BUYSELL", "0001-01-01T00:00:00Z",
-    "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+00:01", "2024-02-30T00:00:00Z", "2024-06-18T19:59:10.1234567890Z",
-    "\ud800", "null", "true", "{}", "[]",
-]  # fmt: skip
-
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(),
-    st.integers(min_value=-(10**450), max_value=10**450),
-    st.sampled_from(HOSTILE_NUMBERS),
-    st.sampled_from(HOSTILE_TEXT),
-    st.text(max_size=20),
-    st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: Raw(str(d)) if "E" not in str(d) else Raw("0")),
-)
-json_values = st.recursive(
-    scalars,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
-    max_leaves=12,
-)
-
-
-def dumps(value: Any) -> str:
-    """JSON text of `value`, `Raw` parts written as they are."""
-    if isinstance(value, Raw):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(key)}:{dumps(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(dumps(item) for item in value) + "]"
-    return json.dumps(value)
 
 
 def _blank_placeholders(value: Any, key: str = "") -> Any:
@@ -180,37 +130,6 @@ def assert_model_or_typed_error(model: type[BaseModel], body: bytes) -> BaseMode
     return parsed
 
 
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every place in a JSON tree, the root first."""
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += _paths(item, (*prefix, index))
-    return found
-
-
-def _mutate(tree: Any, path: tuple[Any, ...], replacement: Any, *, delete: bool) -> Any:
-    if not path:
-        return replacement
-    head, rest = path[0], path[1:]
-    if isinstance(tree, dict):
-        copy = dict(tree)
-        if delete and not rest:
-            del copy[head]
-        else:
-            copy[head] = _mutate(tree[head], rest, replacement, delete=delete)
-        return copy
-    items = list(tree)
-    if delete and not rest:
-        del items[head]
-    else:
-        items[head] = _mutate(tree[head], rest, replacement, delete=delete)
-    return items
-
-
 @pytest.mark.parametrize(("name", "model", "body"), DOCUMENTED, ids=[name for name, _, _ in DOCUMENTED])
 def test_every_documented_body_parses_before_it_is_mutated(name: str, model: type[BaseModel], body: Any) -> None:
     assert assert_model_or_typed_error(model, dumps(body).encode()) is not None
@@ -222,13 +141,7 @@ def test_a_documented_body_with_one_part_deleted_retyped_or_made_hostile_parses_
     data: st.DataObject,
 ) -> None:
     _, model, body = data.draw(st.sampled_from(DOCUMENTED), label="body")
-    mutations = data.draw(st.integers(min_value=1, max_value=3), label="mutations")
-    for _ in range(mutations):
-        path = data.draw(st.sampled_from(_paths(body)), label="path")
-        delete = bool(path) and data.draw(st.booleans(), label="delete")
-        replacement = None if delete else data.draw(json_values, label="replacement")
-        body = _mutate(body, path, replacement, delete=delete)
-    assert_model_or_typed_error(model, dumps(body).encode())
+    assert_model_or_typed_error(model, dumps(mutated(data, body)).encode())
 
 
 @FUZZ
@@ -362,7 +275,7 @@ async def test_a_server_time_the_clock_cannot_use_leaves_signed_requests_working
         httpx.Response(200, json={"epochSeconds": "1700000000"}, headers={"Age": "inf"}),
         httpx.Response(200, content=b"[" * 100_000),
     ):
-        script = Script(lambda _, a=answer: a, httpx.Response(200, content=_PRODUCT), server_offset=None)
+        script = Script(answer, httpx.Response(200, content=_PRODUCT), server_offset=None)
         async with make_client(script) as client:
             product = await client.get_product("BTC-USD")
         assert product.product_id == "BTC-USD"
