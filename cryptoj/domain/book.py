@@ -284,6 +284,8 @@ class OrderBook:
         except IndexError:
             self._rescale(places_of(list(map(_PRICE, levels))))
             return self._text_changes(levels)
+        except ValueError:  # int() refuses more than 4300 digits: no price has them
+            raise BookError("level2 price has too many digits") from None
         return bids, asks
 
     def clear(self) -> None:
