@@ -43,6 +43,7 @@ from cryptoj.coinbase.models import (
     WireTime,
 )
 from cryptoj.coinbase.models.common import loads_exact
+from cryptoj.errors import ConfigurationError
 from tests.unit.coinbase.conftest import MakeClient, Script
 from tests.utils.helpers.hostile import FUZZ, dumps, json_values, mutated
 
@@ -280,3 +281,12 @@ async def test_a_server_time_the_clock_cannot_use_leaves_signed_requests_working
             product = await client.get_product("BTC-USD")
         assert product.product_id == "BTC-USD"
         assert product.price == Decimal("140.21")
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://127.0.0.1:99999", "http://host:abc", "http://ho\x00st", "http://\u202ehost", "http://h:0"]
+)
+def test_a_client_on_an_unreadable_base_url_is_a_configuration_error(base_url: str) -> None:
+    # httpx.URL raised InvalidURL out of the constructor, or the bad port waited for the first connect.
+    with pytest.raises(ConfigurationError, match="base_url must be http"):
+        CoinbaseAdvancedClient(base_url=base_url)
