@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from cryptoj.coinbase._clock import offset_from
 from cryptoj.coinbase._http import decode
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
-from cryptoj.coinbase.errors import UnexpectedResponseError, UnknownOutcomeError
+from cryptoj.coinbase.errors import InvalidArgumentError, UnexpectedResponseError, UnknownOutcomeError
 from cryptoj.coinbase.models import (
     BatchCancelResponse,
     BestBidAskResponse,
@@ -290,3 +290,28 @@ def test_a_client_on_an_unreadable_base_url_is_a_configuration_error(base_url: s
     # httpx.URL raised InvalidURL out of the constructor, or the bad port waited for the first connect.
     with pytest.raises(ConfigurationError, match="base_url must be http"):
         CoinbaseAdvancedClient(base_url=base_url)
+
+
+@pytest.mark.parametrize(
+    "order_id", ["\x00", "a\x00b", "\\", " ", "\u202e", "\ud800", "a/b", "..", "%2e", "x?y", "'; DROP TABLE orders; --"]
+)
+async def test_an_id_that_would_be_encoded_or_cannot_be_sent_is_refused_before_sending(
+    make_client: MakeClient, order_id: str
+) -> None:
+    # "\x00" raised httpx.InvalidURL and "\ud800" UnicodeEncodeError; "\\" went out as %5C under a JWT naming "\".
+    script = Script()
+    async with make_client(script) as client:
+        with pytest.raises(InvalidArgumentError, match="not a valid id for a URL path"):
+            await client.get_order(order_id)
+    assert script.requests == []
+
+
+async def test_a_request_that_cannot_be_encoded_is_refused_before_sending(make_client: MakeClient) -> None:
+    # httpx raised UnicodeEncodeError (a lone surrogate in a query) and InvalidURL (past 64 kB) out of the client.
+    script = Script()
+    async with make_client(script) as client:
+        with pytest.raises(InvalidArgumentError, match=r"no valid request can be built \(not UTF-8\)"):
+            await client.get_product_book("\ud800")
+        with pytest.raises(InvalidArgumentError, match="too long"):
+            await client.list_orders(product_ids=[f"P{index}-USD" for index in range(10_000)])
+    assert script.requests == []
