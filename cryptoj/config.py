@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import tomllib
 from decimal import Decimal
 from enum import StrEnum
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpx
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
@@ -52,6 +54,8 @@ COINBASE_WS_USER_URL = "wss://advanced-trade-ws-user.coinbase.com"
 _PREFIX = "CRYPTOJ_"
 # What each JSON-valued setting looks like, for the error that says a value is not JSON.
 _JSON_EXAMPLES = {"products": '["BTC-USD","ETH-USD"]'}
+# Coinbase's product ids: BTC-USD, 1INCH-USD, BIT-26JUN26-CDE (futures); ASCII only (\w would take other scripts).
+_PRODUCT_ID = re.compile(r"[A-Za-z0-9]{1,32}(?:-[A-Za-z0-9]{1,32}){1,3}", re.ASCII)
 
 
 class ExchangeName(StrEnum):
@@ -83,6 +87,8 @@ class Settings(BaseSettings):
         toml_file="cryptoj.toml",
         extra="forbid",
         frozen=True,
+        # "inf" parses as a float: an infinite timeout or rate is a typo, not a setting.
+        allow_inf_nan=False,
     )
 
     home: Path = Field(default_factory=lambda: Path.home() / ".cryptoj")
@@ -189,6 +195,22 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("products", mode="after")
+    @classmethod
+    def _product_ids(cls, value: list[str]) -> list[str]:
+        # Each goes into URL paths and queries: "../x" or "BTC-USD?x=1" would change the request.
+        for index, product_id in enumerate(value):
+            if not _PRODUCT_ID.fullmatch(product_id):
+                raise ValueError(f"item {index} is not a product id such as BTC-USD (letters and digits joined by -)")
+        return value
+
+    @field_validator("rebalance_weights", mode="after")
+    @classmethod
+    def _weighted_product_ids(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        if not all(_PRODUCT_ID.fullmatch(product_id) for product_id in value):
+            raise ValueError("its keys must be product ids such as BTC-USD (letters and digits joined by -)")
+        return value
+
     @field_validator("home", "api_key_file", mode="after")
     @classmethod
     def _expand_home(cls, value: Path | None) -> Path | None:
@@ -280,6 +302,15 @@ def _check_url(value: str, *, schemes: tuple[str, ...], example: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in schemes or not parts.hostname:
         raise ValueError(f"give {schemes[0]}(s)://host[:port], such as {example}")
+    try:
+        _ = parts.port  # a port out of range or not a number: ValueError
+        httpx.URL(value)  # what the clients parse it with: a host it cannot read (IDNA, control characters)
+    except (ValueError, httpx.InvalidURL):
+        unusable = True
+    else:
+        unusable = any(char.isspace() for char in parts.hostname)
+    if unusable:
+        raise ValueError(f"the host or port cannot be read; give {schemes[0]}(s)://host[:port], such as {example}")
 
 
 def _not_json(field_name: str) -> ConfigurationError:
@@ -303,7 +334,7 @@ class _EnvSource(EnvSettingsSource):
     def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
         try:
             return super().decode_complex_value(field_name, field, value)
-        except ValueError:
+        except (ValueError, RecursionError):  # json.loads raises RecursionError for "[[[[..." thousands deep
             raise _not_json(field_name) from None
 
 
@@ -313,7 +344,7 @@ class _DotEnvSource(DotEnvSettingsSource):
     def decode_complex_value(self, field_name: str, field: FieldInfo, value: Any) -> Any:
         try:
             return super().decode_complex_value(field_name, field, value)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise _not_json(field_name) from None
 
 

@@ -16,6 +16,7 @@ clock that checks JWTs (a simulator answering its simulated time): there our own
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 
 from cryptoj.coinbase.errors import AuthenticationError
@@ -47,6 +48,8 @@ def offset_from(server: ServerTime, *, sent: float, received: float, age: str | 
         cached = max(0.0, float(age)) if age is not None else 0.0
     except ValueError:
         cached = 0.0
+    if not math.isfinite(cached):
+        cached = 0.0  # "Age: inf" would make every JWT's time infinite: int() of it raises OverflowError
     return at + cached - (sent + received) / 2
 
 

@@ -26,6 +26,7 @@ from cryptoj.coinbase.auth import CdpKey, build_rest_jwt
 from cryptoj.coinbase.errors import (
     AuthenticationError,
     CoinbaseError,
+    InvalidArgumentError,
     RateLimitedError,
     UnexpectedResponseError,
     error_from_exception,
@@ -214,10 +215,15 @@ class RestSession:
             # nor per-request headers, so the client's default headers are all there is to merge.
             # No timeout given: the client's own applies (httpx sets it on send).
             extensions = {} if timeout is None else {"timeout": httpx.Timeout(timeout).as_dict()}
-            return httpx.Request(
-                method, self._base_url + url, params=query, json=body, headers=self.client.headers,
-                extensions=extensions,
-            )  # fmt: skip
+            try:
+                return httpx.Request(
+                    method, self._base_url + url, params=query, json=body, headers=self.client.headers,
+                    extensions=extensions,
+                )  # fmt: skip
+            except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+                # A control character, a URL past httpx's 64 kB, a lone surrogate (no UTF-8): nothing can be sent.
+                reason = "not UTF-8" if isinstance(exc, UnicodeEncodeError) else str(exc)
+                raise InvalidArgumentError(f"{method} {path}: no valid request can be built ({reason})") from exc
 
         write = None if retry is RetryMode.SAFE else Write(client_order_id, order_ids)
         response, ambiguous = await self._with_retries(build, public=public, retry=retry, write=write)

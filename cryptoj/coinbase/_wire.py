@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 _UNKNOWN = "UNKNOWN_FAILURE_REASON"
+_URL_SAFE = re.compile(r"[A-Za-z0-9._~-]+", re.ASCII)  # RFC 3986 "unreserved": sent as it is, never encoded
 E = TypeVar("E", bound=Enum)
 
 
@@ -52,9 +54,14 @@ def rejection(response: CreateOrderResponse, client_order_id: str, *, trace_id: 
 
 
 def path_id(value: str) -> str:
-    """A path segment: refuse what would change the route (ids never hold these)."""
-    if not value or any(char in value for char in "/?#%") or value in (".", ".."):
-        raise InvalidArgumentError(f"not a valid id for a URL path: {value!r}")
+    """A path segment: an id of URL-safe characters only (Coinbase's ids are UUIDs and product ids).
+
+    Refused: what would change the route (``/?#%``, ``..``), and anything httpx would percent-encode or cannot
+    send (a space, a backslash, a control character, a lone surrogate): the JWT `uri` would then name
+    another path than the one the server reads, and a NUL is an `httpx.InvalidURL`.
+    """
+    if not _URL_SAFE.fullmatch(value) or value in (".", ".."):
+        raise InvalidArgumentError(f"not a valid id for a URL path: {value[:40]!r}")
     return value
 
 

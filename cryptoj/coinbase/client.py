@@ -112,8 +112,12 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         jitter: Callable[[], float] = random.random,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        url = httpx.URL(base_url)
-        if url.scheme not in ("http", "https") or not url.host:
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL:
+            url = httpx.URL()  # unreadable (a control character, a bad port): refused below like any other
+        port = 443 if url.port is None else url.port
+        if url.scheme not in ("http", "https") or not url.host or not 0 < port < 65536:
             raise ConfigurationError(f"base_url must be http(s)://host[:port], not {base_url!r}")
         if not retry_deadline > 0:
             raise ConfigurationError(f"retry_deadline must be a positive number of seconds, not {retry_deadline!r}")

@@ -15,6 +15,7 @@ from cryptoj.coinbase.ws_models import ErrorFrame, WsMessage
 __all__ = ["FrameDecoder"]
 
 _EXCERPT = 80
+_TOO_DEEP = "JSON nested too deeply"
 
 
 class FrameDecoder:
@@ -31,12 +32,16 @@ class FrameDecoder:
         try:
             return self._message.decode(frame)
         except msgspec.ValidationError as exc:
-            try:
-                return self._error.decode(frame)
-            except msgspec.DecodeError:
-                raise FrameError(str(exc), excerpt=_excerpt(frame)) from None
+            reason = str(exc)
         except msgspec.DecodeError as exc:
             raise FrameError(f"not JSON: {exc}", excerpt=_excerpt(frame)) from None
+        except RecursionError:
+            # msgspec gives up past Python's recursion limit; left bare, it would end the connection.
+            raise FrameError(_TOO_DEEP, excerpt=_excerpt(frame)) from None
+        try:
+            return self._error.decode(frame)
+        except (msgspec.DecodeError, RecursionError):
+            raise FrameError(reason, excerpt=_excerpt(frame)) from None
 
 
 def _excerpt(frame: str | bytes) -> str:

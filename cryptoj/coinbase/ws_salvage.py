@@ -67,6 +67,8 @@ class Salvage:
     bad_orders: tuple[BadOrder, ...] = ()  # on the user channel: the orders that do not
 
 
+# ValidationError is a DecodeError; msgspec raises RecursionError past Python's recursion limit.
+_UNREADABLE = (msgspec.DecodeError, RecursionError)
 _NUMBERED = msgspec.json.Decoder(_Numbered)
 _PRODUCTS = msgspec.json.Decoder(_Products)
 _USER = msgspec.json.Decoder(_LooseUserFrame)
@@ -78,11 +80,11 @@ def salvage(frame: str | bytes) -> Salvage | None:
     """Read what a refused frame still tells; None when it has no readable sequence number (not a data frame)."""
     try:
         numbered = _NUMBERED.decode(frame)
-    except msgspec.DecodeError:  # ValidationError is a DecodeError
+    except _UNREADABLE:
         return None
     try:
         product_ids: frozenset[str] | None = frozenset(event.product_id for event in _PRODUCTS.decode(frame).events)
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         product_ids = None
     if numbered.channel != "user":
         return Salvage(sequence_num=numbered.sequence_num, channel=numbered.channel, product_ids=product_ids)
@@ -96,7 +98,7 @@ def _user_orders(frame: str | bytes) -> tuple[UserMessage | None, tuple[BadOrder
     """A user frame's orders, each decoded on its own: the good ones as a message, the others as `BadOrder`s."""
     try:
         loose = _USER.decode(frame)
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         return None, ()
     events: list[UserEvent] = []
     bad: list[BadOrder] = []
@@ -107,6 +109,8 @@ def _user_orders(frame: str | bytes) -> tuple[UserMessage | None, tuple[BadOrder
                 orders.append(_ORDER.decode(raw))
             except msgspec.DecodeError as exc:
                 bad.append(BadOrder(order_id=_order_id(raw), reason=str(exc)))
+            except RecursionError:
+                bad.append(BadOrder(order_id=_order_id(raw), reason="JSON nested too deeply"))
         events.append(UserEvent(type=event.type, orders=orders))
     message = UserMessage(timestamp=loose.timestamp, sequence_num=loose.sequence_num, events=events)
     return message, tuple(bad)
@@ -115,5 +119,5 @@ def _user_orders(frame: str | bytes) -> tuple[UserMessage | None, tuple[BadOrder
 def _order_id(raw: msgspec.Raw) -> str:
     try:
         return _ORDER_ID.decode(raw).order_id
-    except msgspec.DecodeError:
+    except _UNREADABLE:
         return ""

@@ -146,6 +146,10 @@ class UserOrderTracker:
                     result.append(
                         LookAgain(LookAgainReason.MALFORMED_ORDER, order_id=order.order_id, detail=exc.reason)
                     )
+                except ArithmeticError:
+                    # decimal.Overflow: amounts such as 1e9999999 parse, but no difference or product of them does.
+                    detail = f"user order {order.order_id}: amounts out of range"
+                    result.append(LookAgain(LookAgainReason.MALFORMED_ORDER, order_id=order.order_id, detail=detail))
         return result
 
     def _event(self, order: UserOrder, *, snapshot: bool, time: datetime) -> UserOrderEvent:

@@ -284,6 +284,10 @@ class OrderBook:
         except IndexError:
             self._rescale(places_of(list(map(_PRICE, levels))))
             return self._text_changes(levels)
+        except BookError:
+            raise  # a BookError is a ValueError too: the one below is int()'s only
+        except ValueError:  # int() refuses more than 4300 digits: no price has them
+            raise BookError("level2 price has too many digits") from None
         return bids, asks
 
     def clear(self) -> None:

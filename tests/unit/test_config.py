@@ -1,5 +1,6 @@
 """Settings: sources and their priority, key pairing, masked secrets, the real-money gates, typed errors."""
 
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -304,3 +305,81 @@ def test_an_empty_or_off_risk_limit_switches_it_off(monkeypatch: pytest.MonkeyPa
     assert settings.risk_max_order_notional is None
     assert settings.risk_price_band is None
     assert settings.risk_max_gross_exposure == Decimal(10_000)  # the others keep their defaults
+
+
+# Hostile values (issue 19): each is one ConfigurationError naming the variable, never another exception -------
+
+
+@pytest.mark.parametrize("name", ["PRODUCTS", "REBALANCE_WEIGHTS", "PAPER_CASH"])
+def test_json_nested_thousands_deep_is_not_json_not_a_recursion_error(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(f"CRYPTOJ_{name}", "[" * 100_000)
+    with pytest.raises(ConfigurationError, match=rf"{name.lower()} \(CRYPTOJ_{name}\): not JSON"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "product_id",
+    ["", " ", "../accounts", "BTC/USD", "BTC-USD?limit=1", "BTC-USD#x", "BTC%2FUSD", "BTC-USD\x00", "\u202eBTC-USD",
+     "BTC USD", "BTC", "BTC--USD", "-BTC-USD", "BTC-USD\n", "'; DROP TABLE orders; --", "x" * 10_000],
+)  # fmt: skip
+def test_a_product_id_that_could_change_a_request_is_refused(monkeypatch: pytest.MonkeyPatch, product_id: str) -> None:
+    monkeypatch.setenv("CRYPTOJ_PRODUCTS", json.dumps(["ETH-USD", product_id]))
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        "invalid settings: products (CRYPTOJ_PRODUCTS): item 1 is not a product id such as BTC-USD "
+        "(letters and digits joined by -)"
+    )
+
+
+@pytest.mark.parametrize("product_id", ["BTC-USD", "1INCH-USD", "BIT-26JUN26-CDE", "BTC-PERP-INTX", "eth-usdc"])
+def test_real_product_ids_are_kept(monkeypatch: pytest.MonkeyPatch, product_id: str) -> None:
+    monkeypatch.setenv("CRYPTOJ_PRODUCTS", json.dumps([product_id]))
+    monkeypatch.setenv("CRYPTOJ_REBALANCE_WEIGHTS", json.dumps({product_id: "0.5"}))
+    settings = load_settings()
+    assert settings.products == [product_id]
+    assert settings.rebalance_weights == {product_id: Decimal("0.5")}
+
+
+def test_a_weight_for_something_that_is_no_product_id_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOJ_REBALANCE_WEIGHTS", json.dumps({"../x": "0.5"}))
+    with pytest.raises(ConfigurationError, match=r"rebalance_weights \(CRYPTOJ_REBALANCE_WEIGHTS\): its keys must"):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["REQUEST_TIMEOUT_SECONDS", "INTENT_TTL_SECONDS", "PUBLIC_REQUESTS_PER_SECOND", "PRIVATE_REQUESTS_PER_SECOND"],
+)
+@pytest.mark.parametrize("text", ["inf", "Infinity", "1e999"])
+def test_an_infinite_timeout_or_rate_is_refused(monkeypatch: pytest.MonkeyPatch, name: str, text: str) -> None:
+    # float("inf") parses, and an infinite timeout waits forever.
+    monkeypatch.setenv(f"CRYPTOJ_{name}", text)
+    with pytest.raises(
+        ConfigurationError, match=rf"{name.lower()} \(CRYPTOJ_{name}\): Input should be a finite number"
+    ):
+        load_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("REST_URL", "http://127.0.0.1:99999"),
+        ("REST_URL", "https://api.coinbase.com:port"),
+        ("REST_URL", "http://api coinbase.com"),
+        ("REST_URL", "http://\u202eapi.coinbase.com"),
+        ("WS_MARKET_URL", "ws://127.0.0.1:70000"),
+        ("WS_USER_URL", "wss://host\x7f.example"),
+    ],
+)
+def test_an_endpoint_whose_host_or_port_cannot_be_read_is_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    # Each passed before and failed later: the client's httpx.URL raised InvalidURL, or the socket OverflowError.
+    monkeypatch.setenv(f"CRYPTOJ_{name}", value)
+    with pytest.raises(
+        ConfigurationError, match=rf"{name.lower()} \(CRYPTOJ_{name}\): the host or port cannot be read"
+    ):
+        load_settings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from cryptoj.coinbase.models.common import Amount, OptTime, WireList, WireModel
+from cryptoj.coinbase.models.common import Amount, OptTime, WireInt, WireList, WireModel
 
 __all__ = ["Account", "GetAccountResponse", "KeyPermissions", "ListAccountsResponse"]
 
@@ -34,7 +34,7 @@ class ListAccountsResponse(WireModel):
     accounts: WireList[Account] = Field(default_factory=list)
     has_next: bool = False
     cursor: str | None = None
-    size: int | None = None
+    size: WireInt | None = None
 
 
 class GetAccountResponse(WireModel):

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Self, TypeVar
 
 import msgspec
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 from pydantic_core import InitErrorDetails
 
 from cryptoj.coinbase.errors import InvalidArgumentError
@@ -33,6 +33,7 @@ __all__ = [
     "OptTime",
     "RequestModel",
     "WireDecimal",
+    "WireInt",
     "WireList",
     "WireModel",
     "describe_validation",
@@ -46,9 +47,13 @@ _EXACT_JSON = msgspec.json.Decoder(float_hook=Decimal)
 def loads_exact(data: str | bytes | bytearray) -> Any:
     """Parse JSON with every non-integer number as an exact `Decimal` (integers stay `int`).
 
-    Raises `ValueError` (msgspec.DecodeError) for text that is not JSON.
+    Raises `ValueError` (msgspec.DecodeError) for text that is not JSON, nested too deeply included.
     """
-    return _EXACT_JSON.decode(data)
+    try:
+        return _EXACT_JSON.decode(data)
+    except RecursionError:
+        # msgspec gives up past Python's recursion limit: a hostile body, reported as the bad JSON it is.
+        raise msgspec.DecodeError("JSON nested too deeply") from None
 
 
 def describe_validation(exc: ValidationError, *, limit: int = 5) -> str:
@@ -93,6 +98,18 @@ def _null_to_empty(value: Any) -> Any:
     # read as empty, or one such order fails its whole page.
     return [] if value is None else value
 
+
+def _no_huge_exponent(value: Any) -> Any:
+    # `1e999999` would first become an int of a million digits (half a second of CPU) before the bound refused it.
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > _INT64_DIGITS:
+        raise ValueError("not an int64")
+    return value
+
+
+_INT64_DIGITS = 19
+WireInt = Annotated[int, BeforeValidator(_no_huge_exponent), Field(ge=-(2**63), lt=2**63)]
+"""One of Coinbase's int64s (sent as a string or a number): a bigger one is no int64 and is refused, not kept
+as an int of a million digits that no log line can print (str() refuses past 4300 digits)."""
 
 T = TypeVar("T")
 WireList = Annotated[list[T], BeforeValidator(_null_to_empty)]

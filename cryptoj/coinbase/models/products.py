@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from cryptoj.coinbase.models.common import OptDecimal, OptTime, WireDecimal, WireList, WireModel
+from cryptoj.coinbase.models.common import OptDecimal, OptTime, WireDecimal, WireInt, WireList, WireModel
 
 __all__ = [
     "BestBidAskResponse",
@@ -105,7 +105,7 @@ class ListProductsResponse(WireModel):
     """`GET /products` and `GET /market/products`."""
 
     products: WireList[Product] = Field(default_factory=list)
-    num_products: int | None = None
+    num_products: WireInt | None = None
     pagination: Pagination | None = None
 
 
@@ -144,7 +144,7 @@ class BestBidAskResponse(WireModel):
 class Candle(WireModel):
     """One OHLCV bucket; `start` is the bucket open in UNIX seconds (a string on the wire)."""
 
-    start: int
+    start: WireInt
     low: WireDecimal
     high: WireDecimal
     open: WireDecimal
@@ -182,5 +182,5 @@ class ServerTime(WireModel):
     """`GET /time`; the int64s arrive as strings."""
 
     iso: OptTime = None
-    epoch_seconds: int | None = Field(default=None, alias="epochSeconds")
-    epoch_millis: int | None = Field(default=None, alias="epochMillis")
+    epoch_seconds: WireInt | None = Field(default=None, alias="epochSeconds")
+    epoch_millis: WireInt | None = Field(default=None, alias="epochMillis")

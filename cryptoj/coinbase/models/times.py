@@ -26,7 +26,7 @@ are datetime arithmetic: they hold microseconds only, and their `text` is writte
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Self
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -64,6 +64,13 @@ class WireTime(datetime):
             self = cls.fromisoformat(text if text[-1] != "z" else text.upper())
         except ValueError:
             raise InvalidArgumentError(f"not {_SHAPE}: a field is out of range") from None
+        if self.year in (1, 9999):
+            # Only at the calendar's ends can an offset push the instant out of datetime's range, where
+            # astimezone(UTC) (the store's first step) raises OverflowError: refuse it here, by type.
+            try:
+                self.astimezone(UTC)
+            except OverflowError:
+                raise InvalidArgumentError(f"not {_SHAPE}: the instant is out of range") from None
         fraction = match.group(1)
         self._nanosecond = int(fraction[6:].ljust(3, "0")) if fraction and len(fraction) > 6 else 0
         self._text = text
