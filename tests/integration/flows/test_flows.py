@@ -14,6 +14,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from cryptoj.config import load_settings
 from cryptoj.sandbox.faults import FaultConfig
 from cryptoj.store import UnitOfWork, open_store
+from flows._runtime import MarketDataIncomplete
 from flows.backtest import backtest
 from flows.market_data import market_data
 from flows.reconcile import reconcile
@@ -135,3 +136,28 @@ async def test_reconcile_reports_and_backtest_leaves_its_picture(flow_env: Sandb
     assert int(figures["trades"]) > 0
     keys = await _artifact_keys(state.state_details.flow_run_id)  # type: ignore[arg-type]
     assert {"backtest-report", "backtest-trades"} <= keys
+
+
+async def test_a_long_backfill_shows_its_progress_as_an_artifact(flow_env: SandboxHandle) -> None:
+    # 900 minutes is three candle windows: the pull reports each as it lands, ending at 100 %.
+    state = await market_data(["BTC-USD"], lookback_minutes=900, backfill=True, return_state=True)
+    assert state.is_completed()
+    async with get_client() as client:
+        progress = await client.read_artifacts(artifact_filter=ArtifactFilter(type={"any_": ["progress"]}))
+    backfill = [artifact for artifact in progress if artifact.key == "backfill-btc-usd"]
+    assert backfill, "no progress artifact for the backfill"
+    assert backfill[-1].data == 100
+
+
+async def test_a_cycle_trades_the_products_whose_data_came_and_fails_naming_the_others(
+    flow_env: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRYPTOJ_STRATEGY", "rebalance")  # buys on the first cycle whatever the market did
+    await market_data(["BTC-USD"], lookback_minutes=60)
+    state = await trading_cycle(["BTC-USD", "NOPE-USD"], key="one-missing", return_state=True)
+    assert state.is_failed()
+    with pytest.raises(MarketDataIncomplete, match="NOPE-USD"):
+        await state.aresult()
+    with _store() as uow:
+        traded = {order.intent.product_id for order in uow.orders.by_cycle("one-missing")}
+    assert traded == {"BTC-USD"}  # the product whose data came traded all the same
