@@ -133,3 +133,31 @@ def test_rebalancing_without_weights_holds_half_the_equity_across_the_products(t
     (strategy,) = strategies_for(load_settings(home=tmp_path, strategy="rebalance"), ["BTC-USD", "ETH-USD"])
     assert isinstance(strategy, RebalanceToWeights)
     assert dict(strategy.weights) == {"BTC-USD": Decimal("0.25"), "ETH-USD": Decimal("0.25")}
+
+
+async def test_paper_reconcile_runs_an_order_stored_but_never_filled_and_names_one_without_state(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    # A process that stopped between storing a paper order and filling it leaves it SUBMITTING: the next
+    # reconcile fills it. An open paper order with no paper state cannot be re-checked: it is reported.
+    async with open_runtime(service_settings(tmp_path, sandbox)) as rt:
+        store_products(rt.engine, "BTC-USD")
+        stranded = Order(client_order_id="stranded", intent=market(size="0.001"), created_at=T0)
+        stranded.transition(OrderStatus.SUBMITTING, at=T0)
+        stateless = Order(client_order_id="stateless", intent=limit(Decimal(1), size="0.001"), created_at=T0)
+        stateless.transition(OrderStatus.SUBMITTING, at=T0)
+        stateless.transition(OrderStatus.OPEN, at=T0)
+        with UnitOfWork(rt.engine) as uow:
+            uow.orders.save(stranded)
+            uow.orders.save(stateless)
+            uow.commit()
+        report = await rt.executor.refresh()
+        with UnitOfWork(rt.engine, read_only=True) as uow:
+            filled = uow.orders.get("stranded")
+    assert report.checked == 2
+    assert report.updated == 1
+    assert report.fills >= 1
+    assert filled is not None
+    assert filled.status is OrderStatus.FILLED
+    assert filled.filled_size == Decimal("0.001")
+    assert report.mismatches == ["paper order stateless is OPEN with no state"]
