@@ -54,13 +54,15 @@ def ten_products(sandbox_key: tuple[CdpKey, Path]) -> Iterator[SandboxHandle]:
         server.stop(wait=False)
 
 
-def test_one_paper_trading_cycle_for_ten_products(
+def _ten_product_cycles(
     benchmark: BenchmarkFixture,
-    prefect_harness: None,
     ten_products: SandboxHandle,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+    *,
+    trade_every_round: bool,
+) -> dict[str, object]:
+    """Time trading cycles over ten products on paper, the store already holding an hour of candles."""
     from flows.market_data import market_data
     from flows.trading import trading_cycle
 
@@ -68,23 +70,65 @@ def test_one_paper_trading_cycle_for_ten_products(
     monkeypatch.setenv("CRYPTOJ_REST_URL", ten_products.base_url)
     monkeypatch.setenv("CRYPTOJ_API_KEY_FILE", str(ten_products.key_file))
     monkeypatch.setenv("CRYPTOJ_PRODUCTS", '["' + '","'.join(TEN) + '"]')
-    # Rebalancing trades every product on the first cycle: the benchmark measures a cycle that places orders.
     monkeypatch.setenv("CRYPTOJ_STRATEGY", "rebalance")
     monkeypatch.setenv("CRYPTOJ_PAPER_CASH", '{"USD": "1000000"}')
     for name in ("MAX_ORDER_NOTIONAL", "MAX_POSITION_NOTIONAL", "MAX_GROSS_EXPOSURE", "MAX_ORDERS_PER_MINUTE"):
         monkeypatch.setenv(f"CRYPTOJ_RISK_{name}", "")
+    weights = iter(["0.04", "0.08"] * 1_000)
+
+    def next_weights() -> None:
+        # Each round's weights differ from the last round's by far more than the band: every product trades.
+        weight = next(weights)
+        monkeypatch.setenv("CRYPTOJ_REBALANCE_WEIGHTS", "{" + ",".join(f'"{pid}": "{weight}"' for pid in TEN) + "}")
+
+    next_weights()
     loop = asyncio.new_event_loop()
+    keys = iter(range(1_000))
     try:
         loop.run_until_complete(market_data(lookback_minutes=60))  # the store holds history, as on a running system
-        keys = iter(range(1_000))
-        summary = benchmark.pedantic(
-            lambda: loop.run_until_complete(trading_cycle(key=f"bench-{next(keys)}")), rounds=5, warmup_rounds=1
+        if not trade_every_round:
+            loop.run_until_complete(trading_cycle(key="bench-setup"))  # at the weights now: nothing left to trade
+        summary: dict[str, object] = benchmark.pedantic(
+            lambda: loop.run_until_complete(trading_cycle(key=f"bench-{next(keys)}")),
+            setup=next_weights if trade_every_round else None,
+            rounds=5,
+            warmup_rounds=1,
         )
     finally:
         loop.close()
-    assert len(summary["positions"]) >= len(TEN)  # every product held, and the cash row
     if not benchmark.disabled:
         benchmark.extra_info["seconds_per_cycle"] = round(benchmark.stats.stats.median, 3)
+    return summary
+
+
+def test_one_paper_trading_cycle_for_ten_products(
+    benchmark: BenchmarkFixture,
+    prefect_harness: None,
+    ten_products: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cycle that places ten orders (one per product), each filled on paper against the sandbox's book."""
+    summary = _ten_product_cycles(benchmark, ten_products, tmp_path, monkeypatch, trade_every_round=True)
+    orders = summary["orders"]
+    assert isinstance(orders, list)
+    assert len(orders) == len(TEN)
+    assert all(row["outcome"] == "accepted" for row in orders)
+
+
+def test_one_paper_trading_cycle_for_ten_products_with_nothing_to_trade(
+    benchmark: BenchmarkFixture,
+    prefect_harness: None,
+    ten_products: SandboxHandle,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cycle of most minutes: candles pulled, the strategy consulted, no order to place."""
+    summary = _ten_product_cycles(benchmark, ten_products, tmp_path, monkeypatch, trade_every_round=False)
+    assert summary["orders"] == []
+    positions = summary["positions"]
+    assert isinstance(positions, list)
+    assert len(positions) > len(TEN)  # every product held, and the cash row
 
 
 def _synthetic_year(seed: int = 3) -> list[Candle]:
