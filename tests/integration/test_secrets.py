@@ -50,6 +50,7 @@ from cryptoj.coinbase.ws_recording import FrameRecorder
 from cryptoj.config import load_settings
 from cryptoj.errors import CryptojError
 from cryptoj.services.runtime import load_key
+from cryptoj.stack import free_port
 from cryptoj.store import open_store
 from tests.utils.fixtures.coinbase import JWT_PATTERN, PEM_PATTERN
 from tests.utils.fixtures.sandbox import SandboxHandle
@@ -315,8 +316,6 @@ def test_the_cli_error_paths_say_what_is_wrong_without_the_secret(
     monkeypatch.delenv("CRYPTOJ_API_KEY_FILE")
 
     # A PostgreSQL URL with a password, to a server that is not there.
-    from cryptoj.stack import free_port
-
     monkeypatch.setenv("CRYPTOJ_DATABASE_URL", f"postgresql+psycopg://cryptoj:{DB_PASSWORD}@127.0.0.1:{free_port()}/db")
     fails(("orders",), "Connection refused")
     scan.exception("an unreachable database's error", _raised(lambda: open_store(load_settings())))
