@@ -273,7 +273,9 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        raise _invalid("; ".join(_problem(error) for error in exc.errors(include_input=False))) from None
+        problems = "; ".join(_problem(error) for error in exc.errors(include_input=False))
+    # Raised outside the handler: `from None` would only hide pydantic's error, whose text quotes the values.
+    raise _invalid(problems)
 
 
 def _invalid(problem: str) -> ConfigurationError:

@@ -36,6 +36,7 @@ __all__ = [
 
 JWT_LIFETIME_SECONDS = 120  # Coinbase: "Your JWT expires after 2 minutes"
 JWT_ISSUER = "cdp"
+_NOT_JSON = object()  # what `CdpKey.from_file` read when the file is not JSON
 
 Algorithm = Literal["ES256", "EdDSA"]
 PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
@@ -80,7 +81,11 @@ class CdpKey:
         except OSError as exc:
             raise InvalidKeyError(f"cannot read key file {path}: {exc.strerror}") from None
         except (json.JSONDecodeError, UnicodeDecodeError):  # a DER or .p12 file is not even text
-            raise InvalidKeyError(f"key file {path} is not JSON") from None
+            # Raised below, outside the handler: `from None` would only hide the decode error, which keeps
+            # the file's text, private key and all (`doc`, `object`).
+            data = _NOT_JSON
+        if data is _NOT_JSON:
+            raise InvalidKeyError(f"key file {path} is not JSON")
         if not isinstance(data, dict):
             raise InvalidKeyError(f"key file {path} must hold a JSON object")
         name = data.get("name") or data.get("id")

@@ -138,7 +138,14 @@ def test_bad_values_become_configuration_errors_without_echoing_secrets(monkeypa
     assert "exchange" in message
     assert SECRET_NAME not in message
     assert caught.value.__cause__ is None
-    assert caught.value.__suppress_context__
+    assert caught.value.__context__ is None  # not even a hidden link to pydantic's error, which quotes values
+
+
+def test_a_misspelt_secret_is_refused_by_name_with_no_link_to_its_value() -> None:
+    with pytest.raises(ConfigurationError, match="did you mean database_url") as caught:
+        load_settings(databse_url="postgresql://u:pw-secret-1@db/x")
+    assert "pw-secret-1" not in str(caught.value)
+    assert caught.value.__context__ is None  # pydantic's error quotes the value (a short one whole)
 
 
 def test_a_malformed_secret_value_is_not_echoed() -> None:

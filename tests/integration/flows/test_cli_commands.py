@@ -17,33 +17,6 @@ from cryptoj.cli import app
 # One Prefect harness per session: the flow tests share the worker that started it.
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("prefect")]
 
-# What the commands put in the environment for Prefect and for the flows they run: restored after each test.
-_TOUCHED = (
-    "CRYPTOJ_REST_URL",
-    "CRYPTOJ_API_KEY_FILE",
-    "PREFECT_HOME",
-    "PREFECT_SERVER_ANALYTICS_ENABLED",
-    "DO_NOT_TRACK",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS",
-    "PREFECT_LOGGING_LEVEL",
-)
-
-
-@pytest.fixture
-def cli_home(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh CRYPTOJ_HOME with no other CryptoJ setting: the defaults a new user has."""
-    for name in _TOUCHED:
-        # Set, then removed: monkeypatch then restores the variable's absence after the test, whatever
-        # the command put there (a bare delenv of an absent variable records nothing to undo).
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect"))
-    home = tmp_path / "home"
-    monkeypatch.setenv("CRYPTOJ_HOME", str(home))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "160")  # a wide terminal: table cells are not folded mid-word
-    return home
-
 
 def _invoke(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(app, list(args), catch_exceptions=False)

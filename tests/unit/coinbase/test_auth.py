@@ -87,6 +87,14 @@ def test_bad_key_files_are_refused(tmp_path: Path, content: str | None, message:
         CdpKey.from_file(path)
 
 
+def test_a_pem_given_as_the_key_file_is_refused_with_no_link_to_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "key.pem"
+    path.write_text(_pem(ec.generate_private_key(ec.SECP256R1())))
+    with pytest.raises(InvalidKeyError, match="is not JSON") as caught:
+        CdpKey.from_file(path)
+    assert caught.value.__context__ is None  # json's decode error keeps the whole file as its `doc`
+
+
 def test_repr_of_a_key_shows_no_secret() -> None:
     pem = _pem(ec.generate_private_key(ec.SECP256R1()))
     text = repr(CdpKey.from_strings(NAME, pem))
