@@ -5,7 +5,8 @@ and its close as the mark. The same `decide` turns them into intents, the same `
 denies each, and the same paper model fills the allowed ones, against a book made from the bar (its close
 one price tick either side, as deep as the bar's traded volume: an order larger than what traded that
 minute fills only partly). The portfolio is judged against the limits after every bar, and a breach stops
-new orders for the rest of the run, as the kill switch does live.
+new orders for the rest of the run, as the kill switch does live (with no one to reset it, the strategies
+are not consulted after it: what is held is marked to each bar's close until the end).
 
 Figures are Decimal: equity, fees and PnL exactly; the Sharpe ratio as Decimal arithmetic on per-bar
 returns, annualised by the bars in a year.
@@ -174,7 +175,9 @@ def run_backtest(
         now = at + timedelta(minutes=1)
         marks = {pid: candle.close for pid, candle in latest.items()}
         market = MarketData(prices=marks, candles={pid: list(window) for pid, window in windows.items()})
-        for strategy in strategies:
+        # After a breach nothing the strategies ask for could be placed (there is no reset in a replay):
+        # they are not asked, and the bars only move the equity of what is held.
+        for strategy in strategies if not replay.switch.engaged else ():
             intents = decide(strategy, market, replay.portfolio, rules)
             if on_intents is not None:
                 on_intents(now, strategy.name, intents, replay.portfolio)
@@ -243,10 +246,6 @@ class _Replay:
     ) -> None:
         """One intent through the pre-trade check, the funds check and the paper fill model."""
         when = f"{now:%Y-%m-%d %H:%M} {intent.product_id}"
-        if self.switch.engaged:
-            # Denied whatever else holds; after a breach nearly every bar asks again, so skip pricing the rest.
-            self.denied.append(f"{when}: kill switch engaged: {self.switch.reason}")
-            return
         decision = pre_trade_check(intent, self._context(now, marks), self.limits)
         if not decision.allowed:
             self.denied.append(f"{when}: {'; '.join(r.message for r in decision.reasons)}")

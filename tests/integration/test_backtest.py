@@ -82,20 +82,26 @@ def test_the_figures_add_up() -> None:
 
 
 def test_a_breach_stops_new_orders_for_the_rest_of_the_run() -> None:
+    decided: list[datetime] = []
+    bars = packaged_candles("BTC-USD")
     result = run_backtest(
-        {"BTC-USD": packaged_candles("BTC-USD")},
+        {"BTC-USD": bars},
         strategies=[STRATEGY],
         rules={"BTC-USD": btc_rules()},
         fees=FEES,
         cash={"USD": Decimal(10_000)},
         limits=RiskLimits(max_daily_loss=Decimal(5)),
+        on_intents=lambda at, _, intents, portfolio: decided.append(at),
     )
     assert result.kill_switch is not None
     assert "daily loss" in result.kill_switch
     assert result.kill_switch_at is not None
     assert result.fills
     assert all(fill.time <= result.kill_switch_at for fill in result.fills)
-    assert any("kill switch engaged" in denial for denial in result.denied)  # the strategy still wanted to trade
+    # No one resets the switch in a replay: the strategy is not asked again, and what is held is still marked.
+    assert max(decided) <= result.kill_switch_at
+    assert len(result.equity) == len(bars)
+    assert result.equity[-1].at > result.kill_switch_at
 
 
 def test_backtests_refuse_what_they_cannot_replay(store_engine: Engine) -> None:
