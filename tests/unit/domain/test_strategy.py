@@ -97,9 +97,9 @@ def _float_signal(closes: list[Decimal], fast: int, slow: int) -> bool:
     return bool(series.rolling(fast).mean().iloc[-1] > series.mean())
 
 
-@pytest.mark.parametrize(("file_name", "fast", "slow"), [("btc_usd_1m.csv.gz", 5, 20), ("eth_usd_1m.csv.gz", 12, 50)])
-def test_ma_crossover_decides_as_before_on_real_closes(file_name: str, fast: int, slow: int) -> None:
-    candles = real_candles(file_name)
+@pytest.mark.parametrize(("product_id", "fast", "slow"), [("BTC-USD", 5, 20), ("ETH-USD", 12, 50)])
+def test_ma_crossover_decides_as_before_on_real_closes(product_id: str, fast: int, slow: int) -> None:
+    candles = real_candles(product_id)
     strategy = MovingAverageCrossover(product_id="BTC-USD", fast=fast, slow=slow, allocation=d(300))
     decisions = [strategy.signal(candles[end - slow : end]) for end in range(slow, len(candles) + 1)]
     closes = [c.close for c in candles]
