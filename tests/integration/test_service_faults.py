@@ -30,11 +30,10 @@ from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.exchange import SandboxExchange
 from cryptoj.sandbox.faults import FaultConfig, FaultPlan
 from cryptoj.sandbox.ratelimit import RateLimiter
-from cryptoj.sandbox.server import SandboxServer
 from cryptoj.services.executor import OrderKey, Placement
 from cryptoj.services.runtime import open_runtime
 from cryptoj.store import UnitOfWork, open_store
-from tests.utils.fixtures.sandbox import SandboxHandle
+from tests.utils.fixtures.sandbox import SandboxHandle, serve
 from tests.utils.fixtures.services import market, service_settings
 from tests.utils.helpers.kill_after_send import PRODUCT, intent_for
 
@@ -83,12 +82,7 @@ def faulty_sandbox(sandbox_key: tuple[CdpKey, Path]) -> Iterator[SandboxHandle]:
         limiter=RateLimiter(private_per_second=5_000, public_per_second=5_000),
         faults=FaultPlan(FaultConfig(seed=5)),
     )
-    exchange.trust(sandbox_key[0])
-    server = SandboxServer(exchange).start()
-    try:
-        yield SandboxHandle(server=server, exchange=exchange, key=sandbox_key[0], key_file=sandbox_key[1])
-    finally:
-        server.stop(wait=False)
+    yield from serve(exchange, sandbox_key)
 
 
 @pytest.mark.system  # a minute of CPU: run by .ci/run after the default suite, or with `-m system`

@@ -27,9 +27,8 @@ from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.exchange import SandboxExchange
 from cryptoj.sandbox.market.products import DEFAULT_PRODUCTS
 from cryptoj.sandbox.ratelimit import RateLimiter
-from cryptoj.sandbox.server import SandboxServer
 from cryptoj.services.backtest import BacktestResult, run_backtest
-from tests.utils.fixtures.sandbox import SandboxHandle
+from tests.utils.fixtures.sandbox import SandboxHandle, serve
 from tests.utils.fixtures.store import btc_rules
 
 pytestmark = pytest.mark.performance
@@ -46,12 +45,7 @@ def ten_products(sandbox_key: tuple[CdpKey, Path]) -> Iterator[SandboxHandle]:
     exchange = SandboxExchange(
         seed=5, products=specs, clock=SimClock(), limiter=RateLimiter(private_per_second=1_000, public_per_second=1_000)
     )
-    exchange.trust(sandbox_key[0])
-    server = SandboxServer(exchange).start()
-    try:
-        yield SandboxHandle(server=server, exchange=exchange, key=sandbox_key[0], key_file=sandbox_key[1])
-    finally:
-        server.stop(wait=False)
+    yield from serve(exchange, sandbox_key)
 
 
 def _ten_product_cycles(
