@@ -20,7 +20,7 @@ from cryptoj.coinbase.models.products import Granularity
 from cryptoj.domain.products import ProductRules
 from cryptoj.domain.strategy import Candle, MarketData
 from cryptoj.services.exchange import ExchangeService
-from cryptoj.store import UnitOfWork
+from cryptoj.store import UnitOfWork, UnknownReference
 
 __all__ = ["MarketDataService", "ProductSnapshot", "Progress"]
 
@@ -90,14 +90,17 @@ class MarketDataService:
         """
         now = self._clock()
         with UnitOfWork(self._engine, read_only=True) as uow:
-            known = {rules.product_id for rules in uow.products.all()}
-        if quotes or product_id not in known:
+            latest = uow.candles.latest(product_id, granularity.value)
+            try:
+                uow.products.require([product_id])
+                rules_stored = True
+            except UnknownReference:
+                rules_stored = False
+        if quotes or not rules_stored:
             rules = (await self._exchange.product_rules([product_id]))[product_id]
             with UnitOfWork(self._engine) as uow:
                 uow.products.upsert(rules, at=now)
                 uow.commit()
-        with UnitOfWork(self._engine, read_only=True) as uow:
-            latest = uow.candles.latest(product_id, granularity.value)
         width = timedelta(seconds=granularity.seconds)
         end = _floor(now, width)  # the forming bucket is left for the next pull
         # From the last stored bucket (it may have been stored while still forming), else the lookback.

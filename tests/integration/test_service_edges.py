@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
@@ -18,6 +19,7 @@ from cryptoj.domain.strategy import MovingAverageCrossover, RebalanceToWeights
 from cryptoj.services.backtest import packaged_candles, run_backtest
 from cryptoj.services.executor import OrderKey, Outcome
 from cryptoj.services.ledger import record_outcome
+from cryptoj.services.market_data import MarketDataService
 from cryptoj.services.runtime import open_runtime
 from cryptoj.services.trading import strategies_for
 from cryptoj.store import UnitOfWork, UnknownReference
@@ -161,3 +163,44 @@ async def test_paper_reconcile_runs_an_order_stored_but_never_filled_and_names_o
     assert filled.status is OrderStatus.FILLED
     assert filled.filled_size == Decimal("0.001")
     assert report.mismatches == ["paper order stateless is OPEN with no state"]
+
+
+class _Recording(httpx.AsyncBaseTransport):
+    """The real network, with every request's path noted."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport(retries=0)
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_cycles_pull_reads_candles_only_and_rules_only_until_they_are_stored(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    wire = _Recording()
+    async with open_runtime(service_settings(tmp_path, sandbox), transport=wire) as rt:
+        service = MarketDataService(rt.exchange, rt.engine)
+
+        def asked() -> set[str]:
+            kinds = {"candles" if p.endswith("/candles") else p.rsplit("/", 1)[-1] for p in wire.paths}
+            kinds.discard("time")  # the client's clock check against the sandbox's simulated time
+            wire.paths.clear()
+            return kinds
+
+        first = await service.sync_product("BTC-USD", lookback=timedelta(minutes=10), quotes=False)
+        assert asked() == {"BTC-USD", "candles"}  # no rules stored yet: read them once
+        with UnitOfWork(rt.engine, read_only=True) as uow:
+            assert uow.products.get("BTC-USD").product_id == "BTC-USD"
+        assert (first.bid, first.ask, first.last_price) == (None, None, None)
+        assert first.candles_stored > 0
+        await service.sync_product("BTC-USD", lookback=timedelta(minutes=10), quotes=False)
+        assert asked() <= {"candles"}  # rules stored: the market-data flow keeps them fresh
+        full = await service.sync_product("BTC-USD", lookback=timedelta(minutes=10))
+        assert asked() >= {"BTC-USD", "best_bid_ask", "ticker"}
+        assert full.bid is not None
