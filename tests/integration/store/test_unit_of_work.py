@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine, QueuePool, text
+from sqlalchemy import Engine, QueuePool, event, text
 
-from cryptoj.config import Settings
+from cryptoj.config import Settings, load_settings
 from cryptoj.store import StoreError, StoreUnavailable, UnitOfWork, UnknownReference, create_store_engine
 from cryptoj.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from tests.utils.fixtures.store import T0, bar, btc_rules
@@ -131,3 +134,28 @@ def test_a_reader_cannot_write_or_commit_and_its_connection_writes_again_afterwa
         uow.products.upsert(btc_rules(), at=T0)
         uow.commit()
     assert _stored_products(store_engine) == ["BTC-USD"]
+
+
+def test_a_pooled_sqlite_connection_sets_each_pragma_only_when_a_transaction_needs_it_changed(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
+    shutil.copyfile(sqlite_template, tmp_path / "cryptoj.db")
+    engine = create_store_engine(load_settings(home=tmp_path), poolclass=QueuePool, pool_size=1, max_overflow=0)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    try:
+        _stored_products(engine)  # a writer first: the pragmas are set for writing
+        sent.clear()
+        for _ in range(3):
+            with UnitOfWork(engine, read_only=True) as reader:
+                reader.products.all()
+        pragmas = [statement for statement in sent if statement.startswith("PRAGMA")]
+        assert pragmas == ["PRAGMA query_only=ON"]  # once, not on every reader
+        with UnitOfWork(engine, read_only=True) as reader, pytest.raises(StoreError):
+            reader.products.upsert(btc_rules(), at=T0)  # the pragma still holds where it was not re-sent
+        with UnitOfWork(engine) as writer:  # and a writer on the same connection turns it off again
+            writer.products.upsert(btc_rules(), at=T0)
+            writer.commit()
+        assert _stored_products(engine) == ["BTC-USD"]
+    finally:
+        engine.dispose()
