@@ -113,8 +113,8 @@ class RiskService:
         """What the rules look at now: the portfolio, marks, and from the store orders, watermark and switch."""
         now = now or self._clock()
         with UnitOfWork(self._engine, read_only=True) as uow:
-            open_orders = len(uow.orders.open_orders())
-            recent = [order.created_at for order in uow.orders.created_since(now - timedelta(minutes=1))]
+            open_orders = uow.orders.count_open()
+            recent = uow.orders.creation_times_since(now - timedelta(minutes=1))
             watermark = _watermark(uow, self.currency)
             switch = uow.risk.kill_switch()
         return RiskContext(

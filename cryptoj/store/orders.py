@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, func, select, update
 
 from cryptoj.domain.orders import (
     Order,
@@ -225,6 +225,16 @@ class OrderRepository:
         if product_id is not None:
             query = query.where(_orders.c.product_id == product_id)
         return self._load(query.order_by(_orders.c.created_at, _orders.c.client_order_id))
+
+    def count_open(self) -> int:
+        """How many orders may still fill (`open_orders`, counted without loading them)."""
+        query = select(func.count()).select_from(_orders).where(_orders.c.status.in_(_OPEN_STATUSES))
+        return int(self._connection.execute(query).scalar_one())
+
+    def creation_times_since(self, since: datetime) -> list[datetime]:
+        """When each order stored at or after `since` was created, oldest first (without loading the orders)."""
+        query = select(_orders.c.created_at).where(_orders.c.created_at >= since).order_by(_orders.c.created_at)
+        return list(self._connection.execute(query).scalars())
 
     def created_since(self, since: datetime) -> list[Order]:
         """Orders stored at or after `since`, oldest first (the recent-order rate rule reads them)."""

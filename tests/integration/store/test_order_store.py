@@ -236,6 +236,18 @@ def test_open_orders_are_the_ones_that_may_still_fill(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         assert {o.client_order_id for o in uow.orders.open_orders()} == {"a", "c"}
         assert uow.orders.open_orders(product_id="ETH-USD") == []
+        assert uow.orders.count_open() == 2  # what the risk rules count, without loading the orders
+
+
+def test_creation_times_since_are_those_of_the_orders_created_since(engine: Engine) -> None:
+    later = Order(client_order_id="later", intent=limit_order().intent, created_at=T2)
+    for order in (limit_order("early"), later):
+        _save(engine, order)
+    with UnitOfWork(engine, read_only=True) as uow:
+        assert uow.orders.creation_times_since(T0) == [T0, T2]
+        assert uow.orders.creation_times_since(T1) == [T2]
+        assert uow.orders.creation_times_since(T3) == []
+        assert uow.orders.creation_times_since(T1) == [o.created_at for o in uow.orders.created_since(T1)]
 
 
 def test_cycles_start_once_and_record_their_end(engine: Engine) -> None:
