@@ -1,4 +1,4 @@
-"""Fills keyed on the exchange's trade id: a repeated fill is ignored, never counted twice."""
+"""Fills keyed on their product and the exchange's trade id: a repeated fill is ignored, never counted twice."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, tuple_
 
 from cryptoj.domain.orders import Fill, Liquidity
 from cryptoj.domain.side import Side
@@ -24,7 +24,7 @@ _orders = OrderRow.__table__  # type: ignore[attr-defined]
 
 
 class FillRepository:
-    """Fills keyed on the exchange's trade id: a repeated fill is ignored, never counted twice."""
+    """Fills keyed on their product and the exchange's trade id: a repeated fill is ignored, never counted twice."""
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -35,10 +35,11 @@ class FillRepository:
         Every fill must name a stored product and a stored order (`UnknownReference` otherwise) of that
         product and side (`InvalidRecord`); a repeat must be the stored fill (`DuplicateRecord` otherwise).
         """
-        batch: dict[str, Fill] = {}
+        # Coinbase numbers trades per product: a trade id names a fill only together with its product.
+        batch: dict[tuple[str, str], Fill] = {}
         for fill in fills:
             _check_fill(fill)
-            if batch.setdefault(fill.trade_id, fill) != fill:
+            if batch.setdefault((fill.product_id, fill.trade_id), fill) != fill:
                 raise InvalidRecord(f"two different fills with trade id {fill.trade_id} in one batch")
         if not batch:
             return []
@@ -46,15 +47,16 @@ class FillRepository:
         self._check_orders(batch.values())
         statement = (
             insert_for(self._connection, _fills)
-            .on_conflict_do_nothing(index_elements=["trade_id"])
-            .returning(_fills.c.trade_id)
+            .on_conflict_do_nothing(index_elements=["trade_id", "product_id"])
+            .returning(_fills.c.product_id, _fills.c.trade_id)
         )
         with atomic_write(self._connection, "fills"):
-            inserted = set(self._connection.execute(statement, [_fill_values(f) for f in batch.values()]).scalars())
-            repeats = [fill for trade_id, fill in batch.items() if trade_id not in inserted]
+            rows = self._connection.execute(statement, [_fill_values(f) for f in batch.values()])
+            inserted = {(product_id, trade_id) for product_id, trade_id in rows}
+            repeats = [fill for key, fill in batch.items() if key not in inserted]
             if repeats:
                 self._check_repeats(repeats)
-        return [fill for trade_id, fill in batch.items() if trade_id in inserted]
+        return [fill for key, fill in batch.items() if key in inserted]
 
     def _check_orders(self, fills: Iterable[Fill]) -> None:
         # A fill applied to an order of another product or side would corrupt that position.
@@ -80,12 +82,10 @@ class FillRepository:
 
     def _check_repeats(self, repeats: list[Fill]) -> None:
         # A repeat is ignored only when it is the same fill; another fill under a stored trade id is an error.
-        stored = {
-            f.trade_id: f
-            for f in self._load(select(_fills).where(_fills.c.trade_id.in_([f.trade_id for f in repeats])))
-        }
+        wanted = tuple_(_fills.c.product_id, _fills.c.trade_id).in_([(f.product_id, f.trade_id) for f in repeats])
+        stored = {(f.product_id, f.trade_id): f for f in self._load(select(_fills).where(wanted))}
         for fill in repeats:
-            known = stored[fill.trade_id]
+            known = stored[(fill.product_id, fill.trade_id)]
             if None in (known.order_id, fill.order_id):  # the exchange id may be learnt after the first report
                 known = replace(known, order_id=fill.order_id)
             if known != fill:

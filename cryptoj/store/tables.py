@@ -154,7 +154,7 @@ class OrderStatusChangeRow(SQLModel, table=True):
 
 
 class FillRow(SQLModel, table=True):
-    """One execution; the exchange's trade id makes a repeated fill a no-op."""
+    """One execution; its product and the exchange's trade id (numbered per product) make a repeat a no-op."""
 
     __tablename__ = "fills"
     __table_args__ = (Index("ix_fills_client_order_id", "client_order_id"),)
@@ -164,7 +164,7 @@ class FillRow(SQLModel, table=True):
         sa_column=Column(String(CLIENT_ORDER_ID_MAX), ForeignKey("orders.client_order_id"), nullable=False)
     )
     order_id: str | None = Field(default=None, sa_column=Column(String(64), nullable=True))
-    product_id: str = Field(sa_column=Column(String(64), ForeignKey(_PRODUCT_FK), nullable=False))
+    product_id: str = Field(sa_column=Column(String(64), ForeignKey(_PRODUCT_FK), primary_key=True))
     side: str = Field(sa_column=Column(String(8), nullable=False))
     price: Decimal = Field(sa_column=_money())
     size: Decimal = Field(sa_column=_money())

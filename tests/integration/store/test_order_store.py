@@ -332,3 +332,25 @@ def test_another_fill_under_a_stored_trade_id_is_a_duplicate_and_changes_nothing
         uow.commit()
     with UnitOfWork(engine) as uow:
         assert uow.fills.for_order("coid-1") == [first]
+
+
+def test_two_products_fills_under_the_same_trade_id_are_both_stored(engine: Engine) -> None:
+    # Coinbase numbers trades per product: BTC-USD and ETH-USD each have a trade 1000000001.
+    btc = _opened(limit_order())
+    eth = _opened(limit_order("coid-2", product_id="ETH-USD"))
+    eth.exchange_order_id = "ex-2"
+    with UnitOfWork(engine) as uow:
+        uow.products.upsert(btc_rules("ETH-USD"), at=T0)
+        uow.commit()
+    _save(engine, btc)
+    _save(engine, eth)
+    on_btc, on_eth = fill_of(btc, "1000000001"), fill_of(eth, "1000000001", price="50")
+    with UnitOfWork(engine) as uow:
+        assert uow.fills.add([on_btc, on_eth]) == [on_btc, on_eth]
+        uow.commit()
+    with UnitOfWork(engine) as uow:
+        assert uow.fills.add([on_eth]) == []  # still a repeat within its product
+        with pytest.raises(DuplicateRecord, match="fill 1000000001"):
+            uow.fills.add([fill_of(eth, "1000000001", price="51")])
+        assert uow.fills.for_product("BTC-USD") == [on_btc]
+        assert uow.fills.for_product("ETH-USD") == [on_eth]

@@ -1,7 +1,9 @@
 """A run that dies the way a crash does: killed after the exchange accepted its order, before it stored the answer.
 
-`python -m tests.utils.helpers.kill_after_send HOME REST_URL KEY_FILE` places one live market order on the
-sandbox at REST_URL with a transport that SIGKILLs its own process as soon as the create's answer arrives.
+`python -m tests.utils.helpers.kill_after_send HOME REST_URL KEY_FILE [CYCLE_KEY STRATEGY]` places one live
+market order on the sandbox at REST_URL with a transport that SIGKILLs its own process as soon as the create's
+answer arrives. The order's key is (CYCLE_KEY, STRATEGY, 0), by default ("restart", "test", 0): a trading
+cycle's own key makes the orphan one the cycle's re-run meets again.
 """
 
 from __future__ import annotations
@@ -51,13 +53,14 @@ class DieAfterCreate(httpx.AsyncBaseTransport):
         return response
 
 
-async def _main(home: Path, rest_url: str, key_file: Path) -> None:
+async def _main(home: Path, rest_url: str, key_file: Path, key: OrderKey) -> None:
     settings = load_settings(home=home, rest_url=rest_url, api_key_file=key_file, execution="live")
     async with open_runtime(settings, transport=DieAfterCreate()) as rt:
         rules = (await rt.exchange.product_rules([PRODUCT]))[PRODUCT]
         mid = (await rt.exchange.best_bid_ask([PRODUCT]))[PRODUCT].mid or Decimal(1)
-        await rt.executor.place(intent_for(), key=OrderKey("restart", "test", 0), rules=rules, marks={PRODUCT: mid})
+        await rt.executor.place(intent_for(), key=key, rules=rules, marks={PRODUCT: mid})
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])))
+    cycle_key, strategy = sys.argv[4:6] if len(sys.argv) > 4 else ("restart", "test")
+    asyncio.run(_main(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), OrderKey(cycle_key, strategy, 0)))
