@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from cryptoj.config import Settings, load_settings
 from cryptoj.store import (
     MigrationError,
+    UnitOfWork,
     create_store_engine,
     current_revision,
     database_exists,
@@ -25,6 +26,7 @@ from cryptoj.store import (
 )
 from cryptoj.store.migrate import alembic_config
 from cryptoj.store.tables import metadata
+from tests.utils.fixtures.store import T0, btc_rules, fill_of, limit_order
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("fresh_database")]
 
@@ -140,3 +142,31 @@ def test_reading_the_revision_of_a_missing_sqlite_file_creates_nothing(tmp_path:
 def test_the_packaged_revisions_are_known_and_others_are_not() -> None:
     assert is_known_revision(head_revision())
     assert not is_known_revision("f00dfeed9999")
+
+
+def test_fills_stored_before_the_per_product_key_are_kept_and_a_second_product_may_reuse_their_trade_id(
+    store_engine: Engine,
+) -> None:
+    with UnitOfWork(store_engine) as uow:
+        for product_id in ("BTC-USD", "ETH-USD"):
+            uow.products.upsert(btc_rules(product_id), at=T0)
+        btc, eth = limit_order("btc-order"), limit_order("eth-order", product_id="ETH-USD")
+        uow.orders.save(btc)
+        uow.orders.save(eth)
+        kept = fill_of(btc, "7")
+        uow.fills.add([kept])
+        uow.commit()
+    config = alembic_config()
+    with store_engine.begin() as connection:  # back to fills keyed on the trade id alone, then up again
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    upgrade(store_engine)
+    with UnitOfWork(store_engine) as uow:
+        assert uow.fills.for_order("btc-order") == [kept]
+        assert uow.fills.add([fill_of(eth, "7")]) != []  # ETH-USD's trade 7 is another trade
+        uow.commit()
+    with UnitOfWork(store_engine, read_only=True) as uow:
+        assert [f.product_id for f in uow.fills.for_order("btc-order") + uow.fills.for_order("eth-order")] == [
+            "BTC-USD",
+            "ETH-USD",
+        ]
