@@ -1,8 +1,9 @@
 """The trading cycle: market data -> strategy -> intents -> pre-trade risk -> executor -> reconcile.
 
 The cycle's key is its deployment and scheduled start (`cycle_key()`), so a retried or re-run cycle derives
-the same client_order_ids and places nothing twice. Order tasks are async, so a timeout really cancels, and
-they retry only through the executor's protocol (a repeat finds the stored intent and resumes it).
+the same client_order_ids and places nothing twice. The cycle's orders are placed by one async task, so a
+timeout really cancels, and it retries only through the executor's protocol (a repeat finds each stored
+intent and resumes it).
 `python -m flows.trading` runs one cycle.
 """
 
@@ -18,14 +19,17 @@ from prefect.tasks import exponential_backoff
 
 from cryptoj.services.executor import Placement, RefreshReport
 from cryptoj.services.reports import placement_rows, position_rows
-from cryptoj.services.trading import CycleIntent, CyclePlan, TradingService
+from cryptoj.services.trading import CyclePlan, TradingService
 from cryptoj.store import UnitOfWork
 from flows._runtime import MarketDataIncomplete, cycle_key, draw_budget, flow_runtime, retry_transient, runtime
 from flows.market_data import pull_all
 
-__all__ = ["CycleSummary", "place_order", "plan_cycle", "reconcile_orders", "report_positions", "trading_cycle"]
+__all__ = ["CycleSummary", "place_orders", "plan_cycle", "reconcile_orders", "report_positions", "trading_cycle"]
 
 CycleSummary = dict[str, object]
+
+# How long one order may take (its send, the read back, a lookup after an unknown outcome) before it is cancelled.
+ORDER_TIMEOUT_SECONDS = 60
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
@@ -41,26 +45,36 @@ async def plan_cycle(key: str, products: list[str]) -> CyclePlan:
 
 
 @task(
-    task_run_name="place-{item.key.intent_index}-{item.intent.product_id}",
+    task_run_name="place-orders",
     retries=3,
     retry_delay_seconds=exponential_backoff(backoff_factor=1),
     retry_jitter_factor=0.5,
     retry_condition_fn=retry_transient,
-    timeout_seconds=60,
     cache_policy=NO_CACHE,
 )
-async def place_order(item: CycleIntent, plan: CyclePlan) -> Placement:
-    """Place one intent (a retry resumes the stored intent; it never makes a second order)."""
-    await draw_budget(3)  # the create (or the paper book), the order read back, its fills
-    placed = await TradingService(runtime()).place(item, plan.marks)
-    order = placed.order
-    get_run_logger().info(
-        "%s %s %s: %s %s, filled %s at %s, fees %s%s",
-        order.intent.side.value, order.intent.base_size or order.intent.quote_size, order.intent.product_id,
-        placed.outcome.value, order.status.value, order.filled_size, order.average_fill_price, order.fees,
-        f" ({order.reason})" if order.reason else "",
-    )  # fmt: skip
-    return placed
+async def place_orders(plan: CyclePlan) -> list[Placement]:
+    """Place the cycle's intents one at a time, in the plan's order (sells first: their proceeds pay for the buys).
+
+    One task for the cycle, not one per order: a task run costs more than a paper placement. A retry
+    places the plan again, and the executor's protocol makes that safe: an intent already stored is
+    resumed or left as it stands, never sent twice. Each order has its own timeout, which cancels it.
+    """
+    service = TradingService(runtime())
+    logger = get_run_logger()
+    placements: list[Placement] = []
+    for item in plan.intents:
+        await draw_budget(3)  # the create (or the paper book), the order read back, its fills
+        async with asyncio.timeout(ORDER_TIMEOUT_SECONDS):
+            placed = await service.place(item, plan.marks)
+        order = placed.order
+        logger.info(
+            "%s %s %s: %s %s, filled %s at %s, fees %s%s",
+            order.intent.side.value, order.intent.base_size or order.intent.quote_size, order.intent.product_id,
+            placed.outcome.value, order.status.value, order.filled_size, order.average_fill_price, order.fees,
+            f" ({order.reason})" if order.reason else "",
+        )  # fmt: skip
+        placements.append(placed)
+    return placements
 
 
 @task(retries=2, retry_delay_seconds=2, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
@@ -98,12 +112,13 @@ async def trading_cycle(products: list[str] | None = None, key: str | None = Non
         pulls = await pull_all(chosen, lookback, quotes=False)
         tradable = [pid for pid, state in zip(chosen, pulls, strict=True) if state.is_completed()]
         plan = await plan_cycle(key, tradable)
-        # One at a time, sells first: a sell's proceeds pay for the buys after it.
-        placements = [await place_order(item, plan) for item in plan.intents]
+        placements = await place_orders(plan) if plan.intents else []
         refresh = await reconcile_orders()
         orders, positions = placement_rows(placements), await report_positions(dict(plan.marks))
-        await acreate_table_artifact(key="orders-placed", table=orders, description=f"Orders of cycle {key}")
-        await acreate_table_artifact(key="positions", table=positions, description=f"Positions after cycle {key}")
+        await asyncio.gather(
+            acreate_table_artifact(key="orders-placed", table=orders, description=f"Orders of cycle {key}"),
+            acreate_table_artifact(key="positions", table=positions, description=f"Positions after cycle {key}"),
+        )
     failed = [pid for pid, state in zip(chosen, pulls, strict=True) if not state.is_completed()]
     if failed:
         raise MarketDataIncomplete(f"market data failed for {', '.join(failed)}; the other products traded")

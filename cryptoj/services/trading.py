@@ -85,6 +85,7 @@ class TradingService:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
         self.market_data = MarketDataService(runtime.exchange, runtime.engine)
+        self._rules: dict[str, ProductRules] = {}  # read once per product for the service's life (one cycle's task)
 
     async def marks(self, product_ids: Sequence[str]) -> dict[str, Decimal]:
         """Mid prices from the authenticated top of book (never the CDN-cached public one)."""
@@ -108,5 +109,7 @@ class TradingService:
 
     async def place(self, item: CycleIntent, marks: Mapping[str, Decimal]) -> Placement:
         """Place one intent through the executor's protocol (a repeat sends nothing new)."""
-        rules = self.market_data.rules([item.intent.product_id])[item.intent.product_id]
-        return await self._rt.executor.place(item.intent, key=item.key, rules=rules, marks=marks)
+        product_id = item.intent.product_id
+        if product_id not in self._rules:
+            self._rules.update(self.market_data.rules([product_id]))
+        return await self._rt.executor.place(item.intent, key=item.key, rules=self._rules[product_id], marks=marks)

@@ -103,6 +103,32 @@ async def test_a_cycle_re_run_with_the_same_key_places_nothing_new(flow_env: San
     assert after == before
 
 
+async def test_an_order_outlasting_its_timeout_is_cancelled_and_the_re_run_settles_it_once(
+    flow_env: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRYPTOJ_EXECUTION", "live")
+    monkeypatch.setenv("CRYPTOJ_STRATEGY", "rebalance")  # buys on the first cycle whatever the market did
+    for limit in ("ORDER_NOTIONAL", "POSITION_NOTIONAL", "GROSS_EXPOSURE"):
+        monkeypatch.setenv(f"CRYPTOJ_RISK_MAX_{limit}", "")  # the sandbox account's orders are bigger
+    await market_data(lookback_minutes=60)
+    monkeypatch.setattr("flows.trading.ORDER_TIMEOUT_SECONDS", 0.3)
+    flow_env.exchange.faults.configure(FaultConfig(latency_ms=1_500, latency_rate=1.0))  # every request 1.5 s late
+    state = await trading_cycle(key="slow-cycle", return_state=True)
+    flow_env.exchange.faults.configure(FaultConfig())
+    monkeypatch.setattr("flows.trading.ORDER_TIMEOUT_SECONDS", 60)
+    assert state.is_failed()
+    with pytest.raises(TimeoutError):
+        await state.aresult()
+    with _store() as uow:
+        cut_short = uow.orders.by_cycle("slow-cycle")  # the first order's work was cancelled with the run
+    assert all(not order.status.is_terminal for order in cut_short)
+    again = await trading_cycle(key="slow-cycle")
+    assert [row["outcome"] for row in again["orders"]] == ["accepted"] * len(again["orders"])
+    owner = flow_env.key.name.get_secret_value()
+    on_exchange = [order.client_order_id for order in flow_env.exchange.engine.orders(owner)]
+    assert sorted(on_exchange) == sorted(row["client_order_id"] for row in again["orders"])  # each exactly once
+
+
 async def test_a_breach_stops_trading_cancels_orders_alerts_and_fails_the_run(
     flow_env: SandboxHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
