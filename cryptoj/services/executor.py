@@ -49,9 +49,11 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class OrderKey:
-    """What an order is for: the cycle that decided it, the strategy, and the intent's index in the cycle.
+    """What an order is for: the cycle that decided it, the strategy, and the intent's number in the cycle.
 
-    With the product it fixes the client_order_id, so a retried or re-run cycle derives the same ids.
+    With the product it fixes the client_order_id, so a retried or re-run cycle derives the same ids: the
+    number counts the strategy's intents for that product in the cycle (`TradingService.plan`), so it does
+    not move when a re-run's list of intents is shorter than its crashed run's.
     """
 
     cycle_key: str

@@ -2,12 +2,14 @@
 
 `decide` is the single function that turns a strategy, what the market shows and the portfolio into
 intents; the live cycle and the backtest both call it, so a backtest's intents on a bar are the ones a
-live cycle would make on that bar. Intents are numbered in a fixed order (sells first, then buys, each by
-product), so a cycle re-run with the same key derives the same client_order_ids.
+live cycle would make on that bar. An intent is numbered among its strategy's intents for its product in
+the cycle (not by its place in the cycle's list, which a re-run on a moved portfolio may shorten), so a
+cycle re-run with the same key derives the same client_order_id for each product's intent.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -101,10 +103,14 @@ class TradingService:
         rules = self.market_data.rules(products)
         intents: list[CycleIntent] = []
         for strategy in strategies:
-            for index, intent in enumerate(decide(strategy, market, portfolio, rules)):
-                intents.append(CycleIntent(OrderKey(cycle_key, strategy.name, index), intent))
-        # Within a cycle every strategy's intents are numbered by strategy; across strategies, sells go first.
-        intents.sort(key=lambda item: (item.intent.side.value != "SELL", item.key.strategy, item.key.intent_index))
+            # Numbered per product, not by place in the list: a re-run after a crash plans on a portfolio its
+            # first run moved, so its list may be shorter, and each product's intent must keep its id.
+            seen: Counter[str] = Counter()
+            for intent in decide(strategy, market, portfolio, rules):
+                intents.append(CycleIntent(OrderKey(cycle_key, strategy.name, seen[intent.product_id]), intent))
+                seen[intent.product_id] += 1
+        # Sells first across strategies (a stable sort: within a strategy its own order, sells then buys by product).
+        intents.sort(key=lambda item: (item.intent.side.value != "SELL", item.key.strategy))
         return CyclePlan(cycle_key=cycle_key, marks=marks, intents=tuple(intents))
 
     async def place(self, item: CycleIntent, marks: Mapping[str, Decimal]) -> Placement:
