@@ -31,7 +31,8 @@ def test_pytest_on_a_subset_passes_when_its_tests_do(tmp_path: Path) -> None:
     # As the README runs `uv run pytest tests/unit/domain`: from the repository root, coverage on as configured.
     env = {**os.environ, "COVERAGE_FILE": str(tmp_path / ".coverage")}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/unit/test_layering.py", "-q", "-p", "no:cacheprovider"],
+        # One process (-n 0): xdist's workers would each pay pytest's 10 s start for a file of a few tests.
+        [sys.executable, "-m", "pytest", "tests/unit/test_layering.py", "-q", "-n", "0", "-p", "no:cacheprovider"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -35,7 +35,20 @@ def test_an_exported_database_url_dotenv_and_toml_are_left_untouched(tmp_path: P
     env = {**os.environ, "CRYPTOJ_DATABASE_URL": f"sqlite:///{user_db}", "CRYPTOJ_HOME": str(tmp_path / "home")}
     suite = REPO / "tests" / "integration" / "store" / "test_unit_of_work.py"
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(suite), "-k", "sqlite", "-q", "--no-cov", "-p", "no:cacheprovider"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(suite),
+            "-k",
+            "sqlite",
+            "-q",
+            "-n",
+            "0",
+            "--no-cov",
+            "-p",
+            "no:cacheprovider",
+        ],
         cwd=start,
         env=env,
         capture_output=True,
