@@ -15,10 +15,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -34,6 +31,7 @@ from cryptoj.coinbase.auth import CdpKey
 from cryptoj.config import load_settings
 from cryptoj.services.market_data import MarketDataService, ProductSnapshot
 from cryptoj.services.runtime import open_runtime
+from tests.utils.fixtures.sandbox import sandbox_process
 from tests.utils.helpers.wire import RecordingTransport
 
 pytestmark = pytest.mark.performance
@@ -52,44 +50,25 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def sandbox_process(sandbox_key: tuple[CdpKey, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """`cryptoj sandbox serve` in a child process at Coinbase's budgets (30/s private per key, 10/s public per
-    address; fixed one-second windows), answering in real forms (no rate-limit headers).
+def spawned(sandbox_key: tuple[CdpKey, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The sandbox in a child process at Coinbase's budgets (30/s private per key, 10/s public per address;
+    fixed one-second windows), answering in real forms (no rate-limit headers).
 
     Its own process, as Coinbase is: in-process, the server's work (300 candles built and encoded per
     answer) would share the client's interpreter lock and be counted against the client's pace.
     """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [str(Path(sys.executable).parent / "cryptoj"), "sandbox", "serve", "--port", str(port)]
-    command += ["--keys", str(sandbox_key[1]), "--seed", "3", "--private-rate", str(LIMIT), "--public-rate", "10"]
-    folder = tmp_path_factory.mktemp("backfill-sandbox")
-    process = subprocess.Popen(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sandbox did not start (exit code {process.poll()})") from None
-                time.sleep(0.1)
-        yield Served(f"http://127.0.0.1:{port}", sandbox_key[1])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with sandbox_process(sandbox_key[1], tmp_path_factory.mktemp("backfill-sandbox"), private_rate=LIMIT) as url:
+        yield Served(url, sandbox_key[1])
 
 
 @pytest.fixture(params=[0, 100], ids=["loopback", "100ms-away"])
-def limited(request: pytest.FixtureRequest, sandbox_process: Served) -> Served:
+def limited(request: pytest.FixtureRequest, spawned: Served) -> Served:
     """The sandbox on bare loopback, or with every answer 100 ms late (its latency fault: about a round trip
     to Coinbase from Europe)."""
     faults = {"latency_ms": request.param, "latency_rate": 1.0 if request.param else 0.0}
-    httpx.post(f"{sandbox_process.base_url}/sandbox/admin/faults", json=faults).raise_for_status()
+    httpx.post(f"{spawned.base_url}/sandbox/admin/faults", json=faults).raise_for_status()
     time.sleep(1.1)  # the admin call's second of the budget is past
-    return sandbox_process
+    return spawned
 
 
 def full_windows(times: list[float]) -> list[int]:
