@@ -29,9 +29,9 @@ __all__ = ["MarketDataService", "ProductSnapshot", "Progress"]
 Progress = Callable[[float], Awaitable[None]]
 # Buckets per request: Coinbase serves at most 350 and refuses more rather than truncating.
 _WINDOW_BUCKETS = 300
-# Windows in flight at once in a long pull: enough to keep Coinbase's 30 requests a second going over a
-# round trip of 100 ms and more (4 were not enough at 137 ms, with the client's own work, in the benchmark).
-_READ_AHEAD = 6
+# Windows in flight at once in a long pull: Coinbase's 30 requests a second over round trips up to a third
+# of a second need ten (6 reached 0.6-0.8 of the limit 150 ms away in the issue-19 benchmark, 10 up to 0.92).
+_READ_AHEAD = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +119,8 @@ class MarketDataService:
             )
 
         # Windows are asked for ahead of the one being stored: one at a time, a backfill's pace is its round
-        # trip plus the store's write, two thirds of the rate limit on loopback (issue-19 benchmark) and a
-        # third of it at Coinbase's 100 ms; the client's budget paces the requests. Each window is stored
+        # trip plus the store's write, two thirds of the rate limit on loopback (issue-19 benchmark) and
+        # under a third of it 100 ms away; the client's budget paces the requests. Each window is stored
         # before the next one's answer (or error) is taken, in order, each in its own transaction.
         ahead = deque(fetch(window) for window in windows[:_READ_AHEAD])
         try:
