@@ -29,9 +29,10 @@ __all__ = ["MarketDataService", "ProductSnapshot", "Progress"]
 Progress = Callable[[float], Awaitable[None]]
 # Buckets per request: Coinbase serves at most 350 and refuses more rather than truncating.
 _WINDOW_BUCKETS = 300
-# Windows in flight at once in a long pull: Coinbase's 30 requests a second over round trips up to a third
-# of a second need ten (6 reached 0.6-0.8 of the limit 150 ms away in the issue-19 benchmark, 10 up to 0.92).
-_READ_AHEAD = 10
+# Windows in flight at once in a long pull: 30 requests a second over a round trip of 200 ms need six. Ten
+# reached more of the limit 150 ms away on a loaded machine in the issue-19 benchmark, but drew 429s: the
+# sandbox, short of CPU, counted queued requests late, more than a second's sends in one of its seconds.
+_READ_AHEAD = 6
 
 
 @dataclass(frozen=True, slots=True)
