@@ -139,10 +139,18 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
             client=http,
             auth=CdpAuth(key, host=authority, clock=SigningClock(wall_clock)) if key is not None else None,
             public_bucket=TokenBucket(
-                rate=limits.public_requests_per_second, burst=limits.burst, clock=clock, sleep=sleep
+                rate=limits.public_requests_per_second,
+                burst=limits.burst,
+                clock=clock,
+                sleep=sleep,
+                margin=limits.window_margin,
             ),
             private_bucket=TokenBucket(
-                rate=limits.private_requests_per_second, burst=limits.burst, clock=clock, sleep=sleep
+                rate=limits.private_requests_per_second,
+                burst=limits.burst,
+                clock=clock,
+                sleep=sleep,
+                margin=limits.window_margin,
             ),
             timeout=timeout,
             max_retries=max_retries,

@@ -21,6 +21,9 @@ class VenueLimits:
         public_requests_per_second: budget for unauthenticated `/market` and `/time` calls (10/s per IP).
         private_requests_per_second: budget for authenticated calls (30/s per user).
         burst: requests a bucket may send back to back before pacing starts.
+        window_margin: seconds added to the one second a budget is counted over, client side: no span of a
+            second and this margin holds more than a second's budget, so requests whose latencies differ by
+            up to this margin never put more than the budget into one of the venue's one-second windows.
     """
 
     accounts_page_max: int = 250
@@ -32,6 +35,7 @@ class VenueLimits:
     public_requests_per_second: float = 10.0
     private_requests_per_second: float = 30.0
     burst: int = 5
+    window_margin: float = 0.05
 
 
 COINBASE_LIMITS = VenueLimits()

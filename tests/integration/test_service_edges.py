@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from cryptoj.coinbase.errors import CoinbaseError
 from cryptoj.config import load_settings
 from cryptoj.domain.orders import InvalidIntent, Order, OrderIntent, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.paper import FeeRates
@@ -204,3 +206,56 @@ async def test_a_cycles_pull_reads_candles_only_and_rules_only_until_they_are_st
         full = await service.sync_product("BTC-USD", lookback=timedelta(minutes=10))
         assert asked() >= {"BTC-USD", "best_bid_ask", "ticker"}
         assert full.bid is not None
+
+
+class _CandleGate(httpx.AsyncBaseTransport):
+    """The real network; the first candles answer waits until `ahead` more candles requests have arrived, and
+    the answer to candles request number `refuse` (from 1) is a 400."""
+
+    def __init__(self, *, ahead: int = 0, refuse: int = 0) -> None:
+        self.inner = httpx.AsyncHTTPTransport(retries=0)
+        self.candle_requests = 0
+        self._ahead, self._refuse = ahead, refuse
+        self._arrived = asyncio.Event()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/candles"):
+            self.candle_requests += 1
+            number = self.candle_requests
+            if number == 1 + self._ahead:
+                self._arrived.set()
+            if number == 1 and self._ahead:
+                # One window at a time, the next request never comes: fail rather than wait for ever.
+                await asyncio.wait_for(self._arrived.wait(), timeout=10)
+            if number == self._refuse:
+                return httpx.Response(400, json={"error": "INVALID_ARGUMENT", "message": "refused by the test"})
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_long_pull_asks_for_the_next_windows_before_the_first_is_answered(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """One window at a time a backfill's pace is its round trip plus its store write (two thirds of the rate
+    limit on loopback, a third of it 100 ms away): the windows after the first are asked for meanwhile."""
+    wire = _CandleGate(ahead=3)
+    async with open_runtime(service_settings(tmp_path, sandbox), transport=wire) as rt:
+        pulled = await MarketDataService(rt.exchange, rt.engine).sync_product(
+            "BTC-USD", lookback=timedelta(minutes=10 * 300), backfill=True, quotes=False
+        )
+    assert pulled.candles_stored == 10 * 300
+    assert wire.candle_requests == 10
+
+
+async def test_a_window_refused_mid_pull_keeps_the_windows_before_it(sandbox: SandboxHandle, tmp_path: Path) -> None:
+    wire = _CandleGate(refuse=3)
+    async with open_runtime(service_settings(tmp_path, sandbox), transport=wire) as rt:
+        with pytest.raises(CoinbaseError, match="refused by the test"):
+            await MarketDataService(rt.exchange, rt.engine).sync_product(
+                "BTC-USD", lookback=timedelta(minutes=10 * 300), backfill=True, quotes=False
+            )
+        with UnitOfWork(rt.engine, read_only=True) as uow:
+            kept = uow.candles.window("BTC-USD", "ONE_MINUTE", end=datetime.now(UTC), limit=10_000)
+    assert len(kept) == 2 * 300  # the two windows before the refused one, each stored whole; nothing after it
