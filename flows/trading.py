@@ -60,6 +60,7 @@ async def place_orders(plan: CyclePlan) -> list[Placement]:
     resumed or left as it stands, never sent twice. Each order has its own timeout, which cancels it.
     """
     service = TradingService(runtime())
+    service.load_rules(item.intent.product_id for item in plan.intents)
     logger = get_run_logger()
     placements: list[Placement] = []
     for item in plan.intents:

@@ -10,7 +10,7 @@ cycle re-run with the same key derives the same client_order_id for each product
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -112,6 +112,12 @@ class TradingService:
         # Sells first across strategies (a stable sort: within a strategy its own order, sells then buys by product).
         intents.sort(key=lambda item: (item.intent.side.value != "SELL", item.key.strategy))
         return CyclePlan(cycle_key=cycle_key, marks=marks, intents=tuple(intents))
+
+    def load_rules(self, product_ids: Iterable[str]) -> None:
+        """Read the rules of every product about to be placed, in one read (`place` reads them one by one)."""
+        wanted = sorted(set(product_ids) - set(self._rules))
+        if wanted:
+            self._rules.update(self.market_data.rules(wanted))
 
     async def place(self, item: CycleIntent, marks: Mapping[str, Decimal]) -> Placement:
         """Place one intent through the executor's protocol (a repeat sends nothing new)."""

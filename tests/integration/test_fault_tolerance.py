@@ -64,16 +64,18 @@ RUN_SECONDS = float(os.environ.get("LONGRUN_SECONDS", "40"))  # no cycle starts 
 KILL_EVERY = (3.0, 8.0)  # seconds between kills, drawn uniformly
 SEED = 19
 # Every REST fault kind, and the order faults (failed after acceptance, queued until the next market step).
+# Rates a bad day on a real venue might show, not a broken one: each failed request costs its cycle a Prefect
+# retry after a backoff of a second or more, so at several percent a kind the run measured its backoffs.
 FAULTS = FaultConfig(
     seed=SEED,
     latency_ms=20,
-    latency_rate=0.03,
-    error_5xx_rate=0.02,
-    error_429_rate=0.02,
-    drop_after_accept_rate=0.05,
-    reset_rate=0.02,
-    order_failed_rate=0.02,
-    order_queued_rate=0.02,
+    latency_rate=0.01,
+    error_5xx_rate=0.005,
+    error_429_rate=0.005,
+    drop_after_accept_rate=0.01,
+    reset_rate=0.005,
+    order_failed_rate=0.005,
+    order_queued_rate=0.005,
 )
 _UNFINISHED = frozenset({OrderStatus.CREATED, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN_OUTCOME})
 

@@ -23,13 +23,10 @@ from cryptoj.coinbase.auth import CdpKey
 from cryptoj.domain.paper import FeeRates
 from cryptoj.domain.risk import RiskLimits
 from cryptoj.domain.strategy import Candle, MovingAverageCrossover
-from cryptoj.sandbox.clock import SimClock
-from cryptoj.sandbox.exchange import SandboxExchange
 from cryptoj.sandbox.market.products import DEFAULT_PRODUCTS
-from cryptoj.sandbox.ratelimit import RateLimiter
 from cryptoj.services.backtest import BacktestResult, run_backtest
-from tests.utils.fixtures.sandbox import SandboxHandle, serve
 from tests.utils.fixtures.store import btc_rules
+from tests.utils.helpers.sandbox_child import sandbox_in_child
 
 pytestmark = pytest.mark.performance
 
@@ -37,20 +34,27 @@ TEN = [f"P{i}-USD" for i in range(10)]
 YEAR_BARS = 365 * 24 * 60
 
 
+@dataclasses.dataclass(frozen=True)
+class Venue:
+    """Where the cycles' exchange listens, and the key file it trusts."""
+
+    base_url: str
+    key_file: Path
+
+
 @pytest.fixture
-def ten_products(sandbox_key: tuple[CdpKey, Path]) -> Iterator[SandboxHandle]:
-    """A sandbox trading ten random-walk products, with budgets no cycle of ten products reaches."""
+def ten_products(sandbox_key: tuple[CdpKey, Path]) -> Iterator[Venue]:
+    """A sandbox trading ten random-walk products in a process of its own (a venue's work is not the cycle's),
+    with budgets no cycle of ten products reaches."""
     template = DEFAULT_PRODUCTS[2]
     specs = [dataclasses.replace(template, product_id=pid, base_name=pid[:2]) for pid in TEN]
-    exchange = SandboxExchange(
-        seed=5, products=specs, clock=SimClock(), limiter=RateLimiter(private_per_second=1_000, public_per_second=1_000)
-    )
-    yield from serve(exchange, sandbox_key)
+    with sandbox_in_child(specs, sandbox_key[1], seed=5, rate=1_000) as url:
+        yield Venue(url, sandbox_key[1])
 
 
 def _ten_product_cycles(
     benchmark: BenchmarkFixture,
-    ten_products: SandboxHandle,
+    ten_products: Venue,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     *,
@@ -98,7 +102,7 @@ def _ten_product_cycles(
 def test_one_paper_trading_cycle_for_ten_products(
     benchmark: BenchmarkFixture,
     prefect_harness: None,
-    ten_products: SandboxHandle,
+    ten_products: Venue,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -113,7 +117,7 @@ def test_one_paper_trading_cycle_for_ten_products(
 def test_one_paper_trading_cycle_for_ten_products_with_nothing_to_trade(
     benchmark: BenchmarkFixture,
     prefect_harness: None,
-    ten_products: SandboxHandle,
+    ten_products: Venue,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
