@@ -23,7 +23,7 @@ from cryptoj.stack import free_port, prefect_server
 from cryptoj.store import UnitOfWork, open_store
 from tests.utils.fixtures.sandbox import SandboxHandle
 
-pytestmark = [pytest.mark.integration, pytest.mark.system]
+pytestmark = [pytest.mark.integration, pytest.mark.system, pytest.mark.heavy]
 
 ROOT = Path(__file__).resolve().parents[2]
 CYCLE_KEY = "two-workers-one-cycle"

@@ -55,7 +55,7 @@ from cryptoj.store import UnitOfWork, open_store
 from tests.utils.fixtures.sandbox import SandboxHandle, serve
 from tests.utils.helpers.cycle_worker import cycle_key
 
-pytestmark = [pytest.mark.integration, pytest.mark.system]
+pytestmark = [pytest.mark.integration, pytest.mark.system, pytest.mark.heavy]
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTS = [f"F{i}-USD" for i in range(int(os.environ.get("LONGRUN_PRODUCTS", "20")))]
@@ -69,13 +69,13 @@ SEED = 19
 FAULTS = FaultConfig(
     seed=SEED,
     latency_ms=20,
-    latency_rate=0.01,
-    error_5xx_rate=0.005,
-    error_429_rate=0.005,
-    drop_after_accept_rate=0.01,
-    reset_rate=0.005,
-    order_failed_rate=0.005,
-    order_queued_rate=0.005,
+    latency_rate=0.02,
+    error_5xx_rate=0.01,
+    error_429_rate=0.01,
+    drop_after_accept_rate=0.02,
+    reset_rate=0.01,
+    order_failed_rate=0.01,
+    order_queued_rate=0.01,
 )
 _UNFINISHED = frozenset({OrderStatus.CREATED, OrderStatus.SUBMITTING, OrderStatus.UNKNOWN_OUTCOME})
 

@@ -14,7 +14,7 @@ import pytest
 
 from cryptoj.stack import free_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.system]
+pytestmark = [pytest.mark.integration, pytest.mark.system, pytest.mark.heavy]
 
 
 def _read_until(process: subprocess.Popen[str], marker: str, *, within: float) -> list[str]:
