@@ -18,9 +18,9 @@ its own flow-run history. Why forked workers: a fresh interpreter spends 7 s of 
 the services (40-46 s of wall time for three at once on this machine), more than most cycles take; a fork
 of the zygote that imported them once starts at once, and dies and restarts as a process all the same.
 
-Thousands of intents do not fit the time bound on this 2-core machine: a cycle's placements are one Prefect
-task each, and a cycle of 20 products took 12.5 s (median; 2-35 s) with three or four workers sharing the
-cores, about 1-2 intents a second in all (see the figures). The run keeps the structure at that scale.
+Thousands of intents do not fit the time bound on this 2-core machine: each failed request fails its cycle's
+placement task, which Prefect retries after a backoff of a second or more, and each kill loses the cycle in
+flight; with 60 s of cycles the run placed 317 intents, about 4 a second (docs/testing.md has the figures).
 """
 
 from __future__ import annotations
