@@ -32,23 +32,11 @@ from cryptoj.services.paper_executor import PaperExecutor
 from cryptoj.services.runtime import Runtime, open_runtime
 from cryptoj.store import UnitOfWork
 from tests.utils.fixtures.sandbox import SandboxHandle
-from tests.utils.fixtures.services import limit, market, service_settings
+from tests.utils.fixtures.services import NO_RISK_LIMITS, limit, market, service_settings
 
 pytestmark = pytest.mark.integration
 
 MODES = ("paper", "live")
-NO_LIMITS: dict[str, Any] = dict.fromkeys(
-    (
-        "risk_max_order_notional",
-        "risk_max_position_notional",
-        "risk_max_gross_exposure",
-        "risk_max_open_orders",
-        "risk_max_daily_loss",
-        "risk_max_drawdown",
-        "risk_price_band",
-        "risk_max_orders_per_minute",
-    )
-)
 
 
 async def _marks(rt: Runtime, product_id: str = "BTC-USD") -> dict[str, Decimal]:
@@ -189,7 +177,7 @@ async def test_insufficient_funds_are_a_rejection_with_coinbases_reason(
     sandbox: SandboxHandle, tmp_path: Path, execution: str
 ) -> None:
     # Paper starts with 10,000 USD, the sandbox key with 100,000: 20 BTC at the replayed prices is more.
-    settings = service_settings(tmp_path, sandbox, execution=execution, **NO_LIMITS)
+    settings = service_settings(tmp_path, sandbox, execution=execution, **NO_RISK_LIMITS)
     async with open_runtime(settings) as rt:
         rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
         placed = await rt.executor.place(
@@ -271,7 +259,7 @@ async def test_paper_fills_equal_live_fills_on_the_same_book(frozen_sandbox: San
     """The same intents on one standing market: paper and live-on-sandbox fill alike (price, size, fee)."""
     results = {}
     for execution in MODES:
-        settings = service_settings(tmp_path / execution, frozen_sandbox, execution=execution, **NO_LIMITS)
+        settings = service_settings(tmp_path / execution, frozen_sandbox, execution=execution, **NO_RISK_LIMITS)
         async with open_runtime(settings) as rt:
             rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
             quote = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -32,23 +31,11 @@ from cryptoj.domain.side import Side
 from cryptoj.services.executor import OrderKey, Outcome
 from cryptoj.services.runtime import open_runtime
 from tests.utils.fixtures.sandbox import SandboxHandle
-from tests.utils.fixtures.services import market, service_settings
+from tests.utils.fixtures.services import NO_RISK_LIMITS, market, service_settings
 from tests.utils.helpers.wire import RecordingTransport, median_p95
 
 pytestmark = pytest.mark.performance
 
-NO_LIMITS: dict[str, Any] = dict.fromkeys(
-    (
-        "risk_max_order_notional",
-        "risk_max_position_notional",
-        "risk_max_gross_exposure",
-        "risk_max_open_orders",
-        "risk_max_daily_loss",
-        "risk_max_drawdown",
-        "risk_price_band",
-        "risk_max_orders_per_minute",
-    )
-)
 SPACING = 0.25  # seconds between placements
 
 
@@ -61,7 +48,7 @@ def test_signal_to_wire_and_to_stored_fill(
     benchmark: BenchmarkFixture, sandbox: SandboxHandle, tmp_path: Path, execution: str
 ) -> None:
     transport = RecordingTransport()
-    settings = service_settings(tmp_path, sandbox, execution=execution, paper_cash={"USD": "100000"}, **NO_LIMITS)
+    settings = service_settings(tmp_path, sandbox, execution=execution, paper_cash={"USD": "100000"}, **NO_RISK_LIMITS)
     wire_path = "/orders" if execution == "live" else "/product_book"
     wire_method = "POST" if execution == "live" else "GET"
     to_wire: list[float] = []

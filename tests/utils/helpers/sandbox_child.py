@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from cryptoj.sandbox.ratelimit import RateLimiter
 from cryptoj.sandbox.server import SandboxServer
 from cryptoj.stack import free_port
 
-__all__ = ["sandbox_in_child"]
+__all__ = ["sandbox_in_child", "wait_until_listening"]
 
 
 def _serve(specs: Sequence[ProductSpec], key_file: Path, port: int, seed: int, rate: int) -> None:
@@ -36,6 +36,20 @@ def _serve(specs: Sequence[ProductSpec], key_file: Path, port: int, seed: int, r
     SandboxServer(exchange, port=port).run_forever()
 
 
+def wait_until_listening(port: int, exit_code: Callable[[], int | None], *, within: float = 60.0) -> None:
+    """Return once 127.0.0.1:`port` accepts connections; raise if the process serving it ends or `within` passes."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            code = exit_code()
+            if code is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the sandbox did not start (exit code {code})") from None
+            time.sleep(0.1)
+
+
 @contextmanager
 def sandbox_in_child(
     specs: Sequence[ProductSpec], key_file: Path, *, seed: int = 5, rate: int = 1_000
@@ -47,15 +61,7 @@ def sandbox_in_child(
     )
     child.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if not child.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sandbox child did not start (exit code {child.exitcode})") from None
-                time.sleep(0.1)
+        wait_until_listening(port, lambda: child.exitcode)
         yield f"http://127.0.0.1:{port}"
     finally:
         child.terminate()
