@@ -132,8 +132,10 @@ class PaperExecutor(OrderExecutor):
         if shortfall is not None:
             stored = self._record(order.client_order_id, status=OrderStatus.REJECTED, reason=shortfall)
             return Placement(stored, sent=True)
-        with UnitOfWork(self._engine, read_only=True) as uow:
-            rules = uow.products.get(intent.product_id)
+        rules = self._rules.get(intent.product_id)
+        if rules is None:  # an order met again after a restart, not placed by this executor
+            with UnitOfWork(self._engine, read_only=True) as uow:
+                rules = uow.products.get(intent.product_id)
         last = None
         if intent.order_type is OrderType.STOP_LIMIT:
             last = (await self._exchange.ticker(intent.product_id, limit=1)).last_price
@@ -183,17 +185,16 @@ class PaperExecutor(OrderExecutor):
         cash: dict[str, Decimal] = {}
         base: dict[str, Decimal] = {}
         with UnitOfWork(self._engine, read_only=True) as uow:
-            working = [o for o in uow.orders.open_orders() if o.client_order_id != exclude]
+            working = [o for o in uow.orders.working_amounts() if o.client_order_id != exclude]
         for order in working:
-            intent = order.intent
-            remaining = (intent.base_size or ZERO) - order.filled_size
+            remaining = (order.base_size or ZERO) - order.filled_size
             if remaining <= 0:
                 continue
-            if intent.side is Side.BUY and intent.limit_price is not None:
-                quote = split_product_id(intent.product_id)[1]
-                cash[quote] = cash.get(quote, ZERO) + remaining * intent.limit_price * (1 + taker)
-            elif intent.side is Side.SELL:
-                base[intent.product_id] = base.get(intent.product_id, ZERO) + remaining
+            if order.side is Side.BUY and order.limit_price is not None:
+                quote = split_product_id(order.product_id)[1]
+                cash[quote] = cash.get(quote, ZERO) + remaining * order.limit_price * (1 + taker)
+            elif order.side is Side.SELL:
+                base[order.product_id] = base.get(order.product_id, ZERO) + remaining
         return cash, base
 
     def _apply(self, client_order_id: str, result: PaperResult, *, checked_at: datetime) -> tuple[Order, list[Fill]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select, update
@@ -60,6 +61,18 @@ class FlowCycle:
     flow_run_id: str | None = None
     finished_at: datetime | None = None
     outcome: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingAmounts:
+    """What a working order still asks for: enough to know what it holds, without its history and fills."""
+
+    client_order_id: str
+    product_id: str
+    side: Side
+    base_size: Decimal | None
+    limit_price: Decimal | None
+    filled_size: Decimal
 
 
 class CycleRepository:
@@ -225,6 +238,21 @@ class OrderRepository:
         if product_id is not None:
             query = query.where(_orders.c.product_id == product_id)
         return self._load(query.order_by(_orders.c.created_at, _orders.c.client_order_id))
+
+    def working_amounts(self) -> list[WorkingAmounts]:
+        """The amounts of the orders `open_orders` returns, read without loading their history and fills."""
+        query = select(
+            _orders.c.client_order_id,
+            _orders.c.product_id,
+            _orders.c.side,
+            _orders.c.requested_base_size,
+            _orders.c.limit_price,
+            _orders.c.filled_size,
+        ).where(_orders.c.status.in_(_OPEN_STATUSES))
+        return [
+            WorkingAmounts(row[0], row[1], Side(row[2]), row[3], row[4], row[5])
+            for row in self._connection.execute(query.order_by(_orders.c.created_at, _orders.c.client_order_id))
+        ]
 
     def count_open(self) -> int:
         """How many orders may still fill (`open_orders`, counted without loading them)."""

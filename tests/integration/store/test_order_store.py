@@ -237,6 +237,13 @@ def test_open_orders_are_the_ones_that_may_still_fill(engine: Engine) -> None:
         assert {o.client_order_id for o in uow.orders.open_orders()} == {"a", "c"}
         assert uow.orders.open_orders(product_id="ETH-USD") == []
         assert uow.orders.count_open() == 2  # what the risk rules count, without loading the orders
+        amounts = {
+            (a.client_order_id, a.side, a.base_size, a.limit_price, a.filled_size) for a in uow.orders.working_amounts()
+        }
+        assert amounts == {
+            (o.client_order_id, o.intent.side, o.intent.base_size, o.intent.limit_price, o.filled_size)
+            for o in uow.orders.open_orders()
+        }  # what the paper funds check reads
 
 
 def test_creation_times_since_are_those_of_the_orders_created_since(engine: Engine) -> None:
