@@ -162,6 +162,10 @@ class OrderExecutor(ABC):
             order.transition(OrderStatus.DENIED, at=now, reason="; ".join(reasons))
             return Placement(self._store_new(order, key, rules) or order)
         order.transition(OrderStatus.SUBMITTING, at=now)
+        return await self._submit(order, key, rules)
+
+    async def _submit(self, order: Order, key: OrderKey, rules: ProductRules) -> Placement:
+        """Store the SUBMITTING `order` durably, then send it: a send never happens without its stored intent."""
         stored = self._store_new(order, key, rules)
         if stored is not None and stored.history != order.history:
             return await self._resume(stored)  # another worker stored this intent first: it is theirs to send
@@ -181,14 +185,26 @@ class OrderExecutor(ABC):
         reasons += [_reason(r) for r in decision.reasons]
         return reasons, rounded
 
-    def _store_new(self, order: Order, key: OrderKey, rules: ProductRules) -> Order | None:
-        """Store a new order with its cycle and product; returns the stored order when another got there first."""
+    def _store_new(
+        self,
+        order: Order,
+        key: OrderKey,
+        rules: ProductRules,
+        *,
+        also: Callable[[UnitOfWork], None] | None = None,
+    ) -> Order | None:
+        """Store a new order with its cycle and product; returns the stored order when another got there first.
+
+        `also` writes more in the same transaction (a paper order's fills), all of it or none.
+        """
         try:
             # Durable: the intent must outlive a crash or a power cut that follows the send.
             with UnitOfWork(self._engine, durable=True) as uow:
                 uow.products.upsert(rules, at=order.created_at)
                 uow.cycles.start(key.cycle_key, strategy=key.strategy, at=order.created_at)
                 uow.orders.save(order, cycle_key=key.cycle_key, intent_index=key.intent_index)
+                if also is not None:
+                    also(uow)
                 uow.commit()
         except ConcurrentUpdate:
             return load_order(self._engine, order.client_order_id)

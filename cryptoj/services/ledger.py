@@ -18,7 +18,7 @@ from cryptoj.domain.orders import Fill, Order, OrderStatus, can_transition
 from cryptoj.domain.positions import Position, PositionError
 from cryptoj.store import ConcurrentUpdate, UnitOfWork, UnknownReference
 
-__all__ = ["RecordedOutcome", "load_order", "record_outcome"]
+__all__ = ["RecordedOutcome", "load_order", "move_positions", "record_outcome"]
 
 _log = logging.getLogger(__name__)
 # Two writers meeting on one order: the loser reloads and applies its news to what the winner stored.
@@ -79,7 +79,7 @@ def record_outcome(
                         _log.info("order %s stays %s (report of %s came late)", client_order_id, order.status, status)
                 uow.orders.save(order)
                 if apply_to_positions and new:
-                    _apply_to_positions(uow, new, at=at)
+                    move_positions(uow, new, at=at)
                 if also is not None:
                     also(uow, order)
                 uow.commit()
@@ -90,7 +90,8 @@ def record_outcome(
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
-def _apply_to_positions(uow: UnitOfWork, fills: Sequence[Fill], *, at: datetime) -> None:
+def move_positions(uow: UnitOfWork, fills: Sequence[Fill], *, at: datetime) -> None:
+    """Move the stored positions by `fills` (new ones: a fill applied twice is counted twice), in `uow`."""
     positions: dict[str, Position] = {}
     for fill in fills:
         position = positions.get(fill.product_id) or uow.positions.get(fill.product_id)

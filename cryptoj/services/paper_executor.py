@@ -36,12 +36,12 @@ from cryptoj.domain.paper import (
     on_trade,
 )
 from cryptoj.domain.positions import Portfolio
-from cryptoj.domain.products import split_product_id
+from cryptoj.domain.products import ProductRules, split_product_id
 from cryptoj.domain.side import Side
 from cryptoj.services.exchange import ExchangeService
-from cryptoj.services.executor import OrderExecutor, Placement, RefreshReport
+from cryptoj.services.executor import OrderExecutor, OrderKey, Placement, RefreshReport
 from cryptoj.services.funds import shortfall
-from cryptoj.services.ledger import load_order, record_outcome
+from cryptoj.services.ledger import load_order, move_positions, record_outcome
 from cryptoj.services.risk import RiskService
 from cryptoj.store import DuplicateRecord, PaperOrderState, UnitOfWork
 
@@ -124,14 +124,56 @@ class PaperExecutor(OrderExecutor):
 
     # --- sending ------------------------------------------------------------------------------
 
+    async def _submit(self, order: Order, key: OrderKey, rules: ProductRules) -> Placement:
+        """Work the fill out first, then store the intent and its outcome in one durable transaction.
+
+        A paper order sends nothing, so nothing can happen between storing its intent and its outcome that
+        the store would not know of: one transaction instead of two. Another worker that stored the same
+        intent first wins, as for a live order (its outcome is the one kept, ours is not written).
+        """
+        result = await self._work_out(order)
+        now = self._clock()
+        fills = list(result.fills)
+        for fill in fills:
+            order.apply_fill(fill)
+        if result.status is not order.status:
+            order.transition(result.status, at=now, reason=result.reason)
+
+        def outcome(uow: UnitOfWork) -> None:
+            move_positions(uow, uow.fills.add(fills), at=now)
+            self._keep_state(uow, order, result, checked_at=now)
+
+        try:
+            stored = self._store_new(order, key, rules, also=outcome)
+        except DuplicateRecord:
+            # Another worker filled this intent first (its fills carry the same trade ids): theirs stands.
+            stored = load_order(self._engine, order.client_order_id)
+            if stored is None:  # pragma: no cover - a duplicate fill names a stored order
+                raise
+        if stored is not None:
+            return await self._resume(stored)
+        return Placement(order, tuple(fills), sent=True)
+
     async def _send(self, order: Order) -> Placement:
+        result = await self._work_out(order)
+        try:
+            stored, fills = self._apply(order.client_order_id, result, checked_at=self._clock())
+        except DuplicateRecord:
+            # Another worker filled this order first (its fills carry the same trade ids): theirs stands.
+            current = load_order(self._engine, order.client_order_id)
+            if current is None:  # pragma: no cover - the order row was stored before the send
+                raise
+            return Placement(current)
+        return Placement(stored, tuple(fills), sent=True)
+
+    async def _work_out(self, order: Order) -> PaperResult:
+        """What the exchange's book would do with `order` now, or its rejection when funds fall short."""
         intent = order.intent
         now = self._clock()
         book = await self._book_for(intent)
         shortfall = await self._shortfall(order, book)
         if shortfall is not None:
-            stored = self._record(order.client_order_id, status=OrderStatus.REJECTED, reason=shortfall)
-            return Placement(stored, sent=True)
+            return PaperResult((), OrderStatus.REJECTED, None, shortfall)
         rules = self._rules.get(intent.product_id)
         if rules is None:  # an order met again after a restart, not placed by this executor
             with UnitOfWork(self._engine, read_only=True) as uow:
@@ -139,7 +181,7 @@ class PaperExecutor(OrderExecutor):
         last = None
         if intent.order_type is OrderType.STOP_LIMIT:
             last = (await self._exchange.ticker(intent.product_id, limit=1)).last_price
-        result = execute(
+        return execute(
             intent,
             book,
             client_order_id=order.client_order_id,
@@ -148,15 +190,6 @@ class PaperExecutor(OrderExecutor):
             last_trade_price=last,
             size_increment=rules.base_increment,
         )
-        try:
-            stored, fills = self._apply(order.client_order_id, result, checked_at=now)
-        except DuplicateRecord:
-            # Another worker filled this order first (its fills carry the same trade ids): theirs stands.
-            current = load_order(self._engine, order.client_order_id)
-            if current is None:  # pragma: no cover - the order row was stored before the send
-                raise
-            return Placement(current)
-        return Placement(stored, tuple(fills), sent=True)
 
     async def _resolve(self, order: Order) -> Placement:
         # Nothing left the process: a paper order stored but not filled (a crash in between) is simply run
@@ -199,15 +232,6 @@ class PaperExecutor(OrderExecutor):
 
     def _apply(self, client_order_id: str, result: PaperResult, *, checked_at: datetime) -> tuple[Order, list[Fill]]:
         """Store a paper step in one transaction: fills, status, and the resting state while the order works."""
-
-        def keep_state(uow: UnitOfWork, order: Order) -> None:
-            if result.resting is not None and order.status.is_open:
-                uow.paper.save(
-                    PaperOrderState(client_order_id, result.resting.state.value, result.resting.taken, checked_at)
-                )
-            else:
-                uow.paper.remove(client_order_id)
-
         outcome = record_outcome(
             self._engine,
             client_order_id,
@@ -215,9 +239,18 @@ class PaperExecutor(OrderExecutor):
             status=result.status,
             reason=result.reason,
             fills=result.fills,
-            also=keep_state,
+            also=lambda uow, order: self._keep_state(uow, order, result, checked_at=checked_at),
         )
         return outcome.order, outcome.fills
+
+    @staticmethod
+    def _keep_state(uow: UnitOfWork, order: Order, result: PaperResult, *, checked_at: datetime) -> None:
+        """Keep the paper model's state of an order that still works; forget it once the order is done."""
+        coid = order.client_order_id
+        if result.resting is not None and order.status.is_open:
+            uow.paper.save(PaperOrderState(coid, result.resting.state.value, result.resting.taken, checked_at))
+        else:
+            uow.paper.remove(coid)
 
     def _record(self, client_order_id: str, *, status: OrderStatus, reason: str | None = None) -> Order:
         return record_outcome(self._engine, client_order_id, at=self._clock(), status=status, reason=reason).order
