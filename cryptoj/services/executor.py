@@ -8,9 +8,12 @@ exchange through the gated `OrderWriter`, `PaperExecutor` fills against the exch
    the exchange surely has no such order (`_resume`).
 2. The intent is rounded to the product's increments and checked against its rules, then against the
    risk limits and the kill switch: a denial is stored with every reason and nothing is sent.
-3. The intent is stored (status SUBMITTING) before it is sent.
+3. The intent is stored (status SUBMITTING) before it is sent, in a durable commit.
 4. Send. The answer (or its absence) is stored: accepted, rejected with the exchange's reason, or an
    unknown outcome, which is resolved by looking the order up, never by a blind resend.
+
+A paper order sends nothing, so `PaperExecutor` works its fill out first and stores steps 3 and 4 in one
+durable transaction (`_submit`): there is no moment for the store to miss.
 """
 
 from __future__ import annotations

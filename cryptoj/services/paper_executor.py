@@ -252,9 +252,6 @@ class PaperExecutor(OrderExecutor):
         else:
             uow.paper.remove(coid)
 
-    def _record(self, client_order_id: str, *, status: OrderStatus, reason: str | None = None) -> Order:
-        return record_outcome(self._engine, client_order_id, at=self._clock(), status=status, reason=reason).order
-
     # --- later books and trades ---------------------------------------------------------------
 
     async def refresh(self) -> RefreshReport:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from cryptoj.coinbase.errors import CoinbaseError
 from cryptoj.config import load_settings
@@ -116,6 +116,29 @@ async def test_paper_refuses_to_sell_what_it_does_not_hold(sandbox: SandboxHandl
     assert resting.outcome is Outcome.REJECTED
     assert resting.order.reason is not None
     assert "INSUFFICIENT_FUND" in resting.order.reason
+
+
+async def test_a_paper_order_is_stored_with_its_outcome_in_one_transaction(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    # A paper order sends nothing: no other transaction may hold its intent without its outcome.
+    async with open_runtime(service_settings(tmp_path, sandbox)) as rt:
+        rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
+        mid = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"].mid
+        assert mid is not None
+        commits: list[str] = []
+        event.listen(rt.engine, "commit", lambda connection: commits.append("commit"))
+        placed = await rt.executor.place(
+            market(size="0.001"), key=OrderKey("c", "t", 0), rules=rules, marks={"BTC-USD": mid}
+        )
+    assert placed.outcome is Outcome.ACCEPTED
+    assert placed.order.status is OrderStatus.FILLED
+    assert [change.status for change in placed.order.history] == [
+        OrderStatus.CREATED,
+        OrderStatus.SUBMITTING,
+        OrderStatus.FILLED,
+    ]
+    assert commits == ["commit"]  # the intent, its fills, the position and the status at once
 
 
 def test_a_backtest_that_never_trades_has_no_sharpe_and_no_exposure() -> None:
