@@ -27,22 +27,12 @@ from cryptoj.services.runtime import open_runtime
 from cryptoj.services.trading import TradingService
 from cryptoj.store import UnitOfWork
 from tests.utils.fixtures.sandbox import SandboxHandle, serve
-from tests.utils.fixtures.services import service_settings
+from tests.utils.fixtures.services import NO_RISK_LIMITS, service_settings
 
 pytestmark = pytest.mark.integration
 
 PRODUCTS = ["A-USD", "B-USD", "C-USD"]
-UNLIMITED = dict.fromkeys(
-    (
-        "risk_max_order_notional",
-        "risk_max_position_notional",
-        "risk_max_gross_exposure",
-        "risk_max_open_orders",
-        "risk_max_daily_loss",
-        "risk_max_drawdown",
-        "risk_max_orders_per_minute",
-    )
-)
+UNLIMITED = {name: None for name in NO_RISK_LIMITS if name != "risk_price_band"}  # the price band stays on
 
 
 @pytest.fixture

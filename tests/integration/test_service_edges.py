@@ -28,6 +28,7 @@ from cryptoj.store import UnitOfWork, UnknownReference
 from tests.utils.fixtures.sandbox import SandboxHandle
 from tests.utils.fixtures.services import limit, market, service_settings
 from tests.utils.fixtures.store import T0, btc_rules, store_products
+from tests.utils.helpers.wire import RecordingTransport
 
 pytestmark = pytest.mark.integration
 
@@ -190,32 +191,18 @@ async def test_paper_reconcile_runs_an_order_stored_but_never_filled_and_names_o
     assert report.mismatches == ["paper order stateless is OPEN with no state"]
 
 
-class _Recording(httpx.AsyncBaseTransport):
-    """The real network, with every request's path noted."""
-
-    def __init__(self) -> None:
-        self.inner = httpx.AsyncHTTPTransport(retries=0)
-        self.paths: list[str] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.paths.append(request.url.path)
-        return await self.inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
 async def test_a_cycles_pull_reads_candles_only_and_rules_only_until_they_are_stored(
     sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
-    wire = _Recording()
+    wire = RecordingTransport()
     async with open_runtime(service_settings(tmp_path, sandbox), transport=wire) as rt:
         service = MarketDataService(rt.exchange, rt.engine)
 
         def asked() -> set[str]:
-            kinds = {"candles" if p.endswith("/candles") else p.rsplit("/", 1)[-1] for p in wire.paths}
+            paths = [e.path for e in wire.exchanges]
+            kinds = {"candles" if p.endswith("/candles") else p.rsplit("/", 1)[-1] for p in paths}
             kinds.discard("time")  # the client's clock check against the sandbox's simulated time
-            wire.paths.clear()
+            wire.exchanges.clear()
             return kinds
 
         first = await service.sync_product("BTC-USD", lookback=timedelta(minutes=10), quotes=False)

@@ -31,7 +31,7 @@ from cryptoj.services.mapping import order_configuration_for
 from cryptoj.services.paper_executor import PaperExecutor
 from cryptoj.services.runtime import Runtime, open_runtime
 from cryptoj.store import UnitOfWork
-from tests.utils.fixtures.sandbox import SandboxHandle
+from tests.utils.fixtures.sandbox import SandboxHandle, stepped_bars
 from tests.utils.fixtures.services import NO_RISK_LIMITS, limit, market, service_settings
 
 pytestmark = pytest.mark.integration
@@ -368,12 +368,7 @@ async def test_a_resting_paper_order_fills_on_the_trades_printed_after_it(
 ) -> None:
     """Bars at 100 then at 90: a paper bid at 95 rests, and fills as maker at 95 once the market trades below."""
     start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-    bars = tmp_path / "bars.csv"
-    rows = ["start,open,high,low,close,volume"]
-    for minute in range(30):
-        price = "100" if minute < 5 else "90"
-        rows.append(f"{int(start.timestamp()) + 60 * minute},{price},{price},{price},{price},5")
-    bars.write_text("\n".join(rows) + "\n")
+    bars = stepped_bars(tmp_path / "bars.csv", start=start, minutes=30, before="100", after="90")
     exchange = SandboxExchange(seed=1, data={"BTC-USD": bars}, clock=SimClock(start=start, speed=0))
     exchange.trust(sandbox_key[0])
     server = SandboxServer(exchange, step_interval=None).start()

@@ -37,7 +37,6 @@ from cryptoj.domain.side import Side
 from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.exchange import SandboxExchange
 from cryptoj.sandbox.faults import FaultConfig
-from cryptoj.sandbox.server import SandboxServer
 from cryptoj.services.executor import OrderKey
 from cryptoj.services.mapping import order_configuration_for
 from cryptoj.services.runtime import Runtime, open_runtime
@@ -46,7 +45,7 @@ from cryptoj.store import UnitOfWork, open_store
 from flows.reconcile import reconcile
 from flows.risk import RiskBreach, risk_check
 from flows.trading import trading_cycle
-from tests.utils.fixtures.sandbox import SandboxHandle
+from tests.utils.fixtures.sandbox import SandboxHandle, serve, stepped_bars
 from tests.utils.fixtures.services import limit, service_settings
 from tests.utils.helpers.kill_after_send import PRODUCT, intent_for
 
@@ -174,19 +173,9 @@ def stepped_sandbox(tmp_path: Path, sandbox_key: tuple[CdpKey, Path]) -> Iterato
     A bid at 95.00 rests above the market, then meets one ask level at its price per step: a partial fill
     per step, at a size the test does not choose, until it is filled.
     """
-    bars = tmp_path / "bars.csv"
-    rows = ["start,open,high,low,close,volume"]
-    for minute in range(120):
-        price = "100.00" if minute < 5 else "94.99"
-        rows.append(f"{int(START.timestamp()) + 60 * minute},{price},{price},{price},{price},5")
-    bars.write_text("\n".join(rows) + "\n")
+    bars = stepped_bars(tmp_path / "bars.csv", start=START, minutes=120, before="100.00", after="94.99")
     exchange = SandboxExchange(seed=1, data={"BTC-USD": bars}, clock=SimClock(start=START, speed=0))
-    exchange.trust(sandbox_key[0])
-    server = SandboxServer(exchange, step_interval=None).start()
-    try:
-        yield SandboxHandle(server=server, exchange=exchange, key=sandbox_key[0], key_file=sandbox_key[1])
-    finally:
-        server.stop(wait=False)
+    yield from serve(exchange, sandbox_key, step_interval=None)
 
 
 # --- 1. the order lifecycle ------------------------------------------------------------------------------------
