@@ -142,8 +142,6 @@ class OrderExecutor(ABC):
         self._engine = engine
         self._risk = risk
         self._clock = clock or (lambda: datetime.now(UTC))
-        # The rules each product was last placed with: a send reads them here rather than from the store.
-        self._rules: dict[str, ProductRules] = {}
 
     # --- the protocol --------------------------------------------------------------------------
 
@@ -153,7 +151,6 @@ class OrderExecutor(ABC):
         """Turn `intent` into exactly one order, or into a stored denial; a repeat sends nothing new."""
         if rules.product_id != intent.product_id:
             raise InvalidIntent(f"rules are for {rules.product_id}, the intent for {intent.product_id}")
-        self._rules[rules.product_id] = rules
         coid = key.client_order_id(intent.product_id)
         existing = load_order(self._engine, coid)
         if existing is not None:

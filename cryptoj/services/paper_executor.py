@@ -131,7 +131,7 @@ class PaperExecutor(OrderExecutor):
         the store would not know of: one transaction instead of two. Another worker that stored the same
         intent first wins, as for a live order (its outcome is the one kept, ours is not written).
         """
-        result = await self._work_out(order)
+        result = await self._work_out(order, rules)
         now = self._clock()
         fills = list(result.fills)
         for fill in fills:
@@ -155,7 +155,9 @@ class PaperExecutor(OrderExecutor):
         return Placement(order, tuple(fills), sent=True)
 
     async def _send(self, order: Order) -> Placement:
-        result = await self._work_out(order)
+        with UnitOfWork(self._engine, read_only=True) as uow:  # an order met again: its rules are stored
+            rules = uow.products.get(order.intent.product_id)
+        result = await self._work_out(order, rules)
         try:
             stored, fills = self._apply(order.client_order_id, result, checked_at=self._clock())
         except DuplicateRecord:
@@ -166,7 +168,7 @@ class PaperExecutor(OrderExecutor):
             return Placement(current)
         return Placement(stored, tuple(fills), sent=True)
 
-    async def _work_out(self, order: Order) -> PaperResult:
+    async def _work_out(self, order: Order, rules: ProductRules) -> PaperResult:
         """What the exchange's book would do with `order` now, or its rejection when funds fall short."""
         intent = order.intent
         now = self._clock()
@@ -174,10 +176,6 @@ class PaperExecutor(OrderExecutor):
         shortfall = await self._shortfall(order, book)
         if shortfall is not None:
             return PaperResult((), OrderStatus.REJECTED, None, shortfall)
-        rules = self._rules.get(intent.product_id)
-        if rules is None:  # an order met again after a restart, not placed by this executor
-            with UnitOfWork(self._engine, read_only=True) as uow:
-                rules = uow.products.get(intent.product_id)
         last = None
         if intent.order_type is OrderType.STOP_LIMIT:
             last = (await self._exchange.ticker(intent.product_id, limit=1)).last_price
