@@ -122,6 +122,5 @@ class TradingService:
     async def place(self, item: CycleIntent, marks: Mapping[str, Decimal]) -> Placement:
         """Place one intent through the executor's protocol (a repeat sends nothing new)."""
         product_id = item.intent.product_id
-        if product_id not in self._rules:
-            self._rules.update(self.market_data.rules([product_id]))
+        self.load_rules([product_id])
         return await self._rt.executor.place(item.intent, key=item.key, rules=self._rules[product_id], marks=marks)
