@@ -9,7 +9,7 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, FlowRunFilter, FlowRunFilterId
 
 from cryptoj.config import load_settings
 from cryptoj.sandbox.faults import FaultConfig
@@ -79,7 +79,13 @@ async def test_one_products_failure_fails_its_task_not_the_others(flow_env: Sand
     assert "BTC-USD" in latest  # while the healthy product was stored
 
 
-async def test_a_transient_failure_is_retried_by_prefect_and_the_run_completes(flow_env: SandboxHandle) -> None:
+async def _task_run_counts(flow_run_id: UUID) -> dict[str, int]:
+    async with get_client() as client:
+        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return {run.name: run.run_count for run in runs}
+
+
+async def test_a_passing_failure_is_retried_by_the_client_within_the_task(flow_env: SandboxHandle) -> None:
     # The sandbox fails the run's first request (a 503) and none of the next ones.
     seed = _seed_failing_first("error_5xx", rate=0.05, fail=1, then_pass=40)
     flow_env.exchange.faults.configure(FaultConfig(seed=seed, error_5xx_rate=0.05))
@@ -88,6 +94,25 @@ async def test_a_transient_failure_is_retried_by_prefect_and_the_run_completes(f
     flow_env.exchange.faults.configure(FaultConfig())
     assert fired == {"error_5xx": 1}
     assert state.is_completed()
+    runs = await _task_run_counts(state.state_details.flow_run_id)  # type: ignore[arg-type]
+    assert runs
+    assert all(count == 1 for count in runs.values()), runs  # no task ran twice for it
+
+
+async def test_a_failure_outlasting_the_clients_retries_is_retried_by_prefect(
+    flow_env: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The run's first three requests fail, more than the client's single retry covers: the task runs again.
+    monkeypatch.setenv("CRYPTOJ_MAX_RETRIES", "1")
+    seed = _seed_failing_first("error_5xx", rate=0.05, fail=3, then_pass=40)
+    flow_env.exchange.faults.configure(FaultConfig(seed=seed, error_5xx_rate=0.05))
+    state = await market_data(["BTC-USD"], lookback_minutes=10, return_state=True)
+    fired = dict(flow_env.exchange.faults.fired)
+    flow_env.exchange.faults.configure(FaultConfig())
+    assert fired == {"error_5xx": 3}
+    assert state.is_completed()
+    runs = await _task_run_counts(state.state_details.flow_run_id)  # type: ignore[arg-type]
+    assert sorted(runs.values())[-1] == 2, runs  # the product's pull, retried once by Prefect
 
 
 async def test_a_cycle_re_run_with_the_same_key_places_nothing_new(flow_env: SandboxHandle) -> None:
@@ -187,3 +212,12 @@ async def test_a_cycle_trades_the_products_whose_data_came_and_fails_naming_the_
     with _store() as uow:
         traded = {order.intent.product_id for order in uow.orders.by_cycle("one-missing")}
     assert traded == {"BTC-USD"}  # the product whose data came traded all the same
+
+
+async def test_a_cycle_whose_every_pull_failed_places_nothing_and_fails_naming_them(flow_env: SandboxHandle) -> None:
+    state = await trading_cycle(["NOPE-USD", "NADA-USD"], key="none-came", return_state=True)
+    assert state.is_failed()
+    with pytest.raises(MarketDataIncomplete, match="NOPE-USD, NADA-USD"):
+        await state.aresult()
+    with _store() as uow:
+        assert uow.orders.by_cycle("none-came") == []
