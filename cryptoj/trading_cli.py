@@ -72,13 +72,21 @@ def run(
 
 
 async def _run_steps(status: Status) -> dict[str, Any]:
+    from flows._runtime import prefect_clients
+
+    status.update("Starting Prefect (the first run also builds its database)...")
+    async with prefect_clients():  # the four flow runs share one pair of Prefect clients
+        return await _steps(status)
+
+
+async def _steps(status: Status) -> dict[str, Any]:
     from flows.market_data import market_data
     from flows.reconcile import reconcile
     from flows.risk import risk_check
     from flows.trading import trading_cycle
 
     problems: list[str] = []
-    status.update("Pulling market data (the first run also starts Prefect and builds its database)...")
+    status.update("Pulling market data...")
     pulled = await market_data(return_state=True)
     if not pulled.is_completed():
         problems.append(f"market data: {pulled.message}")
