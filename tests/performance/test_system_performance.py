@@ -9,12 +9,14 @@ these, `.ci/run` runs them once with --benchmark-disable.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import random
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -31,6 +33,7 @@ from tests.utils.helpers.sandbox_child import sandbox_in_child
 pytestmark = pytest.mark.performance
 
 TEN = [f"P{i}-USD" for i in range(10)]
+_T = TypeVar("_T")
 YEAR_BARS = 365 * 24 * 60
 
 
@@ -61,6 +64,7 @@ def _ten_product_cycles(
     trade_every_round: bool,
 ) -> dict[str, object]:
     """Time trading cycles over ten products on paper, the store already holding an hour of candles."""
+    from flows._runtime import prefect_clients
     from flows.market_data import market_data
     from flows.trading import trading_cycle
 
@@ -82,16 +86,26 @@ def _ten_product_cycles(
     next_weights()
     loop = asyncio.new_event_loop()
     keys = iter(range(1_000))
+    # Every round runs in one context holding one pair of Prefect clients, as a process running cycles one
+    # after another holds them (`flows._runtime.prefect_clients`, which `cryptoj run` and the workers use).
+    context = contextvars.copy_context()
+    clients = prefect_clients()
+
+    def run(coroutine: Coroutine[Any, Any, _T]) -> _T:
+        return loop.run_until_complete(loop.create_task(coroutine, context=context))
+
     try:
-        loop.run_until_complete(market_data(lookback_minutes=60))  # the store holds history, as on a running system
+        run(clients.__aenter__())
+        run(market_data(lookback_minutes=60))  # the store holds history, as on a running system
         if not trade_every_round:
-            loop.run_until_complete(trading_cycle(key="bench-setup"))  # at the weights now: nothing left to trade
+            run(trading_cycle(key="bench-setup"))  # at the weights now: nothing left to trade
         summary: dict[str, object] = benchmark.pedantic(
-            lambda: loop.run_until_complete(trading_cycle(key=f"bench-{next(keys)}")),
+            lambda: run(trading_cycle(key=f"bench-{next(keys)}")),
             setup=next_weights if trade_every_round else None,
-            rounds=5,
+            rounds=10,
             warmup_rounds=1,
         )
+        run(clients.__aexit__(None, None, None))
     finally:
         loop.close()
     if not benchmark.disabled:
@@ -101,7 +115,7 @@ def _ten_product_cycles(
 
 def test_one_paper_trading_cycle_for_ten_products(
     benchmark: BenchmarkFixture,
-    prefect_harness: None,
+    prefect_on_postgres: str,
     ten_products: Venue,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -116,7 +130,7 @@ def test_one_paper_trading_cycle_for_ten_products(
 
 def test_one_paper_trading_cycle_for_ten_products_with_nothing_to_trade(
     benchmark: BenchmarkFixture,
-    prefect_harness: None,
+    prefect_on_postgres: str,
     ten_products: Venue,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
