@@ -18,6 +18,7 @@ kills it knows where it was.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import signal
@@ -45,30 +46,33 @@ def weights_for(products: list[str], number: int) -> str:
 
 async def _run(progress: Path, worker: int, first: int, deadline: float) -> None:
     from cryptoj.config import load_settings
+    from flows._runtime import prefect_clients
     from flows.trading import trading_cycle
 
     products = load_settings().products
     number = first
-    with progress.open("a", encoding="utf-8") as out:
-        while number == first or time.time() < deadline:
-            key = cycle_key(worker, number)
-            os.environ["CRYPTOJ_REBALANCE_WEIGHTS"] = weights_for(products, number)
-            out.write(f"start {key} {time.time():.3f}\n")
-            out.flush()
-            state = "NOT_RUN"
-            for _ in range(ATTEMPTS):
-                try:
-                    result = await trading_cycle(key=key, return_state=True)
-                except Exception as exc:  # the Prefect API failed the run's creation: run it again
-                    state = f"ERROR:{type(exc).__name__}"
-                    continue
-                state = result.type.value
-                if result.is_completed():
-                    break
-            out.write(f"end {key} {state} {time.time():.3f}\n")
-            out.flush()
-            number += 1
-        out.write("done\n")
+    # One pair of Prefect clients for all the worker's cycles, as `cryptoj run` holds for its flows.
+    async with prefect_clients():
+        with progress.open("a", encoding="utf-8") as out:
+            while number == first or time.time() < deadline:
+                key = cycle_key(worker, number)
+                os.environ["CRYPTOJ_REBALANCE_WEIGHTS"] = weights_for(products, number)
+                out.write(f"start {key} {time.time():.3f}\n")
+                out.flush()
+                state = "NOT_RUN"
+                for _ in range(ATTEMPTS):
+                    try:
+                        result = await trading_cycle(key=key, return_state=True)
+                    except Exception as exc:  # the Prefect API failed the run's creation: run it again
+                        state = f"ERROR:{type(exc).__name__}"
+                        continue
+                    state = result.type.value
+                    if result.is_completed():
+                        break
+                out.write(f"end {key} {state} {time.time():.3f}\n")
+                out.flush()
+                number += 1
+            out.write("done\n")
 
 
 def _reconcile(out: Path) -> None:
@@ -96,10 +100,39 @@ def _child(line: str) -> NoReturn:
     os._exit(code)
 
 
+# What a flow run imports on first use (Prefect's engines, the FastAPI encoder its parameters go through,
+# anyio's backend, sqlite3, ...): imported by the zygote, or every fork pays for them again, about 1 s of CPU
+# each (measured: a fifth of the workers' CPU in a run with ten worker starts). Found by listing sys.modules
+# in a worker after its cycles against the list before them.
+_FIRST_USE = (
+    "anyio._backends._asyncio",
+    "anyio.streams.tls",
+    "cryptography.hazmat.backends.openssl",
+    "encodings.idna",
+    "fastapi",
+    "fastapi.encoders",
+    "prefect._internal.attempt_control",
+    "prefect._internal.control_listener",
+    "prefect.concurrency.v1.context",
+    "prefect.engine",
+    "prefect.flow_engine",
+    "prefect.task_engine",
+    "prefect.telemetry.run_telemetry",
+    "prefect.utilities.visualization",
+    "pydantic.color",
+    "rich._emoji_codes",
+    "sqlite3",
+    "stringprep",
+)
+
+
 def _zygote() -> None:
     began = time.monotonic()
     import flows.reconcile
     import flows.trading  # noqa: F401 - imported once here, inherited by every fork
+
+    for name in _FIRST_USE:
+        importlib.import_module(name)
 
     print(f"ready {time.monotonic() - began:.2f}", flush=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped as they die; the killer needs no status
