@@ -97,7 +97,12 @@ def test_deploy_all_then_two_workers_run_one_cycle_and_place_each_order_once(ser
     finally:
         for worker in workers:
             worker.terminate()
-            worker.wait(timeout=30)
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # still starting a flow run's process on a loaded machine (seen)
+                worker.kill()
+                worker.wait()
     assert states == ["COMPLETED", "COMPLETED"]
     keys = asyncio.run(_artifact_keys(server_env["PREFECT_API_URL"], ids))
     for artifacts in keys:
