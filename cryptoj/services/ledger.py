@@ -91,17 +91,53 @@ def record_outcome(
 
 
 def move_positions(uow: UnitOfWork, fills: Sequence[Fill], *, at: datetime) -> None:
-    """Move the stored positions by `fills` (new ones: a fill applied twice is counted twice), in `uow`."""
-    positions: dict[str, Position] = {}
+    """Move the stored positions by `fills` (new ones: a fill applied twice is counted twice), in `uow`.
+
+    Fills can reach the store in another order than they happened: a worker killed between a buy's send
+    and its store leaves the buy to a later run (its re-run, or the reconciliation), while the next cycle,
+    deciding on the exchange's balances, already sells what that buy bought. A product whose new fills are
+    older than a fill it already counts, or whose sell finds too little held, has its position rebuilt from
+    all its fills (of orders CryptoJ placed) in the order they happened. A sell whose buy is still missing
+    stays out meanwhile, and the rebuild the late buy brings about counts it: once every fill is in, the
+    position is the exchange's, whatever order they came in (before, such a sell was dropped for good).
+    """
+    by_product: dict[str, list[Fill]] = {}
+    for fill in sorted(fills, key=_happened):
+        by_product.setdefault(fill.product_id, []).append(fill)
+    for product_id, new in by_product.items():
+        position = uow.positions.get(product_id)  # first: on PostgreSQL it makes movers of a product take turns
+        fresh = {fill.trade_id for fill in new}
+        first = new[0].time
+        counted_later = any(
+            f.time > first and f.trade_id not in fresh for f in uow.fills.placed(product_id, since=first)
+        )
+        if counted_later or not _applies(position, new):
+            position = _rebuilt(product_id, uow.fills.placed(product_id))
+        uow.positions.save(position, at=at)
+
+
+def _happened(fill: Fill) -> tuple[datetime, str]:
+    return fill.time, fill.trade_id
+
+
+def _applies(position: Position, fills: Sequence[Fill]) -> bool:
+    """Apply `fills` in turn; False at the first that cannot be (a sell of more than is held)."""
     for fill in fills:
-        position = positions.get(fill.product_id) or uow.positions.get(fill.product_id)
+        try:
+            position.apply(fill)
+        except PositionError:
+            return False
+    return True
+
+
+def _rebuilt(product_id: str, fills: Sequence[Fill]) -> Position:
+    """The position `fills` make in the order given, leaving out (and logging) a sell of more than is held."""
+    position = Position(product_id)
+    for fill in fills:
         try:
             position.apply(fill)
         except PositionError as exc:
-            # The exchange's fill is a fact: it is stored whatever our position says. A sell beyond what
-            # CryptoJ holds means coins bought elsewhere were sold; the position stays and says so in the log.
-            _log.error("fill %s not applied to the %s position: %s", fill.trade_id, fill.product_id, exc)
-            continue
-        positions[fill.product_id] = position
-    for position in positions.values():
-        uow.positions.save(position, at=at)
+            # The exchange's fill is a fact and is stored; the buy it sells has not reached the store yet
+            # (or coins bought elsewhere were sold). The rebuild the late buy brings about counts it.
+            _log.warning("fill %s waits for the fills before it in the %s position: %s", fill.trade_id, product_id, exc)
+    return position

@@ -102,6 +102,14 @@ class FillRepository:
             query = query.where(_fills.c.time >= since)
         return self._load(query)
 
+    def placed(self, product_id: str, *, since: datetime | None = None) -> list[Fill]:
+        """The fills of `product_id` of orders CryptoJ placed (in a cycle; not adopted ones), oldest first."""
+        ours = select(_orders.c.client_order_id).where(_orders.c.cycle_key.is_not(None))
+        query = select(_fills).where(_fills.c.product_id == product_id, _fills.c.client_order_id.in_(ours))
+        if since is not None:
+            query = query.where(_fills.c.time >= since)
+        return self._load(query)
+
     def _load(self, query: Any) -> list[Fill]:
         rows = self._connection.execute(query.order_by(_fills.c.time, _fills.c.trade_id)).mappings()
         return [

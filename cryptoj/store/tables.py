@@ -157,7 +157,11 @@ class FillRow(SQLModel, table=True):
     """One execution; its product and the exchange's trade id (numbered per product) make a repeat a no-op."""
 
     __tablename__ = "fills"
-    __table_args__ = (Index("ix_fills_client_order_id", "client_order_id"),)
+    __table_args__ = (
+        Index("ix_fills_client_order_id", "client_order_id"),
+        # A position is rebuilt from its product's fills in time order when they were recorded out of it.
+        Index("ix_fills_product_time", "product_id", "time"),
+    )
 
     trade_id: str = Field(sa_column=Column(String(64), primary_key=True))
     client_order_id: str = Field(
