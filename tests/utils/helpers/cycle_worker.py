@@ -9,10 +9,11 @@ time for three at once on the loaded 2-core test machine, longer than most cycle
 
 A worker runs the cycles keyed `longrun/wWORKER@N` for N = FIRST, FIRST + 1, ... against the Prefect API
 and the exchange the environment names (PREFECT_API_URL, CRYPTOJ_*), starting no new cycle after DEADLINE
-(a Unix time); cycle FIRST always runs, since a replacement starts at the cycle its killed predecessor was
-in. A flow run that ends failed is run again with the same key, as a Prefect flow retry would. It appends
-`start KEY TIME` and `end KEY STATE TIME` to PROGRESS, and `done` when it stops, each flushed, so whoever
-kills it knows where it was.
+(a Unix time) or once a file named `stop` is in PROGRESS's folder (the run has the intents it wanted); cycle
+FIRST always runs, since a replacement starts at the cycle its killed predecessor was in. A flow run that
+ends failed is run again with the same key, as a Prefect flow retry would. It appends `start KEY TIME` and
+`end KEY STATE TIME` to PROGRESS, and `done` when it stops, each flushed, so whoever kills it knows where it
+was.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ async def _run(progress: Path, worker: int, first: int, deadline: float) -> None
     # One pair of Prefect clients for all the worker's cycles, as `cryptoj run` holds for its flows.
     async with prefect_clients():
         with progress.open("a", encoding="utf-8") as out:
-            while number == first or time.time() < deadline:
+            stop = progress.parent / "stop"
+            while number == first or (time.time() < deadline and not stop.exists()):
                 key = cycle_key(worker, number)
                 os.environ["CRYPTOJ_REBALANCE_WEIGHTS"] = weights_for(products, number)
                 out.write(f"start {key} {time.time():.3f}\n")
