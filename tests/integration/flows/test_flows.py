@@ -79,22 +79,24 @@ async def test_one_products_failure_fails_its_task_not_the_others(flow_env: Sand
     assert "BTC-USD" in latest  # while the healthy product was stored
 
 
-async def _task_run_counts(flow_run_id: UUID) -> dict[str, int]:
+async def _pull_with_failing_requests(sandbox: SandboxHandle, fail: int) -> tuple[int, dict[str, int]]:
+    """A market-data run whose first `fail` requests get a 5xx: the faults fired, and each task's run count."""
+    seed = _seed_failing_first("error_5xx", rate=0.05, fail=fail, then_pass=40)
+    sandbox.exchange.faults.configure(FaultConfig(seed=seed, error_5xx_rate=0.05))
+    state = await market_data(["BTC-USD"], lookback_minutes=10, return_state=True)
+    fired = sandbox.exchange.faults.fired.get("error_5xx", 0)
+    sandbox.exchange.faults.configure(FaultConfig())
+    assert state.is_completed()
     async with get_client() as client:
-        runs = await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-    return {run.name: run.run_count for run in runs}
+        runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
+    return fired, {run.name: run.run_count for run in runs}
 
 
 async def test_a_passing_failure_is_retried_by_the_client_within_the_task(flow_env: SandboxHandle) -> None:
-    # The sandbox fails the run's first request (a 503) and none of the next ones.
-    seed = _seed_failing_first("error_5xx", rate=0.05, fail=1, then_pass=40)
-    flow_env.exchange.faults.configure(FaultConfig(seed=seed, error_5xx_rate=0.05))
-    state = await market_data(["BTC-USD"], lookback_minutes=10, return_state=True)
-    fired = dict(flow_env.exchange.faults.fired)
-    flow_env.exchange.faults.configure(FaultConfig())
-    assert fired == {"error_5xx": 1}
-    assert state.is_completed()
-    runs = await _task_run_counts(state.state_details.flow_run_id)  # type: ignore[arg-type]
+    fired, runs = await _pull_with_failing_requests(flow_env, fail=1)
+    assert fired == 1
     assert runs
     assert all(count == 1 for count in runs.values()), runs  # no task ran twice for it
 
@@ -104,14 +106,8 @@ async def test_a_failure_outlasting_the_clients_retries_is_retried_by_prefect(
 ) -> None:
     # The run's first three requests fail, more than the client's single retry covers: the task runs again.
     monkeypatch.setenv("CRYPTOJ_MAX_RETRIES", "1")
-    seed = _seed_failing_first("error_5xx", rate=0.05, fail=3, then_pass=40)
-    flow_env.exchange.faults.configure(FaultConfig(seed=seed, error_5xx_rate=0.05))
-    state = await market_data(["BTC-USD"], lookback_minutes=10, return_state=True)
-    fired = dict(flow_env.exchange.faults.fired)
-    flow_env.exchange.faults.configure(FaultConfig())
-    assert fired == {"error_5xx": 3}
-    assert state.is_completed()
-    runs = await _task_run_counts(state.state_details.flow_run_id)  # type: ignore[arg-type]
+    fired, runs = await _pull_with_failing_requests(flow_env, fail=3)
+    assert fired == 3
     assert sorted(runs.values())[-1] == 2, runs  # the product's pull, retried once by Prefect
 
 
