@@ -104,8 +104,12 @@ class FillRepository:
 
     def placed(self, product_id: str, *, since: datetime | None = None) -> list[Fill]:
         """The fills of `product_id` of orders CryptoJ placed (in a cycle; not adopted ones), oldest first."""
-        ours = select(_orders.c.client_order_id).where(_orders.c.cycle_key.is_not(None))
-        query = select(_fills).where(_fills.c.product_id == product_id, _fills.c.client_order_id.in_(ours))
+        # A join, not `IN (orders of a cycle)`: the fills index on (product, time) leads, each order read by its key.
+        query = (
+            select(_fills)
+            .join(_orders, _orders.c.client_order_id == _fills.c.client_order_id)
+            .where(_fills.c.product_id == product_id, _orders.c.cycle_key.is_not(None))
+        )
         if since is not None:
             query = query.where(_fills.c.time >= since)
         return self._load(query)
