@@ -61,6 +61,12 @@ def database_url(settings: Settings) -> URL:
             raise ConfigurationError(f"database_url names no database: {describe_url(url)}")
         return url
     if backend == "sqlite" and driver in ("", "pysqlite"):
+        if url.host or url.username or url.password or url.port:
+            # SQLAlchemy would refuse it at the first connection, with a traceback (seen: `sqlite://u:pw@/x.db`).
+            raise ConfigurationError(
+                "database_url: a SQLite URL names a file, not a user, host or port "
+                f"(sqlite:///relative/path.db or sqlite:////absolute/path.db); got {describe_url(url)}"
+            )
         if not url.database or url.database == ":memory:":
             raise ConfigurationError("database_url: an in-memory SQLite database would lose everything; give a file")
         return url.set(drivername="sqlite+pysqlite")

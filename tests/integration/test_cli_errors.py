@@ -209,9 +209,10 @@ def test_a_malformed_cryptoj_toml(tmp_path: Path) -> None:
     [
         ("postgresql://trader:pw-s3cret@db:abc/cryptoj", "its port is not a number between 1 and 65535"),
         ("postgresql://trader:pw-s3cret@db:70000/cryptoj", "port 70000 is not between 1 and 65535"),
+        ("sqlite://trader:pw-s3cret@/cryptoj.db", "a SQLite URL names a file, not a user, host or port"),
     ],
 )
-def test_a_database_url_with_a_bad_port(url: str, expected: str) -> None:
+def test_a_database_url_with_a_bad_port_or_form(url: str, expected: str) -> None:
     line = _failed(_run("db", "upgrade", env={"CRYPTOJ_DATABASE_URL": url}))
     assert line.startswith(f"ConfigurationError: database_url: {expected}")
     assert "pw-s3cret" not in line

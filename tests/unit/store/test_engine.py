@@ -40,6 +40,8 @@ def test_a_sqlite_url_names_a_file(tmp_path: Path) -> None:
         ("postgresql://trader:s3cret@db", "names no database"),
         ("sqlite://", "in-memory"),
         ("sqlite:///:memory:", "in-memory"),
+        ("sqlite://trader:s3cret@/x.db", "names a file, not a user, host or port"),
+        ("sqlite://dbhost:5432/x.db", "names a file, not a user, host or port"),
         ("postgresql://trader:s3cret@db:abc/cryptoj", r"port is not a number between 1 and 65535"),
         ("postgresql://trader:s3cret@db:70000/cryptoj", r"port 70000 is not between 1 and 65535"),
         ("postgresql://trader:s3cret@db:0/cryptoj", r"port 0 is not between 1 and 65535"),
