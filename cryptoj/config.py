@@ -56,6 +56,7 @@ _PREFIX = "CRYPTOJ_"
 _JSON_EXAMPLES = {"products": '["BTC-USD","ETH-USD"]'}
 # Coinbase's product ids: BTC-USD, 1INCH-USD, BIT-26JUN26-CDE (futures); ASCII only (\w would take other scripts).
 _PRODUCT_ID = re.compile(r"[A-Za-z0-9]{1,32}(?:-[A-Za-z0-9]{1,32}){1,3}", re.ASCII)
+_CURRENCY = re.compile(r"[A-Za-z0-9]{1,32}", re.ASCII)
 
 
 class ExchangeName(StrEnum):
@@ -209,6 +210,17 @@ class Settings(BaseSettings):
     def _weighted_product_ids(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
         if not all(_PRODUCT_ID.fullmatch(product_id) for product_id in value):
             raise ValueError("its keys must be product ids such as BTC-USD (letters and digits joined by -)")
+        return value
+
+    @field_validator("paper_cash", mode="after")
+    @classmethod
+    def _paper_balances(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        # A paper account starts with what a real one could hold: no debt, no currency code of another shape.
+        for currency, amount in value.items():
+            if not _CURRENCY.fullmatch(currency):
+                raise ValueError(f"{currency!r} is not a currency code such as USD (letters and digits)")
+            if not amount.is_finite() or amount < 0:
+                raise ValueError(f"{currency} starts at {amount}: a paper balance is a finite amount of 0 or more")
         return value
 
     @field_validator("home", "api_key_file", mode="after")

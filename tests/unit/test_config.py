@@ -390,3 +390,27 @@ def test_an_endpoint_whose_host_or_port_cannot_be_read_is_refused(
         ConfigurationError, match=rf"{name.lower()} \(CRYPTOJ_{name}\): the host or port cannot be read"
     ):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("cash", "problem"),
+    [
+        ('{"USD": "-5"}', "paper_cash (CRYPTOJ_PAPER_CASH): USD starts at -5: a paper balance is a finite amount of 0 "
+         "or more"),
+        ('{"USD": "Infinity"}', "paper_cash.USD (CRYPTOJ_PAPER_CASH): Input should be a finite number"),
+        ('{"US D": "5"}', "paper_cash (CRYPTOJ_PAPER_CASH): 'US D' is not a currency code such as USD (letters and "
+         "digits)"),
+    ],
+)  # fmt: skip
+def test_a_paper_balance_no_account_could_hold_is_refused(
+    monkeypatch: pytest.MonkeyPatch, cash: str, problem: str
+) -> None:
+    monkeypatch.setenv("CRYPTOJ_PAPER_CASH", cash)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert str(caught.value) == f"invalid settings: {problem}"
+
+
+def test_paper_balances_of_zero_and_of_several_currencies_are_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRYPTOJ_PAPER_CASH", '{"USD": "0", "USDC": "250.5", "EUR": "10"}')
+    assert load_settings().paper_cash == {"USD": Decimal(0), "USDC": Decimal("250.5"), "EUR": Decimal(10)}
