@@ -94,8 +94,8 @@ def _ten_product_cycles(
     def run(coroutine: Coroutine[Any, Any, _T]) -> _T:
         return loop.run_until_complete(loop.create_task(coroutine, context=context))
 
+    run(clients.__aenter__())
     try:
-        run(clients.__aenter__())
         run(market_data(lookback_minutes=60))  # the store holds history, as on a running system
         if not trade_every_round:
             run(trading_cycle(key="bench-setup"))  # at the weights now: nothing left to trade
@@ -105,8 +105,8 @@ def _ten_product_cycles(
             rounds=10,
             warmup_rounds=1,
         )
-        run(clients.__aexit__(None, None, None))
     finally:
+        run(clients.__aexit__(None, None, None))
         loop.close()
     if not benchmark.disabled:
         benchmark.extra_info["seconds_per_cycle"] = round(benchmark.stats.stats.median, 3)
