@@ -21,7 +21,7 @@ the services (40-46 s of wall time for three at once on this machine), more than
 of the zygote that imported them once starts at once, and dies and restarts as a process all the same.
 
 Thousands of intents take minutes on this 2-core machine (9.25 a second: 2,035 in 220 s of cycles), so the
-default window is 40 s (about 420) and `.ci/run` asks for 2,000 within 600 s (docs/testing.md).
+default window is 40 s (about 420) and `.ci/run` asks for 2,000 within 900 s (docs/testing.md).
 """
 
 from __future__ import annotations
