@@ -33,13 +33,11 @@ __all__ = ["market_data", "pull_all", "pull_product"]
     retry_condition_fn=retry_transient,
     cache_policy=NO_CACHE,
 )
-async def pull_product(
-    product_id: str, lookback_minutes: int, backfill: bool = False, quotes: bool = True
-) -> ProductSnapshot:
+async def pull_product(product_id: str, lookback_minutes: int, backfill: bool = False) -> ProductSnapshot:
     """Store one product's rules and new candles; read its top of book."""
     rt = runtime()
-    # Rules, best bid/ask, ticker (with quotes), and the candle windows (one per 300 buckets of the lookback at most).
-    await draw_budget((3 if quotes else 0) + max(1, lookback_minutes // 300))
+    # Rules, best bid/ask, ticker, and the candle windows (one per 300 buckets of the lookback at most).
+    await draw_budget(3 + max(1, lookback_minutes // 300))
     service = MarketDataService(rt.exchange, rt.engine)
     artifact_id = None
     lookback = timedelta(minutes=lookback_minutes)
@@ -53,9 +51,7 @@ async def pull_product(
         elif artifact_id is not None:
             await aupdate_progress_artifact(artifact_id=artifact_id, progress=done * 100)
 
-    snapshot = await service.sync_product(
-        product_id, lookback=lookback, progress=progress, backfill=backfill, quotes=quotes
-    )
+    snapshot = await service.sync_product(product_id, lookback=lookback, progress=progress, backfill=backfill)
     get_run_logger().info(
         "%s: %d candle(s) stored from %s; last trade %s, bid %s, ask %s",
         product_id, snapshot.candles_stored, f"{snapshot.first_pulled:%Y-%m-%d %H:%M}", snapshot.last_price,
@@ -65,14 +61,14 @@ async def pull_product(
 
 
 async def pull_all(
-    products: list[str], lookback_minutes: int, *, backfill: bool = False, quotes: bool = True
+    products: list[str], lookback_minutes: int, *, backfill: bool = False
 ) -> list[State[ProductSnapshot]]:
     """Pull every product at once; a product's failure stays in its own state."""
     # Prefect types an async task called with return_state=True as returning the state; it returns a coroutine.
     calls = [
         cast(
             "Awaitable[State[ProductSnapshot]]",
-            pull_product(pid, lookback_minutes, backfill, quotes, return_state=True),
+            pull_product(pid, lookback_minutes, backfill, return_state=True),
         )
         for pid in products
     ]
