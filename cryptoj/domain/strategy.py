@@ -192,13 +192,16 @@ class RebalanceToWeights:
 
     Parameters:
         weights: product -> fraction of equity (each >= 0, summing to at most 1).
-        band: no trade for a product until its weight drifts more than this fraction from target.
+        band: no trade for a product until its weight strays from its target by more than this fraction of
+            the target (a fraction, not points of equity, so a small weight trades as readily as a large one:
+            over a hundred products at 0.5 % each a band of one point of equity would never buy). A product
+            weighted 0 is sold whenever it is held.
         currency: the quote currency equity is counted in.
         name: the strategy's name.
     """
 
     weights: Mapping[str, Decimal]
-    band: Decimal = Decimal("0.01")
+    band: Decimal = Decimal("0.05")
     currency: str = "USD"
     name: str = "rebalance"
 
@@ -228,7 +231,7 @@ class RebalanceToWeights:
         for product_id, weight in self.weights.items():
             price = prices[product_id]
             held = portfolio.size(product_id)
-            if abs(held * price / equity - weight) <= self.band:
+            if abs(held * price / equity - weight) <= self.band * weight:
                 result[product_id] = held
             else:
                 result[product_id] = weight * equity / price

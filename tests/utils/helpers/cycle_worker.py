@@ -26,6 +26,7 @@ import signal
 import sys
 import time
 import traceback
+from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn
 
@@ -41,7 +42,8 @@ def cycle_key(worker: int, number: int) -> str:
 
 def weights_for(products: list[str], number: int) -> str:
     """CRYPTOJ_REBALANCE_WEIGHTS for a cycle: the weights swing between cycles so every product trades."""
-    weight = "0.01" if number % 2 == 0 else "0.03"  # 20-60 % of equity over twenty products: several workers' buys fit
+    # 20 % or 60 % of equity over all the products (LONGRUN_PRODUCTS of them): several workers' buys fit.
+    weight = (Decimal("0.2") if number % 2 == 0 else Decimal("0.6")) / len(products)
     return "{" + ",".join(f'"{pid}": "{weight}"' for pid in products) + "}"
 
 
