@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -67,20 +66,15 @@ def _prefect(env: dict[str, str], *args: str, timeout: float = 240) -> str:
 
 
 def test_deploy_all_then_two_workers_run_one_cycle_and_place_each_order_once(server_env: dict[str, str]) -> None:
-    _prefect(server_env, "work-pool", "create", "cryptoj", "--type", "process")
+    api = server_env["PREFECT_API_URL"]
+    # The pool and the runs through the API the CLI calls: each `python -m prefect` costs seconds of imports,
+    # and what this test holds Prefect's CLI to is `deploy --all` and `deployment ls`.
+    asyncio.run(_create_pool(api))
     _prefect(server_env, "deploy", "--all")
     listed = _prefect(server_env, "deployment", "ls")
     for name in ("market-data/local", "risk/local", "trading-cycle/paper", "reconcile/local", "backtest/local"):
         assert name in listed
-    run_ids = [
-        re.search(
-            r"UUID: ([0-9a-f-]{36})",
-            _prefect(server_env, "deployment", "run", "trading-cycle/paper", "--param", f"key={CYCLE_KEY}"),
-        )
-        for _ in range(2)
-    ]
-    ids = [match.group(1) for match in run_ids if match is not None]
-    assert len(ids) == 2
+    ids = asyncio.run(_run_twice(api, "trading-cycle/paper", {"key": CYCLE_KEY}))
     workers = [
         subprocess.Popen(
             # One run each at most, polling every second: both runs are in flight at once, one per worker.
@@ -93,7 +87,7 @@ def test_deploy_all_then_two_workers_run_one_cycle_and_place_each_order_once(ser
         for _ in range(2)
     ]
     try:
-        states = asyncio.run(_wait_for_runs(server_env["PREFECT_API_URL"], ids, within=300))
+        states = asyncio.run(_wait_for_runs(api, ids, within=300))
     finally:
         for worker in workers:
             worker.terminate()
@@ -104,7 +98,7 @@ def test_deploy_all_then_two_workers_run_one_cycle_and_place_each_order_once(ser
                 worker.kill()
                 worker.wait()
     assert states == ["COMPLETED", "COMPLETED"]
-    keys = asyncio.run(_artifact_keys(server_env["PREFECT_API_URL"], ids))
+    keys = asyncio.run(_artifact_keys(api, ids))
     for artifacts in keys:
         assert {"orders-placed", "positions"} <= artifacts
 
@@ -120,6 +114,27 @@ def test_deploy_all_then_two_workers_run_one_cycle_and_place_each_order_once(ser
     for product_id, position in positions.items():
         filled = sum((o.filled_size for o in orders if o.intent.product_id == product_id), Decimal(0))
         assert position.size == filled  # each order's fills counted once, not once per worker
+
+
+async def _create_pool(api: str) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        async with get_client() as client:
+            await client.create_work_pool(WorkPoolCreate(name="cryptoj", type="process"))
+
+
+async def _run_twice(api: str, deployment: str, parameters: dict[str, str]) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api}):
+        async with get_client() as client:
+            found = await client.read_deployment_by_name(deployment)
+            runs = [await client.create_flow_run_from_deployment(found.id, parameters=parameters) for _ in range(2)]
+    return [str(run.id) for run in runs]
 
 
 async def _wait_for_runs(api: str, ids: list[str], *, within: float) -> list[str]:
