@@ -52,3 +52,18 @@ def test_pytest_on_a_subset_passes_when_its_tests_do(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout[-1500:]
     assert "Required test coverage" not in done.stdout
+
+
+def test_the_heavy_runs_are_collected_first_and_the_rest_keeps_its_order() -> None:
+    from tests.conftest import pytest_collection_modifyitems
+
+    class Item:
+        def __init__(self, name: str, *, heavy: bool) -> None:
+            self.name, self.heavy = name, heavy
+
+        def get_closest_marker(self, marker: str) -> object | None:
+            return object() if marker == "heavy" and self.heavy else None
+
+    items = [Item("a", heavy=False), Item("long run", heavy=True), Item("b", heavy=False), Item("up", heavy=True)]
+    pytest_collection_modifyitems(items)  # type: ignore[arg-type]
+    assert [item.name for item in items] == ["long run", "up", "a", "b"]
