@@ -137,8 +137,11 @@ def _print_run(settings: Settings, outcome: dict[str, Any]) -> None:
 
 
 def _table(title: str, rows: Sequence[dict[str, str]], *, empty: str, columns: Sequence[str] | None = None) -> None:
+    from rich.measure import Measurement
+
+    console = _out()
     if not rows:
-        _out().print(f"{title}: {empty}")
+        console.print(f"{title}: {empty}")
         return
     names = list(columns or rows[0].keys())
     table = Table(title=title, title_justify="left")
@@ -146,7 +149,28 @@ def _table(title: str, rows: Sequence[dict[str, str]], *, empty: str, columns: S
         table.add_column(name, overflow="fold")
     for row in rows:
         table.add_row(*(row.get(name, "") for name in names))
-    _out().print(table)
+    # Its width with every cell wrapped at its spaces (measured within the terminal's width, a table never
+    # measures wider than it). Narrower, rich would cut headers, product ids and amounts mid-word ("BTC-US/D",
+    # "0.1476/5672"), as it did at 80 columns, the width of a pipe: each row then becomes a block of its fields.
+    if Measurement.get(console, console.options.update_width(1_000_000), table).minimum <= console.width:
+        console.print(table)
+        return
+    _print_blocks(console, title, rows, names)
+
+
+def _print_blocks(console: Console, title: str, rows: Sequence[dict[str, str]], names: Sequence[str]) -> None:
+    """Each row as an indented block of its filled-in fields, one per line, for a terminal too narrow for the table."""
+    from rich.padding import Padding
+
+    console.print(title, style="italic")
+    for row in rows:
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="dim", no_wrap=True, min_width=max(map(len, names)))  # blocks aligned alike
+        block.add_column(overflow="fold")
+        for name in names:
+            if row.get(name):
+                block.add_row(name, row[name])
+        console.print(Padding(block, (0, 0, 1, 2)))
 
 
 def _print_risk(settings: Settings) -> None:
