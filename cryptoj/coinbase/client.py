@@ -24,7 +24,6 @@ and signs JWTs on it when ours is off by more than a few seconds; a 401 reads it
 from __future__ import annotations
 
 import asyncio
-import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -37,6 +36,7 @@ import httpx
 from cryptoj.coinbase import pagination
 from cryptoj.coinbase._clock import SigningClock
 from cryptoj.coinbase._http import Backoff, CdpAuth, NoCookies, RestSession
+from cryptoj.coinbase._jitter import jitter as own_jitter
 from cryptoj.coinbase._market import MarketDataEndpoints
 from cryptoj.coinbase._outcome import RetryMode
 from cryptoj.coinbase._ratelimit import TokenBucket
@@ -109,7 +109,7 @@ class CoinbaseAdvancedClient(MarketDataEndpoints):
         verify: ssl.SSLContext | str | bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        jitter: Callable[[], float] = random.random,
+        jitter: Callable[[], float] = own_jitter,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl as ssl_module
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,6 +26,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from cryptoj.coinbase._jitter import jitter as own_jitter
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.ws_books import BookKeeper, BookState
 from cryptoj.coinbase.ws_decode import FrameDecoder
@@ -107,7 +107,7 @@ class WebSocketHandler:
         recorder: FrameSink | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        draw: Callable[[], float] = random.random,
+        draw: Callable[[], float] = own_jitter,
     ) -> None:
         self.url = url
         self._key = key

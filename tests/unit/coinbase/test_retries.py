@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import ssl
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from cryptoj.coinbase._http import Backoff
+from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
     AuthenticationError,
@@ -469,3 +471,23 @@ async def test_an_edit_rejected_on_its_only_attempt_is_definite(make_client: Mak
     async with make_client(script) as client:
         with pytest.raises(EditRejectedError):
             await client.edit_order(EditOrderRequest(order_id="o-1", price=Decimal("1")))
+
+
+async def test_retries_leave_the_random_modules_seeded_sequence_alone(ec_key: CdpKey, fake_time: FakeTime) -> None:
+    # A user who seeds `random` for a simulation gets the same numbers whether or not a request was retried.
+    script = Script(httpx.Response(503), httpx.Response(502), json_response(ACCOUNTS))
+    script.wall = fake_time.wall
+    random.seed(19)
+    expected = [random.random() for _ in range(3)]
+    random.seed(19)
+    client = CoinbaseAdvancedClient(  # the default jitter: what a user's client draws from
+        key=ec_key,
+        transport=httpx.MockTransport(script),
+        clock=fake_time.monotonic,
+        sleep=fake_time.sleep,
+        wall_clock=fake_time.wall,
+    )
+    async with client:
+        await client.list_accounts()
+    assert len(fake_time.sleeps) == 2  # two retries, each jittered
+    assert [random.random() for _ in range(3)] == expected
