@@ -6,6 +6,8 @@ import random
 
 __all__ = ["jitter"]
 
-# From a generator of the package's own, not the `random` module's shared one: a retry or a reconnect must not
-# move the sequence a user seeded for a simulation or a backtest (nor that of a test's property run).
-jitter = random.Random().random  # noqa: S311 - spreads retries out, guards no secret
+# From the operating system's generator, not the `random` module's shared one: a retry or a reconnect must not
+# move the sequence a user seeded for a simulation or a backtest (nor that of a test's property run). Not a
+# `random.Random()` of our own either: forked workers would inherit its state and retry in step, the herd
+# jitter is there to break up (the `random` module reseeds only its shared generator after a fork).
+jitter = random.SystemRandom().random

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import os
 import random
 import ssl
 from decimal import Decimal
@@ -11,6 +13,7 @@ import httpx
 import pytest
 
 from cryptoj.coinbase._http import Backoff
+from cryptoj.coinbase._jitter import jitter as own_jitter
 from cryptoj.coinbase.auth import CdpKey
 from cryptoj.coinbase.client import CoinbaseAdvancedClient
 from cryptoj.coinbase.errors import (
@@ -491,3 +494,17 @@ async def test_retries_leave_the_random_modules_seeded_sequence_alone(ec_key: Cd
         await client.list_accounts()
     assert len(fake_time.sleeps) == 2  # two retries, each jittered
     assert [random.random() for _ in range(3)] == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_workers_draw_different_jitter() -> None:
+    # Workers forked from one parent (a zygote, multiprocessing's fork) must not retry in step.
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its draws, then leave without the parent's clean-up
+        os.write(write, repr([own_jitter() for _ in range(4)]).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as child:
+        assert ast.literal_eval(child.read()) != [own_jitter() for _ in range(4)]
