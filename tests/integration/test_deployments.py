@@ -11,9 +11,12 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
 
 import pytest
 
@@ -21,6 +24,9 @@ from cryptoj.config import load_settings
 from cryptoj.stack import free_port, prefect_server
 from cryptoj.store import UnitOfWork, open_store
 from tests.utils.fixtures.sandbox import SandboxHandle
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.system, pytest.mark.heavy]
 
@@ -116,58 +122,51 @@ def test_deploy_all_then_two_workers_run_one_cycle_and_place_each_order_once(ser
         assert position.size == filled  # each order's fills counted once, not once per worker
 
 
-async def _create_pool(api: str) -> None:
+@asynccontextmanager
+async def _client(api: str) -> AsyncIterator[PrefectClient]:
+    """A Prefect client on this test's server (the test process's own settings name none)."""
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import WorkPoolCreate
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings({PREFECT_API_URL: api}):
         async with get_client() as client:
-            await client.create_work_pool(WorkPoolCreate(name="cryptoj", type="process"))
+            yield client
+
+
+async def _create_pool(api: str) -> None:
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    async with _client(api) as client:
+        await client.create_work_pool(WorkPoolCreate(name="cryptoj", type="process"))
 
 
 async def _run_twice(api: str, deployment: str, parameters: dict[str, str]) -> list[str]:
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings({PREFECT_API_URL: api}):
-        async with get_client() as client:
-            found = await client.read_deployment_by_name(deployment)
-            runs = [await client.create_flow_run_from_deployment(found.id, parameters=parameters) for _ in range(2)]
+    async with _client(api) as client:
+        found = await client.read_deployment_by_name(deployment)
+        runs = [await client.create_flow_run_from_deployment(found.id, parameters=parameters) for _ in range(2)]
     return [str(run.id) for run in runs]
 
 
 async def _wait_for_runs(api: str, ids: list[str], *, within: float) -> list[str]:
-    from uuid import UUID
-
-    from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings({PREFECT_API_URL: api}):
-        async with get_client() as client:
-            for _ in range(int(within)):
-                runs = [await client.read_flow_run(UUID(run_id)) for run_id in ids]
-                if all(run.state is not None and run.state.is_final() for run in runs):
-                    return [run.state.type.value for run in runs if run.state is not None]
-                await asyncio.sleep(1)
+    async with _client(api) as client:
+        for _ in range(int(within)):
+            runs = [await client.read_flow_run(UUID(run_id)) for run_id in ids]
+            if all(run.state is not None and run.state.is_final() for run in runs):
+                return [run.state.type.value for run in runs if run.state is not None]
+            await asyncio.sleep(1)
     raise AssertionError(f"flow runs {ids} did not finish within {within} s")
 
 
 async def _artifact_keys(api: str, ids: list[str]) -> list[set[str]]:
-    from uuid import UUID
-
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-    from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: api}):
-        async with get_client() as client:
-            return [
-                {
-                    artifact.key or ""
-                    for artifact in await client.read_artifacts(
-                        artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
-                    )
-                }
-                for run_id in ids
-            ]
+    async with _client(api) as client:
+        return [
+            {
+                artifact.key or ""
+                for artifact in await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(run_id)]))
+                )
+            }
+            for run_id in ids
+        ]
