@@ -31,6 +31,7 @@ async def reconcile() -> dict[str, int]:
         "fills": report.fills,
         "external": report.external,
         "unresolved": report.unresolved,
+        "settling": report.settling,
         "mismatches": len(report.mismatches),
     }
 

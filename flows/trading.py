@@ -142,8 +142,8 @@ async def reconcile_orders() -> RefreshReport:
     report = await rt.executor.refresh()
     logger = get_run_logger()
     logger.info(
-        "reconciled %d order(s): %d updated, %d fill(s), %d placed elsewhere, %d still unknown",
-        report.checked, report.updated, report.fills, report.external, report.unresolved,
+        "reconciled %d order(s): %d updated, %d fill(s), %d placed elsewhere, %d still unknown, %d settling",
+        report.checked, report.updated, report.fills, report.external, report.unresolved, report.settling,
     )  # fmt: skip
     for mismatch in report.mismatches:
         logger.warning("store and exchange differ: %s", mismatch)

@@ -83,7 +83,9 @@ class OrderStatus(StrEnum):
     SUBMITTING = "SUBMITTING"  # the create request is in flight
     UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"  # sent, no answer (timeout, 5xx, dropped connection): look it up
     DENIED = "DENIED"  # our validation or risk check refused it; never sent
-    REJECTED = "REJECTED"  # the exchange answered the create with success=false; no order exists there
+    # The exchange answered the create with success=false: no order exists there, unless another send of the
+    # same client_order_id (one still on the wire) lands after it; see `can_transition`.
+    REJECTED = "REJECTED"
     # Coinbase's statuses.
     PENDING = "PENDING"  # accepted, not yet open on the book
     QUEUED = "QUEUED"  # accepted and queued by the exchange
@@ -164,8 +166,16 @@ _ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+# A rejection answers one send. Another send of the same client_order_id can land after it: an earlier one
+# still on the wire when this one was refused, or another process's resend. The exchange's report of the
+# order that landed then replaces the rejection, or the store would keep REJECTED over a filled order.
+_CORRECTIONS: dict[OrderStatus, frozenset[OrderStatus]] = {_S.REJECTED: _EXCHANGE_REPORTED}
+
+
 def can_transition(current: OrderStatus, new: OrderStatus) -> bool:
     """Whether the status machine allows `current -> new`."""
+    if current in _CORRECTIONS:
+        return new in _CORRECTIONS[current]
     if current.is_terminal:
         return False
     return new == current or new in _ALLOWED[current]

@@ -116,6 +116,8 @@ class RefreshReport:
         fills: fills recorded.
         external: orders the exchange has that CryptoJ did not place (recorded as such).
         unresolved: orders whose outcome is still unknown.
+        settling: orders the exchange still had in an in-between status (queued, pending) after reading
+            them again: not a difference, but not settled yet.
         mismatches: what still differs between the store and the exchange afterwards, in sentences.
     """
 
@@ -124,6 +126,7 @@ class RefreshReport:
     fills: int = 0
     external: int = 0
     unresolved: int = 0
+    settling: int = 0
     mismatches: list[str] = field(default_factory=list)
 
 

@@ -4,8 +4,10 @@ An order whose send may have reached the exchange without a definite answer is U
 is looked up by its client_order_id. Found, it is adopted; surely absent, it is sent again under the same
 client_order_id (the exchange returns the existing order for a repeated id, so even a lookup that missed
 cannot make a second order); absent and older than the intent's time to live, it is recorded as never
-placed. Nothing is marked failed while its outcome is unknown. Fills are read over REST and stored by
-trade id; the WebSocket user channel only says when to look.
+placed. Nothing is marked failed while its outcome is unknown. A resend the exchange refuses is stored
+REJECTED, but an earlier send may still be on the wire: reconciliation looks such an order up for the
+intent's time to live, and adopts it if it landed. Fills are read over REST and stored by trade id; the
+WebSocket user channel only says when to look.
 """
 
 from __future__ import annotations
@@ -38,14 +40,17 @@ from cryptoj.services.orders import OrderWriter
 from cryptoj.services.risk import RiskService
 from cryptoj.store import UnitOfWork
 
-__all__ = ["NEVER_PLACED", "LiveExecutor"]
+__all__ = ["NEVER_PLACED", "RESEND_REFUSED", "LiveExecutor"]
 
 _log = logging.getLogger(__name__)
 
 NEVER_PLACED = "never placed"
 EXTERNAL = "EXTERNAL: placed outside CryptoJ"
+RESEND_REFUSED = "refused on a resend"
 # Statuses after which an order can change no more; a terminal report with fills still missing waits.
 _DONE = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.EXPIRED, OrderStatus.FAILED})
+# The exchange's own in-between statuses: accepted, about to work or to stop. Reconciliation reads them again.
+_SETTLING = frozenset({OrderStatus.PENDING, OrderStatus.QUEUED, OrderStatus.CANCEL_QUEUED, OrderStatus.EDIT_QUEUED})
 
 
 class LiveExecutor(OrderExecutor):
@@ -56,8 +61,9 @@ class LiveExecutor(OrderExecutor):
         exchange: reads orders, fills and balances.
         writer: the gated writer (only `OrderWriter.open` makes one).
         intent_ttl: how long an intent that never reached the exchange may still be sent.
-        lookups: attempts at looking an unknown outcome up before leaving it to reconciliation.
-        lookup_delay: seconds between those attempts.
+        lookups: attempts at looking an unknown outcome up before leaving it to reconciliation; also how
+            often reconciliation reads again an order the exchange still has in an in-between status.
+        lookup_delay: seconds between those attempts (the n-th waits n times this).
         sleep: waits between lookups (tests pass one that does not wait).
     """
 
@@ -93,19 +99,22 @@ class LiveExecutor(OrderExecutor):
 
     # --- sending ------------------------------------------------------------------------------
 
-    async def _send(self, order: Order, *, resends: int = 2) -> Placement:
+    async def _send(self, order: Order, *, resends: int = 2, resend: bool = False) -> Placement:
+        """Send `order`; `resend`: an earlier send of it went unanswered (this process's, or another's)."""
         coid = order.client_order_id
         try:
             response = await self._writer.create(order.intent, client_order_id=coid)
-        except OrderRejectedError as exc:
-            return Placement(self._store(coid, status=OrderStatus.REJECTED, reason=_rejection(exc)), sent=True)
+        except (OrderRejectedError, RequestError) as exc:
+            # A definite refusal (success=false, or a 4xx): no order came of this send.
+            reason = _rejection(exc) if isinstance(exc, OrderRejectedError) else str(exc)
+            if resend:
+                # But an earlier send may still be on the wire and land after it: reconciliation looks.
+                reason = f"{RESEND_REFUSED}: {reason}"
+            return Placement(self._store(coid, status=OrderStatus.REJECTED, reason=reason), sent=True)
         except UnknownOutcomeError as exc:
             stored = self._store(coid, status=OrderStatus.UNKNOWN_OUTCOME, reason=str(exc))
             placement = await self._look_up(stored, resends=resends)
             return Placement(placement.order, placement.new_fills, sent=True)
-        except RequestError as exc:
-            # A definite 4xx: the exchange refused the request, so no order exists.
-            return Placement(self._store(coid, status=OrderStatus.REJECTED, reason=str(exc)), sent=True)
         except OperatorError as exc:
             # Keys, permissions: no order was made, and every other order would meet the same. Stop loudly.
             self._store(coid, status=OrderStatus.REJECTED, reason=str(exc))
@@ -140,8 +149,7 @@ class LiveExecutor(OrderExecutor):
             unknown = self._store(coid, status=OrderStatus.UNKNOWN_OUTCOME, reason="lookup failed: reconcile later")
             return Placement(unknown)
         if found is not None:
-            self._store(coid, status=OrderStatus.PENDING, exchange_order_id=found.order_id)
-            outcome = await self._sync(coid, found.order_id)
+            outcome = await self._adopt(coid, found)
             return Placement(outcome.order, tuple(outcome.fills))
         age = self._clock() - order.created_at
         if age >= self._ttl:
@@ -154,9 +162,14 @@ class LiveExecutor(OrderExecutor):
         current = load_order(self._engine, coid) or order
         if current.status is not OrderStatus.SUBMITTING:
             current = self._store(coid, status=OrderStatus.SUBMITTING, reason="not on the exchange: sending again")
-        return await self._send(current, resends=resends - 1)
+        return await self._send(current, resends=resends - 1, resend=True)
 
     # --- reading back ---------------------------------------------------------------------------
+
+    async def _adopt(self, client_order_id: str, found: wire.Order) -> RecordedOutcome:
+        """Take the exchange's order found under `client_order_id` as ours, with its status and fills."""
+        self._store(client_order_id, status=OrderStatus.PENDING, exchange_order_id=found.order_id)
+        return await self._sync(client_order_id, found.order_id)
 
     async def _sync(self, client_order_id: str, exchange_id: str, *, external: bool = False) -> RecordedOutcome:
         """Read an order and its fills from the exchange and store them (fills first, then the status)."""
@@ -204,31 +217,72 @@ class LiveExecutor(OrderExecutor):
     # --- reconciliation -------------------------------------------------------------------------
 
     async def refresh(self) -> RefreshReport:
-        """Reconcile: every working order read back, orders placed elsewhere recorded, differences listed."""
+        """Reconcile: every working order read back, orders placed elsewhere recorded, differences listed.
+
+        Also looked up: orders whose resend was refused within the intent's time to live (an earlier send may
+        have landed since). An order the exchange still has in an in-between status (queued, pending) is read
+        again a few times; one still in it afterwards is counted as settling, not as a difference.
+        """
         report = RefreshReport()
         with UnitOfWork(self._engine, read_only=True) as uow:
             working = uow.orders.open_orders()
+            refused = uow.orders.rejected_since(self._clock() - self._ttl, reason_prefix=RESEND_REFUSED)
+        before = {order.client_order_id: (order.status, order.filled_size) for order in [*working, *refused]}
+        # What each order now is; an order that could not be read is left out (it is listed as a difference).
+        now: dict[str, Order] = {}
         for order in working:
-            report.checked += 1
-            before = (order.status, order.filled_size)
-            try:
-                if order.exchange_order_id is None:
-                    placement = await self._resolve(order)
-                    after, fills = placement.order, len(placement.new_fills)
+            if (read := await self._read_back(order, report)) is not None:
+                now[order.client_order_id] = read
+        for order in refused:
+            if (read := await self._find_landed(order, report)) is not None:
+                now[order.client_order_id] = read
+        for attempt in range(self._lookups):
+            settling = [order for order in now.values() if order.status in _SETTLING and order.exchange_order_id]
+            if not settling:
+                break
+            await self._sleep(self._lookup_delay * (attempt + 1))
+            for order in settling:
+                if (read := await self._read_back(order, report)) is not None:
+                    now[order.client_order_id] = read
                 else:
-                    outcome = await self._sync(
-                        order.client_order_id, order.exchange_order_id, external=_is_external(order)
-                    )
-                    after, fills = outcome.order, len(outcome.fills)
-            except CoinbaseError as exc:
-                report.mismatches.append(f"order {order.client_order_id}: could not be read back ({exc})")
-                continue
-            report.fills += fills
-            report.updated += (after.status, after.filled_size) != before
+                    del now[order.client_order_id]
+        for coid, after in now.items():
+            report.updated += (after.status, after.filled_size) != before[coid]
             report.unresolved += after.status is OrderStatus.UNKNOWN_OUTCOME
+            report.settling += after.status in _SETTLING
+        report.checked = len(before)
         await self._record_external(report)
         await self._compare(report)
         return report
+
+    async def _read_back(self, order: Order, report: RefreshReport) -> Order | None:
+        """`order` as the exchange now has it (looked up first if its outcome is unknown), stored; None: unread."""
+        try:
+            if order.exchange_order_id is None:
+                placement = await self._resolve(order)
+                report.fills += len(placement.new_fills)
+                return placement.order
+            outcome = await self._sync(order.client_order_id, order.exchange_order_id, external=_is_external(order))
+        except CoinbaseError as exc:
+            report.mismatches.append(f"order {order.client_order_id}: could not be read back ({exc})")
+            return None
+        report.fills += len(outcome.fills)
+        return outcome.order
+
+    async def _find_landed(self, order: Order, report: RefreshReport) -> Order | None:
+        """A refused resend's order: adopted if an earlier send of it landed after all; never sent again."""
+        coid = order.client_order_id
+        try:
+            found = await self._exchange.find_order(coid, product_id=order.intent.product_id, since=order.created_at)
+            if found is None:
+                return order
+            _log.warning("order %s landed after its resend was refused: adopting %s", coid, found.order_id)
+            outcome = await self._adopt(coid, found)
+        except CoinbaseError as exc:
+            report.mismatches.append(f"order {coid}: could not be looked up ({exc})")
+            return None
+        report.fills += len(outcome.fills)
+        return outcome.order
 
     async def _record_external(self, report: RefreshReport) -> None:
         """Store the exchange's working orders the store lacks, marked as placed outside CryptoJ."""
@@ -265,6 +319,8 @@ class LiveExecutor(OrderExecutor):
             report.mismatches.append(f"exchange order {order_id} is working but not working in the store")
         for order_id in sorted(set(stored_open) - exchange_open):
             order = stored_open[order_id]
+            if order.status in _SETTLING:
+                continue  # read just now in that status (the exchange lists only OPEN ones as working): settling
             if order.status is not OrderStatus.OPEN or _is_external(order):
                 report.mismatches.append(
                     f"order {order.client_order_id} ({order_id}) is {order.status.value} in the store, "

@@ -137,6 +137,7 @@ def refresh_markdown(report: RefreshReport) -> str:
         f"- fills recorded: {report.fills}",
         f"- orders placed outside CryptoJ, recorded: {report.external}",
         f"- outcomes still unknown: {report.unresolved}",
+        f"- orders the exchange is still settling (queued, pending): {report.settling}",
         f"- store/exchange differences: {len(report.mismatches)}",
         *(f"  - {m}" for m in report.mismatches),
     ]

@@ -272,6 +272,22 @@ class OrderRepository:
             .order_by(_orders.c.created_at, _orders.c.client_order_id)
         )
 
+    def rejected_since(self, since: datetime, *, reason_prefix: str) -> list[Order]:
+        """REJECTED orders created at or after `since` whose rejection's reason starts with `reason_prefix`."""
+        rejected = OrderStatus.REJECTED.value
+        refused = select(_changes.c.client_order_id).where(
+            _changes.c.status == rejected, _changes.c.reason.startswith(reason_prefix, autoescape=True)
+        )
+        return self._load(
+            select(_orders)
+            .where(
+                _orders.c.status == rejected,
+                _orders.c.created_at >= since,
+                _orders.c.client_order_id.in_(refused),
+            )
+            .order_by(_orders.c.created_at, _orders.c.client_order_id)
+        )
+
     def by_cycle(self, cycle_key: str) -> list[Order]:
         """The orders a cycle placed, in intent order."""
         return self._load(

@@ -257,6 +257,32 @@ def test_creation_times_since_are_those_of_the_orders_created_since(engine: Engi
         assert uow.orders.creation_times_since(T1) == [o.created_at for o in uow.orders.created_since(T1)]
 
 
+def test_rejected_since_finds_recent_rejections_by_the_start_of_their_reason(engine: Engine) -> None:
+    def rejected(coid: str, reason: str, *, created: object = T0) -> Order:
+        order = Order(client_order_id=coid, intent=limit_order().intent, created_at=created)  # type: ignore[arg-type]
+        order.transition(OrderStatus.SUBMITTING, at=T2)
+        order.transition(OrderStatus.REJECTED, at=T2, reason=reason)
+        return order
+
+    mine = rejected("mine", "refused on a resend: INSUFFICIENT_FUND")
+    later = rejected("later", "refused on a resend: INSUFFICIENT_FUND", created=T2)
+    plain = rejected("plain", "INSUFFICIENT_FUND: refused on a resend")
+    wildcard = rejected("wildcard", "refused_on a resend")
+    landed = rejected("landed", "refused on a resend: x")
+    landed.transition(OrderStatus.FILLED, at=T3)  # adopted since: no longer a rejection
+    for order in (mine, later, plain, wildcard, landed):
+        _save(engine, order)
+    with UnitOfWork(engine, read_only=True) as uow:
+        found = uow.orders.rejected_since(T0, reason_prefix="refused on a resend")
+        assert [o.client_order_id for o in found] == ["mine", "later"]
+        assert found[0] == mine
+        assert [o.client_order_id for o in uow.orders.rejected_since(T1, reason_prefix="refused on a resend")] == [
+            "later"
+        ]
+        # "_" is LIKE's any-character: the prefix is taken literally, so it does not match "refused on".
+        assert [o.client_order_id for o in uow.orders.rejected_since(T0, reason_prefix="refused_on")] == ["wildcard"]
+
+
 def test_cycles_start_once_and_record_their_end(engine: Engine) -> None:
     with UnitOfWork(engine) as uow:
         assert uow.cycles.start("cycle-1", strategy="sma", at=T2) is False  # a retried run

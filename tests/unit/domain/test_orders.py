@@ -222,8 +222,19 @@ def test_an_illegal_transition_raises_a_sentence_and_changes_nothing() -> None:
 
 
 def test_terminal_statuses_accept_nothing_not_even_themselves() -> None:
-    for terminal in TERMINAL_STATUSES:
+    for terminal in TERMINAL_STATUSES - {S.REJECTED}:
         assert all(not can_transition(terminal, new) for new in OrderStatus)
+
+
+def test_a_rejection_gives_way_only_to_the_exchanges_report_of_an_order_that_landed() -> None:
+    reported = {S.PENDING, S.QUEUED, S.OPEN, S.FILLED, S.CANCEL_QUEUED, S.EDIT_QUEUED, S.CANCELLED, S.EXPIRED}
+    assert reported | {S.FAILED, S.UNKNOWN_ORDER_STATUS} == {s for s in OrderStatus if can_transition(S.REJECTED, s)}
+    order = _order()
+    for step, status in enumerate((S.SUBMITTING, S.REJECTED, S.PENDING, S.FILLED)):
+        order.transition(status, at=T0 + timedelta(seconds=step))
+    assert order.status is S.FILLED
+    assert not can_transition(S.REJECTED, S.SUBMITTING)  # never sent again on its own
+    assert not can_transition(S.REJECTED, S.REJECTED)
 
 
 def test_open_cannot_go_back_to_pending_and_cancel_can_lose_to_a_fill() -> None:
