@@ -5,11 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal, localcontext
 
-__all__ = ["DEFAULT_FUNDING", "Account", "Ledger", "LedgerError"]
+__all__ = ["DEFAULT_FUNDING", "HOLD_QUANTUM", "Account", "Ledger", "LedgerError", "hold_amount"]
 
 ZERO = Decimal(0)
+# Holds are kept in whole multiples of this. A hold per unit from a division (a market buy's cost / size) has 28
+# significant digits, and sums of such amounts lose their last digits: the key's total hold drifted from its
+# orders' holds until a release "exceeded the hold". Multiples of 1e-12 below 1e16 add and subtract exactly.
+HOLD_QUANTUM = Decimal("1e-12")
+_ROOM = 80  # digits enough to quantize any amount a request can name
 # What a new key starts with: enough to trade every default product.
 DEFAULT_FUNDING: dict[str, Decimal] = {
     "USD": Decimal("100000"),
@@ -18,6 +23,12 @@ DEFAULT_FUNDING: dict[str, Decimal] = {
     "SOL": Decimal("100"),
 }
 _NAMESPACE = uuid.UUID("2f0b6a52-8c1e-4d0e-a3b5-1c9f7e6d5a41")
+
+
+def hold_amount(amount: Decimal) -> Decimal:
+    """`amount` as the ledger holds it: rounded up to a whole `HOLD_QUANTUM`, so a hold never falls short."""
+    with localcontext(prec=_ROOM):  # an absurd amount (an edit to a price of 1e40) is refused later, not here
+        return amount.quantize(HOLD_QUANTUM, rounding=ROUND_UP)
 
 
 class LedgerError(Exception):

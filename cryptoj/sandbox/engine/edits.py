@@ -9,6 +9,7 @@ from cryptoj.domain.money import is_multiple_of
 from cryptoj.domain.orders import OrderStatus
 from cryptoj.domain.side import Side
 from cryptoj.domain.walk import crosses
+from cryptoj.sandbox.engine.accounts import hold_amount
 from cryptoj.sandbox.engine.requests import Rejection
 
 if TYPE_CHECKING:
@@ -44,10 +45,10 @@ def check_edit(engine: Engine, owner: str, order_id: str, price: Decimal, size: 
             "INVALID_LIMIT_PRICE_POST_ONLY", "PREVIEW_INVALID_LIMIT_PRICE_POST_ONLY", "Limit price crosses the book"
         )
     if order.request.side is Side.BUY:
-        unit = price * (1 + engine.fee_tier.taker_fee_rate)
-        needed = (size - order.filled_size) * unit
+        unit = hold_amount(price * (1 + engine.fee_tier.taker_fee_rate))
+        needed = hold_amount((size - order.filled_size) * unit)
     else:
-        needed = size - order.filled_size
+        needed = hold_amount(size - order.filled_size)
     extra = needed - order.hold_remaining
     account = engine.ledger.account(owner, order.hold_currency)
     if extra > account.available:

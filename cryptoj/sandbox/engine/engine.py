@@ -18,7 +18,7 @@ from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import Liquidity, OrderStatus, OrderType, StopDirection, TimeInForce
 from cryptoj.domain.side import Side
 from cryptoj.domain.walk import crosses, walk_quote, walk_size
-from cryptoj.sandbox.engine.accounts import Ledger
+from cryptoj.sandbox.engine.accounts import Ledger, hold_amount
 from cryptoj.sandbox.engine.edits import check_edit
 from cryptoj.sandbox.engine.matching import check_liquidity, required_hold
 from cryptoj.sandbox.engine.previews import preview_edit, preview_order
@@ -222,7 +222,8 @@ class Engine:
         if order.request.side is Side.BUY:
             spend = notional + fee
             release = min(
-                order.hold_remaining, spend if order.request.quote_size is not None else size * order.unit_hold
+                order.hold_remaining,
+                hold_amount(spend if order.request.quote_size is not None else size * order.unit_hold),
             )
             self.ledger.release(owner, spec.quote_currency, release)
             order.hold_remaining -= release
@@ -371,7 +372,7 @@ class Engine:
             self.ledger.release(owner, order.hold_currency, -extra)
         order.hold_remaining += extra
         if order.request.side is Side.BUY:
-            order.unit_hold = price * (1 + self.fee_tier.taker_fee_rate)
+            order.unit_hold = hold_amount(price * (1 + self.fee_tier.taker_fee_rate))
         order.limit_price, order.base_size = price, size
         order.edit_history.append(EditRecord(price, size, now))
         order.status = OrderStatus.EDIT_QUEUED

@@ -13,6 +13,7 @@ from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import OrderType
 from cryptoj.domain.side import Side
 from cryptoj.domain.walk import crosses, walk_quote, walk_size
+from cryptoj.sandbox.engine.accounts import hold_amount
 from cryptoj.sandbox.engine.requests import Rejection
 
 if TYPE_CHECKING:
@@ -33,7 +34,10 @@ def check_liquidity(request: OrderRequest, book: OrderBook) -> None:
 def required_hold(
     request: OrderRequest, spec: ProductSpec, book: OrderBook, *, taker_fee_rate: Decimal
 ) -> tuple[str, Decimal, Decimal]:
-    """What an order must hold: currency, amount, and the amount per unit of base size (buys include the taker fee)."""
+    """What an order must hold: currency, amount, and the amount per unit of base size (buys include the taker fee).
+
+    Amounts and units are whole multiples of `HOLD_QUANTUM` (rounded up), so holds add up exactly.
+    """
     taker = 1 + taker_fee_rate
     if request.side is Side.SELL:
         if request.base_size is None:
@@ -45,14 +49,14 @@ def required_hold(
                 taker_fee_rate=taker_fee_rate,
                 increment=spec.base_increment,
             )
-            return spec.base_currency, walk.filled, Decimal(1)
-        return spec.base_currency, request.base_size, Decimal(1)
+            return spec.base_currency, hold_amount(walk.filled), Decimal(1)
+        return spec.base_currency, hold_amount(request.base_size), Decimal(1)
     if request.quote_size is not None:
-        return spec.quote_currency, request.quote_size, ZERO
+        return spec.quote_currency, hold_amount(request.quote_size), ZERO
     base = request.base_size or ZERO
     if request.limit_price is not None:
-        unit = request.limit_price * taker
-        return spec.quote_currency, base * unit, unit
+        unit = hold_amount(request.limit_price * taker)
+        return spec.quote_currency, hold_amount(base * unit), unit
     walk = walk_size(book, Side.BUY, size=base)
-    cost = walk.notional * taker
-    return spec.quote_currency, cost, cost / walk.filled if walk.filled else ZERO
+    cost = hold_amount(walk.notional * taker)
+    return spec.quote_currency, cost, hold_amount(cost / walk.filled) if walk.filled else ZERO

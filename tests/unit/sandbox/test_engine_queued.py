@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
+from cryptoj.domain.book import OrderBook
 from cryptoj.domain.orders import OrderStatus
 from cryptoj.sandbox.engine import Engine, FeeTier, Ledger
 from cryptoj.sandbox.market import DEFAULT_PRODUCTS
@@ -110,3 +112,44 @@ def test_a_queued_post_only_order_the_moved_book_would_cross_is_cancelled_unfill
     assert order.filled_size == 0
     assert engine.fills(ME) == []
     assert engine.ledger.account(ME, "USD").hold == 0
+
+
+def test_holds_stay_exactly_the_sum_of_what_working_orders_hold_over_many_odd_orders() -> None:
+    """Seen in the long run: a market buy's hold per unit (the book's cost / size) has 28 digits, and the key's
+    total hold, summed in 28 significant digits, drifted below its orders' holds until a fill's release
+    "exceeded the hold": the market step failed, the order stayed OPEN and its funds held for good."""
+    rng = random.Random(1)
+    market = FakeMarket()
+    book = OrderBook("BTC-USD")
+    book.apply_snapshot(
+        bids=[(D("99.37"), D("50"))], asks=[(D("101.13"), D("0.37")), (D("102.71"), D("3.3")), (D("103.07"), D("500"))]
+    )
+    market.books["BTC-USD"] = book
+    queue = [False]
+    engine = Engine(
+        products={p.product_id: p for p in DEFAULT_PRODUCTS},
+        ledger=Ledger(seed=1, created_at=NOW, funding={"USD": D("1000000"), "BTC": D("1000")}),
+        market=market,
+        fee_tier=FeeTier(),
+        seed=1,
+        on_order=lambda o: None,
+        queue_order=lambda: queue[0],
+    )
+    orders = []
+    for i in range(400):
+        queue[0] = rng.random() < 0.5
+        size = (D(rng.randint(1, 500)) / 97).quantize(D("0.00000001"))
+        if rng.random() < 0.2:
+            body = order_body("limit_limit_gtc", coid=f"c{i}", base_size=str(size), limit_price="99.01")
+        else:
+            body = order_body("market_market_ioc", coid=f"c{i}", base_size=str(size), side=rng.choice(["BUY", "SELL"]))
+        orders.append(engine.create(ME, body, now=NOW))
+        if rng.random() < 0.3:
+            engine.on_market("BTC-USD", now=NOW)
+        for currency in ("USD", "BTC"):
+            held = sum((o.hold_remaining for o in orders if o.hold_currency == currency), D(0))
+            assert engine.ledger.account(ME, currency).hold == held, f"after order {i}"
+    engine.on_market("BTC-USD", now=NOW)
+    assert not [o for o in orders if o.request.order_type.value == "MARKET" and o.status is not OrderStatus.FILLED]
+    engine.cancel(ME, [o.order_id for o in orders if o.status is OrderStatus.OPEN], now=NOW)
+    assert (engine.ledger.account(ME, "USD").hold, engine.ledger.account(ME, "BTC").hold) == (0, 0)
