@@ -18,9 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -44,6 +45,8 @@ from cryptoj.sandbox.rest.http import (
     text_response,
 )
 from cryptoj.sandbox.rest.routes import PREFIX, Route, match
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["SandboxApp"]
 
@@ -105,8 +108,20 @@ class SandboxApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
+        try:
+            response = await self._answer(request, send)
+        except ClientDisconnect:
+            # The client went away before its body was read (a killed process): nothing was done, no one to answer.
+            _log.info("client left before sending all of %s %s", request.method, request.url.path)
+            return
+        if response is not None:
+            self._edge_headers(response)
+            await response(scope, receive, send)
+
+    async def _answer(self, request: Request, send: Send) -> Response | None:
+        """The answer to one HTTP request; None when a fault dropped the connection instead."""
         faults = self.exchange.faults
-        path = scope["path"]
+        path = request.scope["path"]
         refused = declared_too_large(request)
         if refused is not None:
             # Answered before a byte of the body is read: a huge upload costs the server nothing.
@@ -118,15 +133,14 @@ class SandboxApp:
         else:
             if faults.fires("reset"):
                 await _drop(send)
-                return
+                return None
             if faults.fires("latency"):
                 await asyncio.sleep(faults.config.latency_ms / 1000)
             response, executed_order = await self._api(request)
             if executed_order and faults.fires("drop_after_accept"):
                 await _drop(send)  # the order exists; the client never hears so (unknown outcome)
-                return
-        self._edge_headers(response)
-        await response(scope, receive, send)
+                return None
+        return response
 
     def _edge_headers(self, response: Response) -> None:
         forms = self.exchange.forms

@@ -7,7 +7,9 @@ comes back anyway, which shows the server refused it without waiting for, or hol
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import time
 
 import pytest
 
@@ -70,3 +72,31 @@ def test_an_http_client_sending_a_large_body_gets_the_413_and_the_server_goes_on
     response = api.client.post("/sandbox/admin/faults", content=b"{}" + b" " * (8 * MAX_BODY_BYTES))
     assert response.status_code == 413
     assert api.get("/time", auth=False).status_code == 200
+
+
+@pytest.mark.parametrize("path", [PREFIX + "/orders", "/sandbox/admin/faults"])
+def test_a_client_gone_mid_body_is_let_go_quietly_and_nothing_is_done(
+    sandbox: SandboxHandle, path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Seen in the long run: a worker killed while sending a create left a ClientDisconnect traceback."""
+    headers = sandbox.auth_headers("POST", path) if path.startswith(PREFIX) else {}
+    auth = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {sandbox.authority}\r\n{auth}Content-Type: application/json\r\n"
+        "Content-Length: 400\r\n\r\n"
+    ).encode()
+    owner = sandbox.key.name.get_secret_value()
+    caplog.set_level(logging.INFO, logger="cryptoj.sandbox")
+    with socket.create_connection(("127.0.0.1", sandbox.server.port), timeout=10) as sock:
+        sock.sendall(head + b'{"client_order_id": "gone", "product_id": "BTC-USD"')  # and then it is gone
+    until = time.monotonic() + 10
+    while not any("client left" in r.getMessage() for r in caplog.records) and time.monotonic() < until:
+        time.sleep(0.02)  # the server's thread notices the disconnect on its own time
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("cryptoj.sandbox")] == [
+        f"client left before sending all of POST {path}"
+    ]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+    next_request = f"GET /sandbox/admin/faults HTTP/1.1\r\nHost: {sandbox.authority}\r\n\r\n"
+    status, _ = exchange_raw(sandbox, next_request.encode())
+    assert status == 200  # the server answers the next client
+    assert sandbox.exchange.engine.orders(owner) == []
