@@ -34,6 +34,16 @@ def exchange_raw(sandbox: SandboxHandle, head: bytes, body: bytes = b"") -> tupl
     return status, answer.partition(b"\r\n\r\n")[2]
 
 
+def post_head(sandbox: SandboxHandle, path: str, framing: str) -> bytes:
+    """A JSON POST's head (signed for API paths) with `framing` (its Content-Length or Transfer-Encoding)."""
+    headers = sandbox.auth_headers("POST", path) if path.startswith(PREFIX) else {}
+    auth = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {sandbox.authority}\r\n{auth}Content-Type: application/json\r\n"
+        f"{framing}\r\n\r\n"
+    ).encode()
+
+
 @pytest.mark.parametrize("path", [PREFIX + "/orders", "/sandbox/admin/faults", "/sandbox/admin/advance"])
 def test_a_declared_400_mb_body_is_refused_413_without_a_byte_of_it(sandbox: SandboxHandle, path: str) -> None:
     head = (
@@ -47,12 +57,7 @@ def test_a_declared_400_mb_body_is_refused_413_without_a_byte_of_it(sandbox: San
 
 @pytest.mark.parametrize("path", [PREFIX + "/orders", "/sandbox/admin/faults"])
 def test_a_chunked_body_is_refused_413_once_it_passes_the_cap(sandbox: SandboxHandle, path: str) -> None:
-    headers = sandbox.auth_headers("POST", path) if path.startswith(PREFIX) else {}
-    auth = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {sandbox.authority}\r\n{auth}Content-Type: application/json\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n"
-    ).encode()
+    head = post_head(sandbox, path, "Transfer-Encoding: chunked")
     piece = b" " * 65536
     chunks = (b"%x\r\n" % len(piece) + piece + b"\r\n") * (MAX_BODY_BYTES // len(piece) + 1)
     status, body = exchange_raw(sandbox, head, chunks)  # the upload is never finished
@@ -79,12 +84,7 @@ def test_a_client_gone_mid_body_is_let_go_quietly_and_nothing_is_done(
     sandbox: SandboxHandle, path: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Seen in the long run: a worker killed while sending a create left a ClientDisconnect traceback."""
-    headers = sandbox.auth_headers("POST", path) if path.startswith(PREFIX) else {}
-    auth = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    head = (
-        f"POST {path} HTTP/1.1\r\nHost: {sandbox.authority}\r\n{auth}Content-Type: application/json\r\n"
-        "Content-Length: 400\r\n\r\n"
-    ).encode()
+    head = post_head(sandbox, path, "Content-Length: 400")
     owner = sandbox.key.name.get_secret_value()
     caplog.set_level(logging.INFO, logger="cryptoj.sandbox")
     with socket.create_connection(("127.0.0.1", sandbox.server.port), timeout=10) as sock:
