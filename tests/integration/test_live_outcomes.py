@@ -22,6 +22,7 @@ from cryptoj.services.runtime import Runtime, open_runtime
 from cryptoj.store import UnitOfWork
 from tests.utils.fixtures.sandbox import SandboxHandle
 from tests.utils.fixtures.services import market, service_settings
+from tests.utils.helpers.placing import exchange_order, place_market
 
 pytestmark = pytest.mark.integration
 
@@ -71,10 +72,7 @@ def order_lists(status: int) -> Rule:
 
 
 async def _place(rt: Runtime, index: int = 0) -> tuple[str, Outcome, OrderStatus, str | None]:
-    rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
-    mid = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"].mid
-    assert mid is not None
-    placed = await rt.executor.place(market(), key=OrderKey("c", "live", index), rules=rules, marks={"BTC-USD": mid})
+    placed = await place_market(rt, index)
     return placed.order.client_order_id, placed.outcome, placed.order.status, placed.order.reason
 
 
@@ -203,9 +201,8 @@ async def test_an_order_done_before_its_fills_are_listed_stays_working_until_the
 
 
 def _exchange_fills(handle: SandboxHandle, client_order_id: str) -> list[FillRecord]:
-    owner = handle.key.name.get_secret_value()
-    (order,) = [order for order in handle.exchange.engine.orders(owner) if order.client_order_id == client_order_id]
-    return [fill for fill in handle.exchange.engine.fills(owner) if fill.order_id == order.order_id]
+    order = exchange_order(handle, client_order_id)
+    return [fill for fill in handle.exchange.engine.fills(order.owner) if fill.order_id == order.order_id]
 
 
 async def test_an_acceptance_without_an_order_id_is_an_unknown_outcome_not_a_success(

@@ -22,11 +22,12 @@ from cryptoj.domain.orders import Order, OrderStatus
 from cryptoj.sandbox.clock import SimClock
 from cryptoj.sandbox.exchange import SandboxExchange
 from cryptoj.sandbox.faults import FaultConfig, FaultPlan
-from cryptoj.services.executor import OrderKey, Placement
+from cryptoj.services.executor import OrderKey
 from cryptoj.services.runtime import Runtime, open_runtime
 from cryptoj.store import UnitOfWork
 from tests.utils.fixtures.sandbox import SandboxHandle, serve
 from tests.utils.fixtures.services import market, service_settings
+from tests.utils.helpers.placing import exchange_order, place_market
 
 pytestmark = pytest.mark.integration
 
@@ -93,13 +94,6 @@ class Network(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-async def _place(rt: Runtime, index: int = 0) -> Placement:
-    rules = (await rt.exchange.product_rules(["BTC-USD"]))["BTC-USD"]
-    mid = (await rt.exchange.best_bid_ask(["BTC-USD"]))["BTC-USD"].mid
-    assert mid is not None
-    return await rt.executor.place(market(), key=OrderKey("c", "live", index), rules=rules, marks={"BTC-USD": mid})
-
-
 def _stored(rt: Runtime, client_order_id: str) -> Order:
     with UnitOfWork(rt.engine, read_only=True) as uow:
         order = uow.orders.get(client_order_id)
@@ -113,8 +107,7 @@ def _position(rt: Runtime) -> Decimal:
 
 
 def _exchange_order(handle: SandboxHandle, client_order_id: str) -> tuple[str, str, Decimal]:
-    owner = handle.key.name.get_secret_value()
-    (order,) = [o for o in handle.exchange.engine.orders(owner) if o.client_order_id == client_order_id]
+    order = exchange_order(handle, client_order_id)
     return order.order_id, str(order.status), order.filled_size
 
 
@@ -124,7 +117,7 @@ async def test_a_resend_refused_while_the_first_send_was_on_the_wire_yields_to_t
     slow, refusing = Network(hold_first_create=True), Network()
     settings = service_settings(tmp_path, sandbox, execution="live", max_retries=0)
     async with open_runtime(settings, transport=slow) as trader, open_runtime(settings, transport=refusing) as other:
-        placing = asyncio.create_task(_place(trader))
+        placing = asyncio.create_task(place_market(trader))
         await asyncio.wait_for(slow.holding.wait(), 10)
         # Another process reconciles meanwhile: the order is stored, not on the exchange yet, so it sends it
         # again, and the exchange refuses that send.
@@ -149,7 +142,7 @@ async def test_reconciliation_finds_the_order_of_a_send_that_landed_after_its_re
     settings = service_settings(tmp_path, sandbox, execution="live", max_retries=0)
     async with open_runtime(settings, transport=network) as rt:
         network.refuse_creates = True  # the resend after "not found" is refused
-        placed = await _place(rt)
+        placed = await place_market(rt)
         coid = placed.order.client_order_id
         assert placed.order.status is OrderStatus.REJECTED  # what the exchange answered, as far as anyone knows
         network.release.set()
@@ -172,7 +165,7 @@ async def test_a_refused_resend_is_looked_up_only_while_an_earlier_send_could_st
     settings = service_settings(tmp_path, sandbox, execution="live", max_retries=0, intent_ttl_seconds=1)
     async with open_runtime(settings, transport=network) as rt:
         network.refuse_creates = True
-        placed = await _place(rt)
+        placed = await place_market(rt)
         lists = network.order_lists
         await rt.executor.refresh()
         assert network.order_lists == lists + 3  # looked up, and the exchange's working orders listed twice
@@ -222,7 +215,7 @@ async def test_an_order_the_exchange_still_queues_is_read_again_until_it_works(
     network = StepAfterRead(queueing_sandbox.base_url)
     settings = service_settings(tmp_path, queueing_sandbox, execution="live", max_retries=0)
     async with open_runtime(settings, transport=network) as rt:
-        placed = await _place(rt)
+        placed = await place_market(rt)
         assert placed.order.status is OrderStatus.QUEUED
         network.armed = True  # reconciliation's first read finds it QUEUED; the market steps just after
         report = await rt.executor.refresh()
@@ -238,7 +231,7 @@ async def test_an_order_still_queued_after_the_wait_is_settling_not_a_difference
 ) -> None:
     settings = service_settings(tmp_path, queueing_sandbox, execution="live", max_retries=0)
     async with open_runtime(settings) as rt:
-        placed = await _place(rt)
+        placed = await place_market(rt)
         report = await rt.executor.refresh()
         assert (report.settling, report.mismatches) == (1, [])
         assert _stored(rt, placed.order.client_order_id).status is OrderStatus.QUEUED  # as the exchange says
