@@ -163,9 +163,10 @@ def _print_blocks(console: Console, title: str, rows: Sequence[dict[str, str]], 
     from rich.padding import Padding
 
     console.print(title, style="italic")
+    name_width = max(map(len, names))  # every block's names as wide: the blocks align alike
     for row in rows:
         block = Table.grid(padding=(0, 2))
-        block.add_column(style="dim", no_wrap=True, min_width=max(map(len, names)))  # blocks aligned alike
+        block.add_column(style="dim", no_wrap=True, min_width=name_width)
         block.add_column(overflow="fold")
         for name in names:
             if row.get(name):

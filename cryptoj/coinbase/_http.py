@@ -120,7 +120,7 @@ class RestSession:
             start later is not made, and a retry's timeout is cut to the time left.
         backoff: the delay policy.
         clock, sleep, jitter, wall_clock: injected so tests never wait (time.monotonic, asyncio.sleep,
-            a random fraction from a generator of the package's own, time.time).
+            `_jitter.jitter` (the operating system's generator), time.time).
     """
 
     def __init__(
